@@ -1,0 +1,45 @@
+# Two commands on a fresh machine:  make repro  (the whole pipeline)  and  make test.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+STAMP := $(VENV)/.installed
+# the venv's tools (dvc, papermill, the python3 kernel) come first on PATH
+RUN := PATH="$(BIN):$$PATH"
+
+.PHONY: setup system-deps repro test lab
+
+setup: system-deps $(STAMP)
+
+# espeak-ng (speech for the embedded corpus) and ffmpeg (video encoding) are system packages.
+system-deps:
+	@missing=""; \
+	command -v espeak-ng >/dev/null || missing="$$missing espeak-ng"; \
+	command -v ffmpeg >/dev/null || missing="$$missing ffmpeg"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing$$missing with apt-get"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq espeak-ng ffmpeg >/dev/null; \
+	  else \
+	    echo "l2s needs$$missing. Install with:  sudo apt-get install -y espeak-ng ffmpeg"; \
+	    echo "(conda users: conda env create -f environment.yml)"; exit 1; \
+	  fi; \
+	fi
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"l2s needs Python 3.11, $(PYTHON) is {sys.version.split()[0]}"'
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	# torch first: 2.13.0 is the local CPU wheel; any other resolution pulls GBs of CUDA packages
+	$(VENV)/bin/pip install -q torch==2.13.0
+	$(VENV)/bin/pip install -q -e '.[dev]'
+	touch $@
+
+repro: setup
+	$(RUN) dvc repro
+
+test: setup
+	$(RUN) pytest
+
+lab: setup
+	$(RUN) jupyter lab

@@ -1,0 +1,9 @@
+"""l2s: lip-to-speech synthesis in many languages."""
+
+import os
+
+__version__ = "0.1.0"
+
+# MediaPipe's C++ side logs a screenful of INFO/WARNING lines per graph; keep errors only.
+os.environ.setdefault("GLOG_minloglevel", "2")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

@@ -1,0 +1,82 @@
+"""The `l2s` command: one subcommand per pipeline stage, calling what the notebooks call."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from l2s import config
+
+
+def setup_logging(level: int = logging.INFO) -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+
+
+def _languages(args, names: list[str], what: str) -> list[str]:
+    langs = args.languages or names
+    unknown = [lang for lang in langs if lang not in names]
+    if unknown:
+        raise config.ConfigError(f"{what}: unknown language(s) {unknown}; params.yaml has: {', '.join(names)}")
+    return langs
+
+
+def cmd_corpus(args) -> None:
+    from l2s import corpus
+
+    params = config.load(args.params)
+    for lang in _languages(args, list(params.corpus.languages), "corpus.languages"):
+        corpus.build(lang, params)
+
+
+def cmd_preprocess(args) -> None:
+    from l2s import preprocess
+
+    params = config.load(args.params)
+    for lang in _languages(args, list(params.languages), "languages"):
+        preprocess.run(lang, params)
+
+
+def cmd_bench(args) -> None:
+    from l2s import bench
+
+    bench.main(args)
+
+
+def cmd_params(args) -> None:
+    params = config.load(args.params)
+    print(f"params OK: languages {', '.join(params.languages)}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="l2s", description="Lip-to-speech synthesis in many languages.")
+    parser.add_argument("--params", help="params file (default: the repository's params.yaml)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("corpus", help="generate the embedded synthetic corpus (data/raw/<lang>)")
+    p.add_argument("languages", nargs="*", help="languages (default: all of corpus.languages)")
+    p.set_defaults(fn=cmd_corpus)
+
+    p = sub.add_parser("preprocess", help="raw videos -> data/processed/<lang>")
+    p.add_argument("languages", nargs="*", help="languages (default: all of languages)")
+    p.set_defaults(fn=cmd_preprocess)
+
+    p = sub.add_parser("bench", help="measure the speed of each step on this machine")
+    p.add_argument("--clips", type=int, default=8, help="clips per measurement")
+    p.set_defaults(fn=cmd_bench)
+
+    p = sub.add_parser("params", help="validate params.yaml")
+    p.set_defaults(fn=cmd_params)
+
+    args = parser.parse_args(argv)
+    setup_logging()
+    try:
+        args.fn(args)
+    except (config.ConfigError, FileNotFoundError) as e:
+        logging.getLogger("l2s").error("%s", e)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

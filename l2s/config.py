@@ -1,0 +1,327 @@
+"""params.yaml, loaded into typed dataclasses and validated.
+
+Each stage section of params.yaml has a dataclass here. Loading walks the YAML against
+the dataclass fields, so an unknown key, a wrong type or a value outside its allowed set
+stops the run with a message naming the key (`preprocess.crop.region`) and what is
+allowed, before any work starts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from l2s import paths
+
+
+class ConfigError(ValueError):
+    """A parameter that is missing, unknown or out of range; the message names the key."""
+
+
+# --------------------------------------------------------------------------- sections
+
+
+@dataclass(frozen=True)
+class LanguageSource:
+    """Where one language's raw videos come from (params: `languages.<lang>`)."""
+
+    source: Literal["synthetic", "folder"] = "synthetic"
+    # Raw data folder, relative to the repository. Keep it at data/raw/<lang> so that the
+    # preprocess stage depends on it and `dvc add` versions it (see README).
+    path: str = ""
+    # folder source: where transcripts come from. "auto": <video>.txt beside each video,
+    # else a transcripts.csv (columns path,text[,speaker]) at the folder's top.
+    transcripts: Literal["auto", "txt", "csv", "none"] = "auto"
+    # Speaker of a video in a folder source: its top-level sub-folder ("folder") or one
+    # speaker for the whole language ("single").
+    speaker: Literal["folder", "single"] = "folder"
+    # Held-out test speakers for split mode "unseen", or the speakers of mode "speaker".
+    speakers: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class CorpusLanguage:
+    """One synthetic language (params: `corpus.languages.<lang>`).
+
+    Empty for a built-in language (en, es, zh). A new espeak-ng language gives its
+    voice and the word list of every GRID slot (see l2s.grammar).
+    """
+
+    voice: str = ""
+    joiner: str | None = None  # None: the built-in language's own ("" for zh, " " otherwise)
+    words: dict[str, list[Any]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CorpusConfig:
+    """The embedded synthetic corpus (stage corpus@<lang>)."""
+
+    seed: int = 0
+    speakers: int = 8
+    utterances_per_speaker: int = 60
+    image_size: int = 256
+    fps: float = 25.0
+    # Real corpora are not all 25 fps or exactly 3 s: a share of the clips is made at
+    # 30 fps, a share shorter than a clip, a share of two sentences (longer).
+    fps30_fraction: float = 0.15
+    short_fraction: float = 0.1
+    long_fraction: float = 0.1
+    workers: int = 2
+    languages: dict[str, CorpusLanguage] = field(default_factory=dict)
+
+    def __post_init__(self):
+        _positive("corpus.speakers", self.speakers)
+        _positive("corpus.utterances_per_speaker", self.utterances_per_speaker)
+        _positive("corpus.image_size", self.image_size)
+        _positive("corpus.workers", self.workers)
+        for name in ("fps30_fraction", "short_fraction", "long_fraction"):
+            _fraction(f"corpus.{name}", getattr(self, name))
+        if self.short_fraction + self.long_fraction > 1:
+            raise ConfigError("corpus.short_fraction + corpus.long_fraction must be at most 1")
+
+
+@dataclass(frozen=True)
+class CropConfig:
+    size: int = 112
+    region: Literal["face", "mouth"] = "face"
+    gray: bool = True
+
+    def __post_init__(self):
+        _positive("preprocess.crop.size", self.size)
+
+
+@dataclass(frozen=True)
+class MelConfig:
+    """Log-mel features as VCA-GAN uses them (16 kHz, 100 mel frames per second)."""
+
+    sample_rate: int = 16000
+    n_fft: int = 640
+    hop: int = 160
+    win: int = 640
+    n_mels: int = 80
+    fmin: float = 55.0
+    fmax: float = 7600.0
+    preemphasis: float = 0.97
+
+    def __post_init__(self):
+        for name in ("sample_rate", "n_fft", "hop", "win", "n_mels"):
+            _positive(f"preprocess.mel.{name}", getattr(self, name))
+        if not 0 <= self.fmin < self.fmax <= self.sample_rate / 2:
+            raise ConfigError(
+                f"preprocess.mel: need 0 <= fmin < fmax <= sample_rate/2, "
+                f"got fmin={self.fmin}, fmax={self.fmax}, sample_rate={self.sample_rate}"
+            )
+        if self.win > self.n_fft:
+            raise ConfigError("preprocess.mel.win must not exceed preprocess.mel.n_fft")
+
+
+@dataclass(frozen=True)
+class SplitConfig:
+    """Train/val/test lists, like VCA-GAN's --subject settings.
+
+    overlap: every speaker in every split; unseen: the test speakers never appear in
+    train or val; speaker: only the listed speakers' clips (speaker-specific models).
+    """
+
+    mode: Literal["overlap", "unseen", "speaker"] = "overlap"
+    val_fraction: float = 0.1
+    test_fraction: float = 0.1
+    # unseen mode without `languages.<lang>.speakers`: hold out this many speakers
+    unseen_speakers: int = 2
+    seed: int = 0
+
+    def __post_init__(self):
+        _fraction("preprocess.split.val_fraction", self.val_fraction)
+        _fraction("preprocess.split.test_fraction", self.test_fraction)
+        if self.val_fraction + self.test_fraction >= 1:
+            raise ConfigError("preprocess.split: val_fraction + test_fraction must be below 1")
+        _positive("preprocess.split.unseen_speakers", self.unseen_speakers)
+
+
+@dataclass(frozen=True)
+class PreprocessConfig:
+    """Raw videos -> fixed-length face crops + log-mel (stage preprocess@<lang>)."""
+
+    fps: float = 25.0
+    fps_policy: Literal["resample", "drop"] = "resample"
+    clip_seconds: float = 3.0
+    clip_policy: Literal["first", "split"] = "first"
+    short_policy: Literal["pad", "reject"] = "pad"
+    min_seconds: float = 1.5  # shorter videos are rejected whatever short_policy says
+    av_tolerance: float = 0.2  # seconds audio and video may disagree
+    silence_dbfs: float = -50.0  # peak level below which the audio counts as silent
+    max_face_gap: int = 5  # frames without a face bridged by interpolation
+    max_missing_face: float = 0.2  # share of frames without a face that rejects a video
+    smooth_window: int = 5  # frames averaged to steady the crop
+    workers: int = 2
+    crop: CropConfig = field(default_factory=CropConfig)
+    mel: MelConfig = field(default_factory=MelConfig)
+    split: SplitConfig = field(default_factory=SplitConfig)
+
+    def __post_init__(self):
+        _positive("preprocess.fps", self.fps)
+        _positive("preprocess.clip_seconds", self.clip_seconds)
+        _positive("preprocess.workers", self.workers)
+        _fraction("preprocess.max_missing_face", self.max_missing_face)
+        if self.min_seconds > self.clip_seconds:
+            raise ConfigError("preprocess.min_seconds must not exceed preprocess.clip_seconds")
+        if self.smooth_window < 1 or self.smooth_window % 2 == 0:
+            raise ConfigError(f"preprocess.smooth_window must be a positive odd number, got {self.smooth_window}")
+        samples_per_frame = self.mel.sample_rate / self.fps
+        if samples_per_frame != int(samples_per_frame) or int(samples_per_frame) % self.mel.hop:
+            raise ConfigError("preprocess: mel.hop must divide the audio samples of one video frame")
+
+    @property
+    def clip_frames(self) -> int:
+        return round(self.clip_seconds * self.fps)
+
+    @property
+    def mels_per_frame(self) -> int:
+        return round(self.mel.sample_rate / self.fps) // self.mel.hop
+
+
+@dataclass(frozen=True)
+class Params:
+    """The whole params.yaml."""
+
+    languages: dict[str, LanguageSource] = field(default_factory=dict)
+    corpus: CorpusConfig = field(default_factory=CorpusConfig)
+    preprocess: PreprocessConfig = field(default_factory=PreprocessConfig)
+
+    def __post_init__(self):
+        if not self.languages:
+            raise ConfigError("languages: at least one language is needed")
+        for lang, src in self.languages.items():
+            if src.source == "synthetic" and lang not in self.corpus.languages:
+                raise ConfigError(
+                    f"languages.{lang}: source is 'synthetic' but corpus.languages has no entry "
+                    f"'{lang}' (it has: {', '.join(self.corpus.languages) or 'none'})"
+                )
+
+    def source(self, lang: str) -> LanguageSource:
+        if lang not in self.languages:
+            raise ConfigError(f"unknown language {lang!r}; params.yaml languages: {', '.join(self.languages)}")
+        return self.languages[lang]
+
+    def raw_dir(self, lang: str) -> Path:
+        src = self.source(lang)
+        return paths.resolve(src.path) if src.path else paths.raw_dir(lang)
+
+    def corpus_language(self, lang: str) -> CorpusLanguage:
+        if lang not in self.corpus.languages:
+            raise ConfigError(
+                f"corpus.languages has no entry {lang!r}; it has: {', '.join(self.corpus.languages)}"
+            )
+        return self.corpus.languages[lang]
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def load(path: str | Path | None = None) -> Params:
+    """Read and validate params.yaml (the repository's, unless a path is given)."""
+    path = Path(path) if path else paths.root() / "params.yaml"
+    if not path.exists():
+        raise ConfigError(f"{path}: no such params file")
+    with open(path, encoding="utf-8") as f:
+        data = yaml.safe_load(f) or {}
+    return parse(Params, data, "")
+
+
+def parse(cls: type, data: Any, where: str) -> Any:
+    """Build dataclass `cls` from plain YAML data, naming `where` in every error."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where or 'params'}: expected a mapping of keys, got {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise ConfigError(
+            f"{_join(where, unknown[0])}: unknown key; allowed keys of {where or 'params.yaml'}: "
+            f"{', '.join(fields)}"
+        )
+    values = {name: _convert(hints[name], data[name], _join(where, name)) for name in data}
+    try:
+        return cls(**values)
+    except ConfigError:
+        raise
+    except (TypeError, ValueError) as e:
+        raise ConfigError(f"{where or 'params'}: {e}") from e
+
+
+def _convert(tp: Any, value: Any, where: str) -> Any:
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if dataclasses.is_dataclass(tp):
+        return parse(tp, value, where)
+    if origin is Literal:
+        if value not in args:
+            raise ConfigError(f"{where}: {value!r} is not allowed; choose one of: {', '.join(map(str, args))}")
+        return value
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        inner = [a for a in args if a is not type(None)]
+        return _convert(inner[0], value, where)
+    if origin is dict:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: expected a mapping, got {value!r}")
+        return {str(k): _convert(args[1], v, f"{where}.{k}") for k, v in value.items()}
+    if origin is list:
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise ConfigError(f"{where}: expected a list, got {value!r}")
+        return [_convert(args[0], v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if tp is Any:
+        return value
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}: expected true or false, got {value!r}")
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{where}: expected an integer, got {value!r}")
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{where}: expected a number, got {value!r}")
+        return float(value)
+    if tp is str:
+        if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+            raise ConfigError(f"{where}: expected a string, got {value!r}")
+        return str(value)
+    raise TypeError(f"{where}: unsupported parameter type {tp}")
+
+
+def _join(where: str, key: str) -> str:
+    return f"{where}.{key}" if where else key
+
+
+def _positive(name: str, value: float) -> None:
+    if value <= 0:
+        raise ConfigError(f"{name}: must be positive, got {value}")
+
+
+def _fraction(name: str, value: float) -> None:
+    if not 0 <= value <= 1:
+        raise ConfigError(f"{name}: must be between 0 and 1, got {value}")
+
+
+def fingerprint(obj: Any) -> str:
+    """A stable short hash of a config, to key caches on the parameters that shaped them."""
+    import hashlib
+    import json
+
+    blob = json.dumps(dataclasses.asdict(obj), sort_keys=True, default=str)
+    return hashlib.sha1(blob.encode()).hexdigest()[:12]

@@ -1,0 +1,68 @@
+"""Helpers the tests share: params files, test signals, small videos, a repository copy."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def write_params(root: Path, **sections) -> Path:
+    """params.yaml = the repository's, with the given sections' keys replaced."""
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    for name, values in sections.items():
+        if isinstance(values, dict) and isinstance(params.get(name), dict) and name != "languages":
+            params[name].update(values)
+        else:
+            params[name] = values
+    path = root / "params.yaml"
+    path.write_text(yaml.safe_dump(params, allow_unicode=True, sort_keys=False))
+    return path
+
+
+def tone(seconds: float, sr: int = 16000, level: float = 0.3, seed: int = 0) -> np.ndarray:
+    """A voiced-looking test signal: a buzzing tone with a syllable-rate envelope."""
+    t = np.arange(int(seconds * sr)) / sr
+    rng = np.random.default_rng(seed)
+    env = 0.55 + 0.45 * np.sin(2 * np.pi * 4 * t)
+    sig = np.sin(2 * np.pi * 140 * t) + 0.5 * np.sin(2 * np.pi * 280 * t) + 0.05 * rng.standard_normal(t.size)
+    return (level * env * sig / 1.6).astype(np.float32)
+
+
+def talking_video(path: Path, frame: np.ndarray, seconds: float = 3.2, fps: float = 25.0, audio=True, silent=False) -> Path:
+    """A video of `frame` with a slowly moving head, and a tone (or silence) as audio."""
+    import cv2
+
+    from l2s.media import write_video
+
+    n = int(round(seconds * fps))
+    h, w = frame.shape[:2]
+    frames = np.stack(
+        [cv2.warpAffine(frame, np.float32([[1, 0, 2 * np.sin(i / 7)], [0, 1, np.cos(i / 9)]]), (w, h), borderMode=cv2.BORDER_REFLECT)
+         for i in range(n)]
+    )
+    sound = None
+    if audio:
+        sound = np.zeros(int(seconds * 16000), np.float32) if silent else tone(seconds)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_video(path, frames, fps, sound, 16000)
+    return path
+
+
+def repo_copy(dest: Path) -> Path:
+    """The repository's tracked and unignored files in a new git repository at dest."""
+    files = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"], cwd=REPO, capture_output=True, check=True
+    ).stdout.decode().split("\0")
+    for rel in filter(None, files):
+        src = REPO / rel
+        if src.is_file():
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / rel)
+    subprocess.run(["git", "init", "-q"], cwd=dest, check=True)
+    return dest

@@ -1,0 +1,50 @@
+import pytest
+
+from l2s import config
+from l2s.config import ConfigError
+from tests.helpers import REPO, write_params
+
+
+def test_repository_params_load():
+    p = config.load(REPO / "params.yaml")
+    assert set(p.languages) == {"en", "es", "zh"}
+    assert p.preprocess.clip_frames == 75
+    assert p.preprocess.mels_per_frame == 4
+    assert p.preprocess.crop.size == 112 and p.preprocess.mel.n_mels == 80
+
+
+@pytest.mark.parametrize(
+    "sections, message",
+    [
+        ({"preprocess": {"fsp": 25}}, "preprocess.fsp: unknown key; allowed keys of preprocess: fps, fps_policy"),
+        ({"preprocess": {"fps_policy": "keep"}}, "preprocess.fps_policy: 'keep' is not allowed; choose one of: resample, drop"),
+        ({"preprocess": {"crop": {"size": 112, "region": "lips"}}}, "preprocess.crop.region: 'lips' is not allowed; choose one of: face, mouth"),
+        ({"preprocess": {"crop": {"gray": "false"}}}, "preprocess.crop.gray: expected true or false"),
+        ({"preprocess": {"workers": 1.5}}, "preprocess.workers: expected an integer"),
+        ({"preprocess": {"split": {"val_fraction": 0.6, "test_fraction": 0.5}}}, "val_fraction + test_fraction must be below 1"),
+        ({"corpus": {"speakers": 0}}, "corpus.speakers: must be positive"),
+        ({"languages": {"fr": {"source": "synthetic"}}}, "languages.fr: source is 'synthetic' but corpus.languages has no entry 'fr'"),
+        ({"languages": {"fr": {"source": "youtube"}}}, "languages.fr.source: 'youtube' is not allowed; choose one of: synthetic, folder"),
+        ({"preprocess": {"mel": {"fmax": 9000.0}}}, "fmax <= sample_rate/2"),
+        ({"preprocess": {"smooth_window": 4}}, "preprocess.smooth_window must be a positive odd number"),
+        ({"colour": {}}, "colour: unknown key; allowed keys of params.yaml: languages, corpus, preprocess"),
+    ],
+)
+def test_bad_values_name_the_key(tmp_path, sections, message):
+    path = write_params(tmp_path, **sections)
+    with pytest.raises(ConfigError) as err:
+        config.load(path)
+    assert message in str(err.value)
+
+
+def test_unknown_language_lookup_names_the_known_ones():
+    p = config.load(REPO / "params.yaml")
+    with pytest.raises(ConfigError, match="unknown language 'xx'; params.yaml languages: en, es, zh"):
+        p.source("xx")
+
+
+def test_fingerprint_follows_values():
+    a = config.PreprocessConfig()
+    b = config.PreprocessConfig(clip_seconds=2.0)
+    assert config.fingerprint(a) == config.fingerprint(config.PreprocessConfig())
+    assert config.fingerprint(a) != config.fingerprint(b)

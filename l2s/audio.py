@@ -1,0 +1,65 @@
+"""Speech features as VCA-GAN uses them: log-mel and linear magnitude spectrograms.
+
+Mel filters come from librosa (Slaney scale and norm) and the STFT from torch; the
+PyPI torchaudio wheel is a CUDA build that does not import against CPU torch.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import torch
+
+from l2s.config import MelConfig
+
+LOG_FLOOR = 1e-5  # ln(1e-5) = -11.51: the floor of the log-mel
+
+
+def prepare(wave: np.ndarray, cfg: MelConfig) -> np.ndarray:
+    """Peak-normalise and pre-emphasise a mono float waveform."""
+    wave = np.asarray(wave, dtype=np.float32)
+    peak = float(np.abs(wave).max()) if wave.size else 0.0
+    if peak > 0:
+        wave = wave / peak * 0.999
+    if cfg.preemphasis:
+        wave = np.append(wave[:1], wave[1:] - cfg.preemphasis * wave[:-1])
+    return wave.astype(np.float32)
+
+
+def magnitude(wave: np.ndarray | torch.Tensor, cfg: MelConfig) -> torch.Tensor:
+    """|STFT| [..., n_fft/2+1, frames], one frame per hop (the centred STFT's extra last frame dropped)."""
+    wave = torch.as_tensor(wave, dtype=torch.float32)
+    spec = torch.stft(
+        wave,
+        n_fft=cfg.n_fft,
+        hop_length=cfg.hop,
+        win_length=cfg.win,
+        window=torch.hann_window(cfg.win),
+        center=True,
+        return_complex=True,
+    ).abs()
+    return spec[..., : wave.shape[-1] // cfg.hop]
+
+
+@lru_cache(maxsize=8)
+def mel_basis(cfg: MelConfig) -> torch.Tensor:
+    import librosa
+
+    basis = librosa.filters.mel(
+        sr=cfg.sample_rate, n_fft=cfg.n_fft, n_mels=cfg.n_mels, fmin=cfg.fmin, fmax=cfg.fmax, htk=False, norm="slaney"
+    )
+    return torch.from_numpy(basis)
+
+
+def log_mel(wave: np.ndarray, cfg: MelConfig) -> np.ndarray:
+    """ln(max(mel, 1e-5)) of the prepared waveform: float32 [n_mels, len(wave) // hop]."""
+    spec = magnitude(prepare(wave, cfg), cfg)
+    mel = mel_basis(cfg) @ spec
+    return torch.log(torch.clamp(mel, min=LOG_FLOOR)).numpy()
+
+
+def peak_dbfs(wave: np.ndarray) -> float:
+    """Peak level of a waveform in dBFS (float samples in [-1, 1]); -inf when all zero."""
+    peak = float(np.abs(wave).max()) if len(wave) else 0.0
+    return 20 * np.log10(peak) if peak > 0 else float("-inf")

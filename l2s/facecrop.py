@@ -1,0 +1,286 @@
+"""Face and mouth crops that follow the head, from MediaPipe face landmarks.
+
+Per frame, three anchors (both eye centres and the mouth centre) are mapped onto fixed
+template positions by a similarity transform (rotation + uniform scale + shift), so a
+head that turns in the image plane, nods closer or moves gives the same crop framing.
+The pipeline is: `FaceTracker.track` -> `anchors` -> `fill_gaps` -> `smooth` -> `crop`.
+
+Nothing here starts threads of its own; OpenCV's thread pool is the caller's to size
+(e.g. cv2.setNumThreads(1) in each worker process).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from types import TracebackType
+
+import cv2
+import mediapipe as mp
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+N_LANDMARKS = 468
+
+# MediaPipe face mesh indices. Eye centres are the midpoints of the eye corners and the
+# mouth centre the midpoint of the mouth corners: corners barely move when the eyes blink
+# or the lips speak, so the crop follows the head, not the lips.
+_EYE_IMAGE_LEFT = (33, 133)  # the subject's right eye: outer, inner corner
+_EYE_IMAGE_RIGHT = (362, 263)  # the subject's left eye: inner, outer corner
+_MOUTH_CORNERS = (61, 291)
+
+# Template anchors as fractions of the crop size, (x, y) for image-left eye, image-right
+# eye, mouth. In MediaPipe's canonical face model the mouth centre lies 1.1 inter-eye
+# distances below the eyes; both templates keep that proportion.
+#   face:  inter-eye 0.30 -> forehead to chin (2.8 inter-eye) spans 0.08..0.92 of the crop.
+#   mouth: inter-eye 0.50, mouth at the centre -> nose tip to chin in view, eyes above it.
+_TEMPLATES = {
+    "face": ((0.35, 0.36), (0.65, 0.36), (0.50, 0.69)),
+    "mouth": ((0.25, -0.05), (0.75, -0.05), (0.50, 0.50)),
+}
+
+# Downscaling by more than this per output pixel aliases under bilinear warping, so the
+# region is first shrunk with area averaging (cheap: it touches only the crop's footprint).
+_MAX_WARP_DOWNSCALE = 2.0
+
+
+@dataclass(frozen=True)
+class CropSpec:
+    """Output crop: `size` x `size` pixels of `region` ("face" or "mouth"), gray or RGB."""
+
+    size: int = 112
+    region: str = "face"
+    gray: bool = True
+
+    def __post_init__(self) -> None:
+        if self.region not in _TEMPLATES:
+            raise ValueError(f"region must be one of {sorted(_TEMPLATES)}, got {self.region!r}")
+        if self.size < 8:
+            raise ValueError(f"crop size {self.size} is too small")
+
+
+def _rgb(frame: np.ndarray) -> np.ndarray:
+    """MediaPipe wants contiguous uint8 RGB."""
+    if frame.ndim == 2:
+        return cv2.cvtColor(frame, cv2.COLOR_GRAY2RGB)
+    return np.ascontiguousarray(frame)
+
+
+_detector = None
+
+
+def _face_detector():
+    """One full-range face detector per process, made on first use (loading costs ~50 ms)."""
+    global _detector
+    if _detector is None:
+        _detector = mp.solutions.face_detection.FaceDetection(
+            model_selection=1, min_detection_confidence=0.5)
+    return _detector
+
+
+def count_faces(frames: np.ndarray, samples: int = 3) -> int:
+    """Most faces MediaPipe's full-range detector finds in `samples` evenly spaced frames."""
+    if len(frames) == 0:
+        return 0
+    picks = np.unique(np.linspace(0, len(frames) - 1, max(1, samples)).round().astype(int))
+    detector = _face_detector()
+    best = 0
+    for i in picks:
+        result = detector.process(_rgb(frames[i]))
+        best = max(best, len(result.detections or ()))
+    return best
+
+
+class FaceTracker:
+    """MediaPipe face mesh in tracking mode; make one per worker process and reuse it.
+
+    Tracking (static_image_mode=False) runs the face detector only when the track is lost,
+    which is both faster and steadier than detecting in every frame.
+    """
+
+    def __init__(self, min_detection_confidence: float = 0.5, min_tracking_confidence: float = 0.5):
+        self._mesh = mp.solutions.face_mesh.FaceMesh(
+            static_image_mode=False, max_num_faces=1, refine_landmarks=False,
+            min_detection_confidence=min_detection_confidence,
+            min_tracking_confidence=min_tracking_confidence)
+
+    def __enter__(self) -> FaceTracker:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._mesh is not None:
+            self._mesh.close()
+            self._mesh = None
+
+    def track(self, frames: np.ndarray) -> np.ndarray:
+        """Pixel (x, y) of the 468 landmarks per frame, float32 [T, 468, 2]; NaN where no face.
+
+        Each call is one video: tracking restarts, so no face carries over from the last one.
+        """
+        if self._mesh is None:
+            raise RuntimeError("FaceTracker is closed")
+        self._mesh.reset()
+        out = np.full((len(frames), N_LANDMARKS, 2), np.nan, np.float32)
+        for t, frame in enumerate(frames):
+            result = self._mesh.process(_rgb(frame))
+            if not result.multi_face_landmarks:
+                continue
+            marks = result.multi_face_landmarks[0].landmark
+            out[t] = [(p.x, p.y) for p in marks[:N_LANDMARKS]]
+            out[t] *= (frame.shape[1], frame.shape[0])  # normalised -> pixels
+        log.debug("face mesh found no face in %d of %d frames",
+                  int(np.isnan(out[:, 0, 0]).sum()), len(frames))
+        return out
+
+
+def anchors(landmarks: np.ndarray) -> np.ndarray:
+    """[T, 3, 2] (x, y): image-left eye centre, image-right eye centre, mouth centre."""
+    lm = np.asarray(landmarks, np.float32)
+    pairs = np.array([_EYE_IMAGE_LEFT, _EYE_IMAGE_RIGHT, _MOUTH_CORNERS])
+    return lm[:, pairs].mean(axis=2)
+
+
+def template(spec: CropSpec) -> np.ndarray:
+    """[3, 2] pixel positions in the crop where `anchors` are placed."""
+    return np.array(_TEMPLATES[spec.region], np.float64) * spec.size
+
+
+def fill_gaps(points: np.ndarray, max_gap: int) -> tuple[np.ndarray, np.ndarray]:
+    """Fill runs of missing (NaN) frames no longer than `max_gap` frames.
+
+    Interior runs are interpolated linearly in time, runs at either end copy the nearest
+    valid frame. A frame is missing if any of its values is NaN. Returns the filled copy
+    and a [T] mask of frames still missing (runs longer than `max_gap`, or all frames).
+    """
+    points = np.asarray(points)
+    pts = np.array(points, np.float64 if points.dtype == np.float64 else np.float32)  # a copy
+    n = len(pts)
+    missing = np.isnan(pts.reshape(n, -1)).any(axis=1)
+    valid = np.flatnonzero(~missing)
+    if len(valid) == 0 or not missing.any():
+        return pts, missing.copy()
+    still = missing.copy()
+    # Walk the runs of missing frames: starts where missing begins, ends where it stops.
+    edges = np.diff(np.concatenate([[0], missing.astype(np.int8), [0]]))
+    for start, stop in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)):
+        if stop - start > max_gap:
+            continue
+        if start == 0:
+            pts[start:stop] = pts[stop]
+        elif stop == n:
+            pts[start:stop] = pts[start - 1]
+        else:
+            w = (np.arange(start, stop) - (start - 1)) / (stop - (start - 1))
+            w = w.reshape(-1, *([1] * (pts.ndim - 1)))
+            pts[start:stop] = (1 - w) * pts[start - 1] + w * pts[stop]
+        still[start:stop] = False
+    return pts, still
+
+
+def smooth(points: np.ndarray, window: int) -> np.ndarray:
+    """Centred moving average over `window` (odd) frames, to take the jitter out of crops.
+
+    Near the ends and next to missing (NaN) frames the average runs over the valid frames
+    inside the window; missing frames stay missing.
+    """
+    if window < 1 or window % 2 == 0:
+        raise ValueError(f"smoothing window must be odd and positive, got {window}")
+    pts = np.asarray(points)
+    if window == 1 or len(pts) == 0:
+        return pts.copy()
+    flat = pts.reshape(len(pts), -1).astype(np.float64)
+    ok = ~np.isnan(flat).any(axis=1)
+    # Cumulative sums make every window sum O(1); missing frames add nothing and count 0.
+    vals = np.where(ok[:, None], flat, 0.0)
+    csum = np.concatenate([np.zeros((1, flat.shape[1])), np.cumsum(vals, axis=0)])
+    ccnt = np.concatenate([[0], np.cumsum(ok)])
+    half = window // 2
+    idx = np.arange(len(pts))
+    lo = np.maximum(idx - half, 0)
+    hi = np.minimum(idx + half + 1, len(pts))
+    out = (csum[hi] - csum[lo]) / np.maximum(ccnt[hi] - ccnt[lo], 1)[:, None]
+    out[~ok] = np.nan
+    return out.reshape(pts.shape).astype(pts.dtype if pts.dtype.kind == "f" else np.float64)
+
+
+def similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """Least-squares similarity transforms taking src[t] onto dst: [T, 2, 3] affine matrices.
+
+    src [T, K, 2], dst [K, 2]. Closed form (no RANSAC: three exact anchors, no outliers):
+    with centred points, scale*cos and scale*sin are the dot and cross sums over |src|^2.
+    """
+    src = np.asarray(src, np.float64)
+    dst = np.asarray(dst, np.float64)
+    s_mean = src.mean(axis=1, keepdims=True)
+    d_mean = dst.mean(axis=0)
+    s = src - s_mean
+    d = dst - d_mean
+    norm = (s ** 2).sum(axis=(1, 2))
+    a = (s[..., 0] * d[:, 0] + s[..., 1] * d[:, 1]).sum(axis=1) / norm
+    b = (s[..., 0] * d[:, 1] - s[..., 1] * d[:, 0]).sum(axis=1) / norm
+    sx, sy = s_mean[:, 0, 0], s_mean[:, 0, 1]
+    m = np.empty((len(src), 2, 3))
+    m[:, 0, 0], m[:, 0, 1], m[:, 0, 2] = a, -b, d_mean[0] - (a * sx - b * sy)
+    m[:, 1, 0], m[:, 1, 1], m[:, 1, 2] = b, a, d_mean[1] - (b * sx + a * sy)
+    return m
+
+
+def _warp(frame: np.ndarray, m: np.ndarray, size: int) -> np.ndarray:
+    """warpAffine to size x size; big downscales first shrink the footprint by area averaging."""
+    scale = float(np.hypot(m[0, 0], m[1, 0]))
+    if scale * _MAX_WARP_DOWNSCALE < 1.0:
+        # Footprint of the output square in the frame, padded for the bilinear taps.
+        inv = cv2.invertAffineTransform(m)
+        corners = np.array([[0, 0, 1], [size, 0, 1], [0, size, 1], [size, size, 1]], np.float64)
+        xy = corners @ inv.T
+        h, w = frame.shape[:2]
+        x0, y0 = np.maximum(np.floor(xy.min(axis=0)).astype(int) - 2, 0)
+        x1, y1 = np.minimum(np.ceil(xy.max(axis=0)).astype(int) + 2, (w, h))
+        if x1 - x0 >= 2 and y1 - y0 >= 2:
+            nw, nh = max(1, round((x1 - x0) * scale)), max(1, round((y1 - y0) * scale))
+            small = cv2.resize(frame[y0:y1, x0:x1], (nw, nh), interpolation=cv2.INTER_AREA)
+            fx, fy = nw / (x1 - x0), nh / (y1 - y0)
+            # small pixel centre j sits at roi coordinate (j + 0.5) / f - 0.5
+            to_frame = np.array([[1 / fx, 0, 0.5 / fx - 0.5 + x0],
+                                 [0, 1 / fy, 0.5 / fy - 0.5 + y0],
+                                 [0, 0, 1]])
+            m = m @ to_frame
+            frame = small
+    return cv2.warpAffine(frame, m, (size, size), flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+
+
+def crop(frames: np.ndarray, points: np.ndarray, spec: CropSpec) -> np.ndarray:
+    """Warp each frame so its anchors `points[t]` ([T, 3, 2]) land on `template(spec)`.
+
+    Returns uint8 [T, S, S] if spec.gray else [T, S, S, 3]. Points must have no NaN (use
+    `fill_gaps` and reject what it cannot fill).
+    """
+    points = np.asarray(points)
+    if len(points) != len(frames):
+        raise ValueError(f"{len(frames)} frames but {len(points)} point sets")
+    bad = np.flatnonzero(np.isnan(points.reshape(len(points), -1)).any(axis=1))
+    if len(bad):
+        raise ValueError(f"anchor points missing in {len(bad)} frames (first: {bad[0]}); fill_gaps first")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mats = similarity(points, template(spec))
+    bad = np.flatnonzero(~np.isfinite(mats).all(axis=(1, 2)))
+    if len(bad):
+        raise ValueError(f"anchor points coincide in {len(bad)} frames (first: {bad[0]})")
+    size = spec.size
+    channels = () if spec.gray else (3,)
+    out = np.empty((len(frames), size, size, *channels), np.uint8)
+    for t, frame in enumerate(frames):
+        patch = _warp(frame, mats[t], size)
+        # Convert after warping: the crop is far smaller than the frame.
+        if spec.gray and patch.ndim == 3:
+            patch = cv2.cvtColor(patch, cv2.COLOR_RGB2GRAY)
+        elif not spec.gray and patch.ndim == 2:
+            patch = cv2.cvtColor(patch, cv2.COLOR_GRAY2RGB)
+        out[t] = patch
+    return out

@@ -1,0 +1,354 @@
+"""Raw videos of one language -> training-ready arrays (stage preprocess@<lang>).
+
+What the seed project did by hand, as one reproducible step: extract 16 kHz mono audio;
+crop the face with MediaPipe face mesh, aligned on eyes and mouth; bring every video to
+25 fps; cut fixed-length clips; write split lists. Unlike the seed's scripts it never
+deletes or edits a raw file: a video it cannot use is listed in rejects.csv with the
+reason, and the run goes on.
+
+Output, data/processed/<lang>/ (memory-mappable, so training never decodes video):
+
+    frames.npy   uint8   [clips, T, S, S] (or [..., 3] in colour), T = clip_seconds * fps
+    audio.npy    int16   [clips, T * sample_rate / fps]
+    mel.npy      float16 [clips, n_mels, T * mels_per_frame]  ln(max(mel, 1e-5))
+    clips.csv    index, clip_id, utt_id, speaker, text, start, valid_frames, source
+    splits/{train,val,test}.txt   clip ids
+    rejects.csv  utt_id, path, reason, detail
+    info.json    the parameters and counts
+
+Each video's result is cached in data/interim/<lang>/ under a key of its bytes and the
+parameters, so a re-run only processes what changed.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import hashlib
+import json
+import logging
+import os
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from l2s import parallel, paths
+from l2s.audio import log_mel, peak_dbfs
+from l2s.config import Params, PreprocessConfig, fingerprint
+from l2s.rejects import REASONS, Reject
+from l2s.sources import RawItem, list_items
+from l2s.splits import SPLITS, make_splits
+
+log = logging.getLogger(__name__)
+
+# bump when the processing code changes what it writes, to invalidate old caches
+CACHE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Task:
+    item: RawItem
+    cfg: PreprocessConfig
+    cache: Path  # the .npz this video's clips go to (a .reject.json beside it on failure)
+
+
+@dataclass
+class Clip:
+    clip_id: str
+    start: float  # seconds into the source video
+    valid_frames: int  # frames before padding
+    text: str
+    frames: np.ndarray
+    audio: np.ndarray
+    mel: np.ndarray
+
+
+# --------------------------------------------------------------------------- pure steps
+
+
+def clip_windows(n_frames: int, cfg: PreprocessConfig) -> list[tuple[int, int]]:
+    """[start, end) frame windows of the clips cut from a video of n_frames (at cfg.fps).
+
+    `first`: the first clip only (the seed's rule); `split`: consecutive clips. A window
+    shorter than a clip is kept (to be padded) only with short_policy 'pad' and at least
+    min_seconds long.
+    """
+    length = cfg.clip_frames
+    min_frames = round(cfg.min_seconds * cfg.fps)
+    starts = [0] if cfg.clip_policy == "first" else list(range(0, n_frames, length))
+    windows = []
+    for s in starts:
+        e = min(s + length, n_frames)
+        if e - s == length or (cfg.short_policy == "pad" and e - s >= min_frames):
+            windows.append((s, e))
+    return windows
+
+
+def pad_to(x: np.ndarray, n: int, edge: bool) -> np.ndarray:
+    """Cut or pad axis 0 to n: repeat the last frame (video) or zeros (audio)."""
+    if len(x) >= n:
+        return x[:n]
+    mode = "edge" if edge else "constant"
+    return np.pad(x, [(0, n - len(x))] + [(0, 0)] * (x.ndim - 1), mode=mode)
+
+
+def clip_text(item: RawItem, start: float, end: float, video_seconds: float) -> str:
+    """The words spoken inside [start, end): exact with word timings, else the whole
+    transcript when the clip holds the whole video, else unknown ("")."""
+    if item.words:
+        inside = [w.label for w in item.words if start <= (w.start + w.end) / 2 < end]
+        if len(inside) == len(item.words) and item.text:
+            return item.text
+        joiner = "" if item.text and " " not in item.text.strip() else " "
+        return joiner.join(inside)
+    if item.text and start <= 0.5 and video_seconds <= end + 0.5:
+        return item.text
+    return ""
+
+
+def _missing_ranges(missing: np.ndarray, fps: float) -> str:
+    ranges, t = [], 0
+    while t < len(missing):
+        if missing[t]:
+            e = t
+            while e + 1 < len(missing) and missing[e + 1]:
+                e += 1
+            ranges.append(f"{t / fps:.2f}-{(e + 1) / fps:.2f} s")
+            t = e + 1
+        else:
+            t += 1
+    return ", ".join(ranges[:5]) + (" ..." if len(ranges) > 5 else "")
+
+
+# --------------------------------------------------------------------------- one video
+
+_tracker = None  # one face-mesh tracker per worker process, reused across videos
+
+
+def process_video(item: RawItem, cfg: PreprocessConfig) -> list[Clip]:
+    """All clips of one raw video, or Reject with the reason."""
+    from l2s import facecrop, media
+
+    global _tracker
+    where = str(item.path)
+    video = media.read_video(item.path, sample_rate=cfg.mel.sample_rate)
+
+    level = peak_dbfs(video.audio)
+    if level < cfg.silence_dbfs:
+        raise Reject("silent", f"{where}: audio peak {level:.1f} dBFS is below preprocess.silence_dbfs={cfg.silence_dbfs}")
+    if abs(video.video_seconds - video.audio_seconds) > cfg.av_tolerance:
+        raise Reject(
+            "length_mismatch",
+            f"{where}: video {video.video_seconds:.2f} s but audio {video.audio_seconds:.2f} s "
+            f"(tolerance preprocess.av_tolerance={cfg.av_tolerance} s)",
+        )
+    frames = video.frames
+    if abs(video.fps - cfg.fps) > 0.01:
+        if cfg.fps_policy == "drop":
+            raise Reject("fps", f"{where}: {video.fps:g} fps, not {cfg.fps:g} (preprocess.fps_policy=drop)")
+        frames = frames[media.resample_indices(len(frames), video.fps, cfg.fps)]
+    seconds = len(frames) / cfg.fps
+    if seconds < cfg.min_seconds:
+        raise Reject("too_short", f"{where}: {seconds:.2f} s is shorter than preprocess.min_seconds={cfg.min_seconds}")
+    windows = clip_windows(len(frames), cfg)
+    if not windows:
+        raise Reject(
+            "too_short",
+            f"{where}: {seconds:.2f} s is shorter than a {cfg.clip_seconds} s clip (preprocess.short_policy=reject)",
+        )
+    frames = frames[: windows[-1][1]]  # only what the clips use goes through face mesh
+
+    faces = facecrop.count_faces(frames)
+    if faces == 0:
+        raise Reject("no_face", f"{where}: no face found in sampled frames")
+    if faces > 1:
+        raise Reject("multiple_faces", f"{where}: {faces} faces in the frame; l2s needs one speaker per video")
+    if _tracker is None:
+        _tracker = facecrop.FaceTracker().__enter__()
+    points = facecrop.anchors(_tracker.track(frames))
+    points, missing = facecrop.fill_gaps(points, cfg.max_face_gap)
+    if missing.mean() > cfg.max_missing_face:
+        raise Reject(
+            "no_face",
+            f"{where}: no face in {missing.mean():.0%} of frames ({_missing_ranges(missing, cfg.fps)}); "
+            f"limit preprocess.max_missing_face={cfg.max_missing_face}",
+        )
+    if missing.any():  # a few long gaps: hold the crop across them
+        points, _ = facecrop.fill_gaps(points, len(points))
+    points = facecrop.smooth(points, cfg.smooth_window)
+    spec = facecrop.CropSpec(size=cfg.crop.size, region=cfg.crop.region, gray=cfg.crop.gray)
+    crops = facecrop.crop(frames, points, spec)
+
+    spf = round(cfg.mel.sample_rate / cfg.fps)  # audio samples per video frame
+    clips = []
+    for k, (s, e) in enumerate(windows):
+        audio = pad_to(video.audio[s * spf : e * spf], cfg.clip_frames * spf, edge=False)
+        clip_id = item.utt_id if cfg.clip_policy == "first" else f"{item.utt_id}#{k}"
+        clips.append(
+            Clip(
+                clip_id=clip_id,
+                start=s / cfg.fps,
+                valid_frames=e - s,
+                text=clip_text(item, s / cfg.fps, e / cfg.fps, video.video_seconds),
+                frames=pad_to(crops[s:e], cfg.clip_frames, edge=True),
+                audio=np.round(np.clip(audio, -1, 1) * 32767).astype(np.int16),
+                mel=log_mel(audio, cfg.mel).astype(np.float16),
+            )
+        )
+    return clips
+
+
+def cache_key(item: RawItem, cfg: PreprocessConfig) -> str:
+    h = hashlib.sha1()
+    with open(item.path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    meta = [CACHE_VERSION, fingerprint(cfg), item.utt_id, item.speaker, item.text, [dataclasses.astuple(w) for w in item.words]]
+    h.update(json.dumps(meta, ensure_ascii=False).encode())
+    return h.hexdigest()[:20]
+
+
+def run_task(task: Task) -> dict:
+    """Worker: process one video into its cache file; returns a small summary."""
+    t0 = time.perf_counter()
+    tmp = task.cache.with_name(task.cache.name + ".tmp")
+    try:
+        clips = process_video(task.item, task.cfg)
+    except Reject as r:
+        _write_json(task.cache.with_suffix(".reject.json"), {"reason": r.reason, "detail": r.detail})
+        return {"utt_id": task.item.utt_id, "status": "rejected", "reason": r.reason, "seconds": time.perf_counter() - t0}
+    with open(tmp, "wb") as f:
+        np.savez(
+            f,
+            frames=np.stack([c.frames for c in clips]),
+            audio=np.stack([c.audio for c in clips]),
+            mel=np.stack([c.mel for c in clips]),
+            meta=np.array(json.dumps([{k: getattr(c, k) for k in ("clip_id", "start", "valid_frames", "text")} for c in clips])),
+        )
+    os.replace(tmp, task.cache)  # atomic: a killed run never leaves a half-written cache entry
+    n = sum(c.valid_frames for c in clips)
+    return {"utt_id": task.item.utt_id, "status": "done", "frames": n, "seconds": time.perf_counter() - t0}
+
+
+def _write_json(path: Path, data: dict) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+# --------------------------------------------------------------------------- one language
+
+
+def run(lang: str, params: Params) -> dict:
+    """Preprocess one language; writes data/processed/<lang>/ and the stage metrics."""
+    cfg = params.preprocess
+    src = params.source(lang)
+    items = list_items(src, params.raw_dir(lang))
+    cache_dir = paths.interim_dir(lang)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    tasks = [Task(item, cfg, cache_dir / f"{cache_key(item, cfg)}.npz") for item in items]
+    todo = [t for t in tasks if not (t.cache.exists() or t.cache.with_suffix(".reject.json").exists())]
+    log.info("preprocess %s: %d videos, %d cached, %d to process", lang, len(tasks), len(tasks) - len(todo), len(todo))
+
+    t0 = time.perf_counter()
+    done = list(parallel.imap(run_task, todo, cfg.workers, desc=f"preprocess {lang}"))
+    elapsed = time.perf_counter() - t0
+    frames = sum(d.get("frames", 0) for d in done)
+    if done:
+        log.info(
+            "preprocess %s: %d frames in %.1f s = %.1f frames/s (%.1f per worker)",
+            lang, frames, elapsed, frames / elapsed, frames / elapsed / max(1, min(cfg.workers, len(done))),
+        )
+
+    metrics = pack(lang, tasks, params)
+    _prune(cache_dir, {t.cache.name for t in tasks})
+    paths.write_metrics("preprocess", lang, metrics)
+    return metrics
+
+
+def pack(lang: str, tasks: list[Task], params: Params) -> dict:
+    """Gather the cached per-video results into the processed arrays, rejects and splits."""
+    cfg = params.preprocess
+    out = paths.processed_dir(lang)
+    (out / "splits").mkdir(parents=True, exist_ok=True)
+
+    rejects, kept = [], []
+    for t in tasks:
+        rej = t.cache.with_suffix(".reject.json")
+        if rej.exists():
+            r = json.loads(rej.read_text(encoding="utf-8"))
+            rejects.append({"utt_id": t.item.utt_id, "path": str(t.item.path), **r})
+        else:
+            kept.append(t)
+    for r in rejects:
+        log.warning("rejected %s: %s", r["utt_id"], r["detail"])
+
+    # two passes: count, then fill memory-mapped arrays, so a large corpus never has to fit in memory
+    metas = []
+    for t in kept:
+        with np.load(t.cache) as z:
+            metas.append(json.loads(str(z["meta"])))
+    n = sum(len(m) for m in metas)
+    if n == 0:
+        raise RuntimeError(f"preprocess {lang}: every video was rejected; see {out / 'rejects.csv'}")
+    with np.load(kept[0].cache) as z:
+        shapes = {k: z[k].shape[1:] for k in ("frames", "audio", "mel")}
+        dtypes = {k: z[k].dtype for k in ("frames", "audio", "mel")}
+    arrays = {
+        k: np.lib.format.open_memmap(out / f"{k}.npy", mode="w+", dtype=dtypes[k], shape=(n, *shapes[k]))
+        for k in ("frames", "audio", "mel")
+    }
+    rows, i = [], 0
+    for t, meta in zip(kept, metas):
+        with np.load(t.cache) as z:
+            for k in arrays:
+                arrays[k][i : i + len(meta)] = z[k]
+        for m in meta:
+            rows.append({"index": i, "clip_id": m["clip_id"], "utt_id": t.item.utt_id, "speaker": t.item.speaker,
+                         "text": m["text"], "start": m["start"], "valid_frames": m["valid_frames"],
+                         "source": str(t.item.path)})
+            i += 1
+    for a in arrays.values():
+        a.flush()
+    del arrays
+
+    _write_csv(out / "clips.csv", rows, ["index", "clip_id", "utt_id", "speaker", "text", "start", "valid_frames", "source"])
+    _write_csv(out / "rejects.csv", rejects, ["utt_id", "path", "reason", "detail"])
+    splits = make_splits({r["clip_id"]: r["speaker"] for r in rows}, cfg.split, params.source(lang).speakers)
+    for s in SPLITS:
+        (out / "splits" / f"{s}.txt").write_text("".join(f"{c}\n" for c in splits[s]), encoding="utf-8")
+
+    by_reason = Counter(r["reason"] for r in rejects)
+    metrics = {
+        "videos": len(tasks),
+        "clips": n,
+        "speakers": len({r["speaker"] for r in rows}),
+        "hours": round(sum(r["valid_frames"] for r in rows) / cfg.fps / 3600, 4),
+        "rejected": len(rejects),
+        "rejected_by_reason": {reason: by_reason.get(reason, 0) for reason in REASONS},
+        "clips_without_text": sum(not r["text"] for r in rows),
+        **{s: len(splits[s]) for s in SPLITS},
+    }
+    info = {"language": lang, "preprocess": dataclasses.asdict(cfg), "shapes": {k: list(v) for k, v in shapes.items()},
+            "counts": metrics}
+    (out / "info.json").write_text(json.dumps(info, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    log.info("preprocess %s: %d clips from %d videos, %d rejected %s", lang, n, len(tasks), len(rejects), dict(by_reason))
+    return metrics
+
+
+def _write_csv(path: Path, rows: list[dict], columns: list[str]) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def _prune(cache_dir: Path, keep: set[str]) -> None:
+    """Drop cache entries of videos no longer in the raw data (our own files only)."""
+    for f in cache_dir.iterdir():
+        base = f.name.replace(".reject.json", ".npz")
+        if base not in keep:
+            f.unlink()

@@ -203,6 +203,12 @@ class Params:
                     f"languages.{lang}: source is 'synthetic' but corpus.languages has no entry "
                     f"'{lang}' (it has: {', '.join(self.corpus.languages) or 'none'})"
                 )
+            if src.source == "folder" and lang in self.corpus.languages and src.path in ("", f"data/raw/{lang}"):
+                raise ConfigError(
+                    f"languages.{lang}: source is 'folder' (your videos in data/raw/{lang}) but "
+                    f"corpus.languages.{lang} would generate a synthetic corpus into the same folder; "
+                    "remove one of them"
+                )
 
     def source(self, lang: str) -> LanguageSource:
         if lang not in self.languages:

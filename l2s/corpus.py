@@ -44,6 +44,7 @@ from l2s.visemes import mouth_track
 
 log = logging.getLogger(__name__)
 
+MARKER = ".l2s-synthetic"  # marks a raw folder as ours to regenerate; nothing else is ever deleted
 VARIANTS = ("m1", "f1", "m2", "f2", "m3", "f3", "m4", "f4", "m5", "f5", "m6", "m7")
 NORMAL_SECONDS = (3.0, 3.4)  # total length of an ordinary clip, like GRID's 3 s videos
 
@@ -206,9 +207,15 @@ def build(lang: str, params: Params) -> dict:
     """Generate data/raw/<lang> from scratch and write the stage metrics; returns them."""
     utts = plan(lang, params)
     out = paths.raw_dir(lang)
-    if out.exists():
-        shutil.rmtree(out)  # our own generated output, never a user's folder (source: synthetic)
-    out.mkdir(parents=True)
+    if out.exists() and any(out.iterdir()):
+        if not (out / MARKER).exists():
+            raise FileExistsError(
+                f"{out} holds files the corpus generator did not make; it will not overwrite them. "
+                f"Move them, or use another language code for the synthetic corpus"
+            )
+        shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / MARKER).write_text("made by l2s corpus; regenerated on every run\n")
     t0 = time.perf_counter()
     with mp.get_context("spawn").Pool(1) as pool:
         speeches = pool.apply(speak_all, (utts,))
@@ -227,7 +234,7 @@ def build(lang: str, params: Params) -> dict:
         "short": sum(r["kind"] == "short" for r in rows),
         "long": sum(r["kind"] == "long" for r in rows),
     }
-    log.info("corpus %s: %d clips in %.1f s (%.3f s per clip, %d workers)", lang, len(rows), elapsed, elapsed / len(rows), params.corpus.workers)
+    log.info("corpus %s: %d clips in %.1f s (%.3f s per clip, workers=%d)", lang, len(rows), elapsed, elapsed / len(rows), params.corpus.workers)
     paths.write_metrics("corpus", lang, metrics)
     return metrics
 

@@ -11,7 +11,10 @@ Nothing here starts threads of its own; OpenCV's thread pool is the caller's to 
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import sys
 from dataclasses import dataclass
 from types import TracebackType
 
@@ -67,6 +70,21 @@ def _rgb(frame: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(frame)
 
 
+@contextlib.contextmanager
+def _quiet_native_stderr():
+    """MediaPipe's C++ side writes the same few warnings to fd 2 every time it builds a
+    graph (once per video with tracking reset): hide them there and only there."""
+    sys.stderr.flush()
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
 _detector = None
 
 
@@ -74,8 +92,10 @@ def _face_detector():
     """One full-range face detector per process, made on first use (loading costs ~50 ms)."""
     global _detector
     if _detector is None:
-        _detector = mp.solutions.face_detection.FaceDetection(
-            model_selection=1, min_detection_confidence=0.5)
+        with _quiet_native_stderr():
+            _detector = mp.solutions.face_detection.FaceDetection(
+                model_selection=1, min_detection_confidence=0.5)
+            _detector.process(np.zeros((64, 64, 3), np.uint8))  # its first frame warns too
     return _detector
 
 
@@ -100,10 +120,11 @@ class FaceTracker:
     """
 
     def __init__(self, min_detection_confidence: float = 0.5, min_tracking_confidence: float = 0.5):
-        self._mesh = mp.solutions.face_mesh.FaceMesh(
-            static_image_mode=False, max_num_faces=1, refine_landmarks=False,
-            min_detection_confidence=min_detection_confidence,
-            min_tracking_confidence=min_tracking_confidence)
+        with _quiet_native_stderr():
+            self._mesh = mp.solutions.face_mesh.FaceMesh(
+                static_image_mode=False, max_num_faces=1, refine_landmarks=False,
+                min_detection_confidence=min_detection_confidence,
+                min_tracking_confidence=min_tracking_confidence)
 
     def __enter__(self) -> FaceTracker:
         return self
@@ -124,10 +145,14 @@ class FaceTracker:
         """
         if self._mesh is None:
             raise RuntimeError("FaceTracker is closed")
-        self._mesh.reset()
         out = np.full((len(frames), N_LANDMARKS, 2), np.nan, np.float32)
         for t, frame in enumerate(frames):
-            result = self._mesh.process(_rgb(frame))
+            if t == 0:  # a new graph: it warns while building and on its first frame
+                with _quiet_native_stderr():
+                    self._mesh.reset()
+                    result = self._mesh.process(_rgb(frame))
+            else:
+                result = self._mesh.process(_rgb(frame))
             if not result.multi_face_landmarks:
                 continue
             marks = result.multi_face_landmarks[0].landmark

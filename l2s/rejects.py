@@ -17,7 +17,6 @@ REASONS = {
     "too_short": "shorter than the minimum clip duration",
     "no_face": "no face found (in the whole video or in too many frames)",
     "multiple_faces": "more than one face in the frame",
-    "no_transcript": "a transcript is required but none was found",
 }
 
 

@@ -48,3 +48,9 @@ def test_fingerprint_follows_values():
     b = config.PreprocessConfig(clip_seconds=2.0)
     assert config.fingerprint(a) == config.fingerprint(config.PreprocessConfig())
     assert config.fingerprint(a) != config.fingerprint(b)
+
+
+def test_a_folder_language_cannot_share_its_folder_with_the_corpus(tmp_path):
+    path = write_params(tmp_path, languages={"en": {"source": "folder"}})
+    with pytest.raises(ConfigError, match="would generate a synthetic corpus into the same folder"):
+        config.load(path)

@@ -10,7 +10,7 @@ import yaml
 from tests.helpers import REPO
 
 TOP_LEVEL = {"notebooks", "l2s", "dvc.yaml", "params.yaml", "data", "reports", "tests", "environment.yml", "README.md",
-             "pyproject.toml", "Makefile", ".ci", ".gitignore", ".dvc", ".dvcignore"}
+             "pyproject.toml", "Makefile", ".ci", ".gitignore", ".dvc", ".dvcignore", "dvc.lock"}
 
 
 def test_top_level_layout():

@@ -1,0 +1,58 @@
+"""The embedded corpus at a tiny size: layout, determinism, and that it never overwrites
+a folder it did not make."""
+
+import csv
+import hashlib
+import json
+
+import pytest
+
+from l2s import config, corpus
+from l2s.media import read_video
+from tests.helpers import write_params
+
+TINY = {"speakers": 2, "utterances_per_speaker": 3, "workers": 1, "fps30_fraction": 0.5, "short_fraction": 0.3,
+        "long_fraction": 0.3, "image_size": 160, "languages": {"es": {}}}
+
+
+def _params(root, **over):
+    return config.load(write_params(root, languages={"es": {"source": "synthetic"}}, corpus={**TINY, **over}))
+
+
+def _digest(folder):
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_layout_and_determinism(workdir):
+    params = _params(workdir)
+    metrics = corpus.build("es", params)
+    raw = workdir / "data/raw/es"
+    assert metrics["clips"] == 6 and metrics["speakers"] == 2
+    rows = list(csv.DictReader(open(raw / "manifest.csv", encoding="utf-8")))
+    assert [r["utt_id"] for r in rows] == ["s1/s1_0001", "s1/s1_0002", "s1/s1_0003", "s2/s2_0001", "s2/s2_0002", "s2/s2_0003"]
+    for r in rows:
+        video = raw / r["path"]
+        clip = read_video(video)
+        assert clip.fps == float(r["fps"]) and clip.frames.shape[1:] == (160, 160, 3)
+        assert abs(clip.video_seconds - float(r["seconds"])) < 0.05
+        assert video.with_suffix(".txt").read_text(encoding="utf-8").strip() == r["text"]
+        align = json.loads(video.with_suffix(".align.json").read_text(encoding="utf-8"))
+        assert " ".join(w["label"] for w in align["words"]) == r["text"]
+        assert all(0 <= w["start"] < w["end"] <= clip.video_seconds + 1e-3 for w in align["words"])
+    assert {r["kind"] for r in rows} >= {"normal"}
+    first = _digest(raw)
+
+    # the same seed gives the same bytes, however the work is spread over processes
+    corpus.build("es", _params(workdir, workers=2))
+    assert _digest(raw) == first
+    corpus.build("es", _params(workdir, seed=1))
+    assert _digest(raw) != first
+
+
+def test_never_overwrites_a_folder_it_did_not_make(workdir):
+    user = workdir / "data/raw/es/mine.mp4"
+    user.parent.mkdir(parents=True)
+    user.write_bytes(b"precious")
+    with pytest.raises(FileExistsError, match="did not make"):
+        corpus.build("es", _params(workdir))
+    assert user.read_bytes() == b"precious"

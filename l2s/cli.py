@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging()
     try:
         args.fn(args)
-    except (config.ConfigError, FileNotFoundError) as e:
+    except (config.ConfigError, FileNotFoundError, FileExistsError) as e:
         logging.getLogger("l2s").error("%s", e)
         return 2
     return 0

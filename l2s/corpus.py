@@ -22,7 +22,6 @@ spread over processes.
 from __future__ import annotations
 
 import csv
-import json
 import logging
 import multiprocessing as mp
 import shutil
@@ -34,7 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
-from l2s import parallel, paths
+from l2s import alignment, parallel, paths
+from l2s.alignment import Span
 from l2s.config import ConfigError, CorpusConfig, Params
 from l2s.espeak import Speech, Voice, synthesize
 from l2s.grammar import Grammar, Word, grammar_for
@@ -165,14 +165,9 @@ def render(task: tuple[Utterance, Speech]) -> dict:
     start = int(round(lead * sr))
     audio[start : start + len(speech.audio)] = speech.audio[: len(audio) - start]
 
-    def shift(spans):
-        return [type(s)(s.label, s.start + lead, s.end + lead) for s in spans]
-
-    phonemes, words = shift(speech.phonemes), shift(speech.words)
+    phonemes = [p.shifted(lead) for p in speech.phonemes]
     # the transcript's words, with the timings of the spoken words they were read from
-    word_rows = [
-        {"label": w.text, "start": round(t.start, 4), "end": round(t.end, 4)} for w, t in zip(spoken_words, words)
-    ]
+    words = [Span(w.text, t.start + lead, t.end + lead) for w, t in zip(spoken_words, speech.words)]
     shapes = mouth_track(phonemes, n_frames, utt.fps)
     frames = _face(utt.speaker.look, utt.size).render(shapes, rng=rng)
 
@@ -180,18 +175,8 @@ def render(task: tuple[Utterance, Speech]) -> dict:
     video.parent.mkdir(parents=True, exist_ok=True)
     write_video(video, frames, utt.fps, audio, sr)
     video.with_suffix(".txt").write_text(text + "\n", encoding="utf-8")
-    align = {
-        "text": text,
-        "language": utt.lang,
-        "speaker": utt.speaker.id,
-        "voice": asdict(utt.speaker.voice),
-        "look": asdict(utt.speaker.look),
-        "fps": utt.fps,
-        "seconds": total,
-        "words": word_rows,
-        "phonemes": [{"label": p.label, "start": round(p.start, 4), "end": round(p.end, 4)} for p in phonemes],
-    }
-    video.with_suffix(".align.json").write_text(json.dumps(align, ensure_ascii=False, indent=1), encoding="utf-8")
+    alignment.write(video, words, phonemes, text=text, language=utt.lang, speaker=utt.speaker.id,
+                    voice=asdict(utt.speaker.voice), look=asdict(utt.speaker.look), fps=utt.fps, seconds=total)
     return {
         "utt_id": utt.utt_id,
         "speaker": utt.speaker.id,

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from l2s.alignment import Span
+
 log = logging.getLogger(__name__)
 
 # Tried in order; a test swaps these to simulate a machine without espeak-ng.
@@ -69,15 +71,6 @@ class _Event(ctypes.Structure):
 _CALLBACK = ctypes.CFUNCTYPE(
     ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.POINTER(_Event)
 )
-
-
-@dataclass(frozen=True)
-class Span:
-    """A labelled stretch of time in seconds."""
-
-    label: str
-    start: float
-    end: float
 
 
 @dataclass(frozen=True)

@@ -71,7 +71,7 @@ def _rgb(frame: np.ndarray) -> np.ndarray:
 
 
 @contextlib.contextmanager
-def _quiet_native_stderr():
+def quiet_native_stderr():
     """MediaPipe's C++ side writes the same few warnings to fd 2 every time it builds a
     graph (once per video with tracking reset): hide them there and only there."""
     sys.stderr.flush()
@@ -92,7 +92,7 @@ def _face_detector():
     """One full-range face detector per process, made on first use (loading costs ~50 ms)."""
     global _detector
     if _detector is None:
-        with _quiet_native_stderr():
+        with quiet_native_stderr():
             _detector = mp.solutions.face_detection.FaceDetection(
                 model_selection=1, min_detection_confidence=0.5)
             _detector.process(np.zeros((64, 64, 3), np.uint8))  # its first frame warns too
@@ -120,7 +120,7 @@ class FaceTracker:
     """
 
     def __init__(self, min_detection_confidence: float = 0.5, min_tracking_confidence: float = 0.5):
-        with _quiet_native_stderr():
+        with quiet_native_stderr():
             self._mesh = mp.solutions.face_mesh.FaceMesh(
                 static_image_mode=False, max_num_faces=1, refine_landmarks=False,
                 min_detection_confidence=min_detection_confidence,
@@ -148,7 +148,7 @@ class FaceTracker:
         out = np.full((len(frames), N_LANDMARKS, 2), np.nan, np.float32)
         for t, frame in enumerate(frames):
             if t == 0:  # a new graph: it warns while building and on its first frame
-                with _quiet_native_stderr():
+                with quiet_native_stderr():
                     self._mesh.reset()
                     result = self._mesh.process(_rgb(frame))
             else:

@@ -8,11 +8,12 @@ it never writes into the raw folder.
 from __future__ import annotations
 
 import csv
-import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from l2s import alignment
+from l2s.alignment import Span
 from l2s.config import LanguageSource
 
 log = logging.getLogger(__name__)
@@ -20,13 +21,6 @@ log = logging.getLogger(__name__)
 VIDEO_SUFFIXES = {".mp4", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".m4v", ".flv"}
 MANIFEST = "manifest.csv"  # written by the corpus generator; the columns of RawItem
 TRANSCRIPTS_CSV = "transcripts.csv"
-
-
-@dataclass(frozen=True)
-class Word:
-    label: str
-    start: float
-    end: float
 
 
 @dataclass(frozen=True)
@@ -39,7 +33,7 @@ class RawItem:
     text: str | None = None
     # word timings when known (the synthetic corpus keeps them): lets a cut clip keep
     # exactly the words it contains
-    words: tuple[Word, ...] = field(default=())
+    words: tuple[Span, ...] = field(default=())
 
 
 def list_items(src: LanguageSource, raw_dir: Path) -> list[RawItem]:
@@ -53,12 +47,8 @@ def list_items(src: LanguageSource, raw_dir: Path) -> list[RawItem]:
     return sorted(items, key=lambda i: i.utt_id)
 
 
-def _alignment(video: Path) -> tuple[Word, ...]:
-    align = video.with_suffix(".align.json")
-    if not align.exists():
-        return ()
-    data = json.loads(align.read_text(encoding="utf-8"))
-    return tuple(Word(w["label"], float(w["start"]), float(w["end"])) for w in data.get("words", []))
+def _alignment(video: Path) -> tuple[Span, ...]:
+    return tuple(alignment.read(video).get("words", ()))
 
 
 def _manifest(raw_dir: Path) -> list[RawItem]:

@@ -34,7 +34,7 @@ def tone(seconds: float, sr: int = 16000, level: float = 0.3, seed: int = 0) -> 
     return (level * env * sig / 1.6).astype(np.float32)
 
 
-def talking_video(path: Path, frame: np.ndarray, seconds: float = 3.2, fps: float = 25.0, audio=True, silent=False) -> Path:
+def talking_video(path: Path, frame: np.ndarray, seconds: float = 3.2, fps: float = 25.0, audio=True, silent=False, audio_seconds: float | None = None) -> Path:
     """A video of `frame` with a slowly moving head, and a tone (or silence) as audio."""
     import cv2
 
@@ -48,7 +48,8 @@ def talking_video(path: Path, frame: np.ndarray, seconds: float = 3.2, fps: floa
     )
     sound = None
     if audio:
-        sound = np.zeros(int(seconds * 16000), np.float32) if silent else tone(seconds)
+        sound_s = seconds if audio_seconds is None else audio_seconds
+        sound = np.zeros(int(sound_s * 16000), np.float32) if silent else tone(sound_s)
     path.parent.mkdir(parents=True, exist_ok=True)
     write_video(path, frames, fps, sound, 16000)
     return path

@@ -12,7 +12,8 @@ import pytest
 from l2s import config, preprocess
 from l2s.config import PreprocessConfig
 from l2s.dataset import ClipDataset, ProcessedLanguage
-from l2s.sources import RawItem, Word
+from l2s.alignment import Span
+from l2s.sources import RawItem
 from tests.helpers import talking_video, write_params
 
 # file name -> the reason it must be rejected with (None: kept)
@@ -30,6 +31,7 @@ EXPECTED = {
     "spk b/blank.mp4": "no_face",
     "spk b/one_second.mp4": "too_short",
     "spk b/silent.mp4": "silent",
+    "spk b/mismatch.mp4": "length_mismatch",
 }
 
 
@@ -55,6 +57,7 @@ def raw_folder(tmp_path_factory, face_frame):
     talking_video(root / "spk b/blank.mp4", np.full_like(face_frame, 128))
     talking_video(root / "spk b/one_second.mp4", face_frame, seconds=1.0)
     talking_video(root / "spk b/silent.mp4", face_frame, silent=True)
+    talking_video(root / "spk b/mismatch.mp4", face_frame, seconds=3.2, audio_seconds=2.0)
     return root
 
 
@@ -86,9 +89,9 @@ def test_bad_inputs_are_listed_and_raw_files_untouched(workdir, raw_folder):
         else:
             assert rejects[utt]["reason"] == reason, rejects[utt]
             assert name.split("/")[-1] in rejects[utt]["detail"]  # the message names the file
-    assert metrics["rejected"] == 9 and metrics["videos"] == 13
+    assert metrics["rejected"] == 10 and metrics["videos"] == 14
     assert metrics["rejected_by_reason"]["multiple_faces"] == 1
-    assert sum(metrics["rejected_by_reason"].values()) == 9
+    assert sum(metrics["rejected_by_reason"].values()) == 10
 
     data = ProcessedLanguage("xx")
     assert len(data) == 4 == metrics["clips"]  # clip_policy first: one clip per kept video
@@ -131,6 +134,14 @@ def test_split_policy_cuts_long_videos(workdir, raw_folder):
     assert _rejects(workdir)["spk a/short"]["reason"] == "too_short"
 
 
+def test_colour_mouth_crops(workdir, raw_folder):
+    metrics, _ = _run(workdir, raw_folder, crop={"size": 64, "region": "mouth", "gray": False})
+    data = ProcessedLanguage("xx")
+    assert data.frames.shape == (metrics["clips"], 75, 64, 64, 3)
+    rgb = data.frames[0].astype(float)
+    assert np.abs(rgb[..., 0] - rgb[..., 2]).mean() > 5  # colour kept, not gray copied thrice
+
+
 @pytest.mark.parametrize(
     "n, policy, short, expected",
     [
@@ -156,12 +167,12 @@ def test_pad_to():
 
 
 def test_clip_text_uses_word_timings():
-    words = tuple(Word(w, i * 0.5, i * 0.5 + 0.4) for i, w in enumerate("bin blue at f two now lay red".split()))
+    words = tuple(Span(w, i * 0.5, i * 0.5 + 0.4) for i, w in enumerate("bin blue at f two now lay red".split()))
     item = RawItem("u", None, "s", "bin blue at f two now lay red", words)
     assert preprocess.clip_text(item, 0.0, 3.0, 4.0) == "bin blue at f two now"
     assert preprocess.clip_text(item, 3.0, 6.0, 4.0) == "lay red"
     assert preprocess.clip_text(item, 0.0, 6.0, 4.0) == item.text
-    zh = RawItem("u", None, "s", "放蓝在甲二再", tuple(Word(c, i * 0.3, i * 0.3 + 0.2) for i, c in enumerate("放蓝在甲二再")))
+    zh = RawItem("u", None, "s", "放蓝在甲二再", tuple(Span(c, i * 0.3, i * 0.3 + 0.2) for i, c in enumerate("放蓝在甲二再")))
     assert preprocess.clip_text(zh, 0.0, 0.9, 2.0) == "放蓝在"
     plain = RawItem("u", None, "s", "hello there")
     assert preprocess.clip_text(plain, 0.0, 3.0, 3.2) == "hello there"

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from l2s import espeak
-from l2s.espeak import Span
+from l2s.alignment import Span
 from l2s.visemes import SHAPES, VISEMES, mouth_track, viseme_of
 
 FPS = 25.0

@@ -5,6 +5,7 @@ import csv
 import hashlib
 import json
 
+import numpy as np
 import pytest
 
 from l2s import config, corpus
@@ -39,6 +40,10 @@ def test_layout_and_determinism(workdir):
         align = json.loads(video.with_suffix(".align.json").read_text(encoding="utf-8"))
         assert " ".join(w["label"] for w in align["words"]) == r["text"]
         assert all(0 <= w["start"] < w["end"] <= clip.video_seconds + 1e-3 for w in align["words"])
+        # the words' timing matches the speech in the decoded video within one video frame
+        loud = np.flatnonzero(np.abs(clip.audio) > 0.02) / clip.sample_rate
+        assert abs(loud[0] - align["words"][0]["start"]) < 1 / clip.fps
+        assert abs(loud[-1] - align["words"][-1]["end"]) < 1 / clip.fps
     assert {r["kind"] for r in rows} >= {"normal"}
     first = _digest(raw)
 

@@ -241,3 +241,15 @@ def test_resample_up_and_edges():
     assert len(idx) == 60 and idx.max() == 49 and np.all(np.diff(idx) >= 0)
     assert len(resample_indices(0, 30, 25)) == 0
     assert list(resample_indices(1, 30, 25)) == [0]
+
+
+@pytest.mark.parametrize("sample_rate", [16000, 22050, 48000])
+def test_audio_stays_in_sync_with_video_through_aac(tmp_path, sample_rate):
+    # AAC adds encoder priming samples; the decoder must trim them or speech drifts off the lips
+    audio = np.zeros(3 * sample_rate, np.float32)
+    audio[sample_rate : sample_rate + 200] = 0.8 * np.sin(np.arange(200) * 0.5)
+    path = tmp_path / "click.mp4"
+    write_video(path, np.zeros((75, 64, 64, 3), np.uint8), 25.0, audio, sample_rate)
+    clip = read_video(path, sample_rate=16000)
+    click = np.argmax(np.abs(clip.audio) > 0.2) / 16000
+    assert abs(click - 1.0) < 0.005

@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # the venv's tools (dvc, papermill, the python3 kernel) come first on PATH
 RUN := PATH="$(BIN):$$PATH"
 
-.PHONY: setup system-deps repro test lab
+.PHONY: setup system-deps repro test lint lab
 
 setup: system-deps $(STAMP)
 
@@ -40,6 +40,9 @@ repro: setup
 
 test: setup
 	$(RUN) pytest
+
+lint: setup
+	$(RUN) ruff check l2s tests && $(RUN) ruff format --check l2s tests
 
 lab: setup
 	$(RUN) jupyter lab

@@ -121,9 +121,17 @@ def main(args) -> None:
     mesh_ms = 1000 * t_mesh / mesh_frames
     pre_fps = processed_frames / t_pre
     rows = [
-        ("corpus generation", f"{t_corpus / n:.3f} s/clip", f"speech {parts['speech']:.3f} + face {parts['face']:.3f} + encode {parts['encode']:.3f} s"),
+        (
+            "corpus generation",
+            f"{t_corpus / n:.3f} s/clip",
+            f"speech {parts['speech']:.3f} + face {parts['face']:.3f} + encode {parts['encode']:.3f} s",
+        ),
         ("face mesh alone (tracking)", f"{mesh_ms:.2f} ms/frame", f"{1000 / mesh_ms:.0f} frames/s"),
-        ("preprocessing, one core", f"{pre_fps:.0f} frames/s", f"{1000 / pre_fps:.2f} ms/frame = {1000 / pre_fps / mesh_ms:.2f}x face mesh alone (goal <= 1.5x)"),
+        (
+            "preprocessing, one core",
+            f"{pre_fps:.0f} frames/s",
+            f"{1000 / pre_fps:.2f} ms/frame = {1000 / pre_fps / mesh_ms:.2f}x face mesh alone (goal <= 1.5x)",
+        ),
         ("loader (memory-mapped)", f"{rate:.0f} clips/s", f"batch 8, {rate * 75:.0f} frames/s"),
     ]
     width = max(len(r[0]) for r in rows)

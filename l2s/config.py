@@ -221,9 +221,7 @@ class Params:
 
     def corpus_language(self, lang: str) -> CorpusLanguage:
         if lang not in self.corpus.languages:
-            raise ConfigError(
-                f"corpus.languages has no entry {lang!r}; it has: {', '.join(self.corpus.languages)}"
-            )
+            raise ConfigError(f"corpus.languages has no entry {lang!r}; it has: {', '.join(self.corpus.languages)}")
         return self.corpus.languages[lang]
 
 
@@ -251,8 +249,7 @@ def parse(cls: type, data: Any, where: str) -> Any:
     unknown = sorted(set(data) - set(fields))
     if unknown:
         raise ConfigError(
-            f"{_join(where, unknown[0])}: unknown key; allowed keys of {where or 'params.yaml'}: "
-            f"{', '.join(fields)}"
+            f"{_join(where, unknown[0])}: unknown key; allowed keys of {where or 'params.yaml'}: {', '.join(fields)}"
         )
     values = {name: _convert(hints[name], data[name], _join(where, name)) for name in data}
     try:

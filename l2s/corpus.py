@@ -120,11 +120,19 @@ def plan(lang: str, params: Params) -> list[Utterance]:
         for j in range(cfg.utterances_per_speaker):
             rng = _stream(cfg.seed, lang, spk.id, j, "plan")
             u = rng.random()
-            kind = "short" if u < cfg.short_fraction else "long" if u < cfg.short_fraction + cfg.long_fraction else "normal"
+            kind = (
+                "short"
+                if u < cfg.short_fraction
+                else "long"
+                if u < cfg.short_fraction + cfg.long_fraction
+                else "normal"
+            )
             fps = 30.0 if rng.random() < cfg.fps30_fraction else cfg.fps
             sentences = tuple(tuple(grammar.sample(rng)) for _ in range(2 if kind == "long" else 1))
             utt_id = f"{spk.id}/{spk.id}_{j + 1:04d}"
-            utts.append(Utterance(lang, spk, utt_id, j, cfg.seed, cfg.image_size, fps, kind, sentences, grammar.joiner, out_dir))
+            utts.append(
+                Utterance(lang, spk, utt_id, j, cfg.seed, cfg.image_size, fps, kind, sentences, grammar.joiner, out_dir)
+            )
     return utts
 
 
@@ -175,8 +183,18 @@ def render(task: tuple[Utterance, Speech]) -> dict:
     video.parent.mkdir(parents=True, exist_ok=True)
     write_video(video, frames, utt.fps, audio, sr)
     video.with_suffix(".txt").write_text(text + "\n", encoding="utf-8")
-    alignment.write(video, words, phonemes, text=text, language=utt.lang, speaker=utt.speaker.id,
-                    voice=asdict(utt.speaker.voice), look=asdict(utt.speaker.look), fps=utt.fps, seconds=total)
+    alignment.write(
+        video,
+        words,
+        phonemes,
+        text=text,
+        language=utt.lang,
+        speaker=utt.speaker.id,
+        voice=asdict(utt.speaker.voice),
+        look=asdict(utt.speaker.look),
+        fps=utt.fps,
+        seconds=total,
+    )
     return {
         "utt_id": utt.utt_id,
         "speaker": utt.speaker.id,
@@ -219,7 +237,13 @@ def build(lang: str, params: Params) -> dict:
         "short": sum(r["kind"] == "short" for r in rows),
         "long": sum(r["kind"] == "long" for r in rows),
     }
-    log.info("corpus %s: %d clips in %.1f s (%.3f s per clip, workers=%d)", lang, len(rows), elapsed, elapsed / len(rows), params.corpus.workers)
+    log.info(
+        "corpus %s: %d clips in %.1f s (%.3f s per clip, workers=%d)",
+        lang,
+        len(rows),
+        elapsed,
+        elapsed / len(rows),
+        params.corpus.workers,
+    )
     paths.write_metrics("corpus", lang, metrics)
     return metrics
-

@@ -68,9 +68,7 @@ class _Event(ctypes.Structure):
     ]
 
 
-_CALLBACK = ctypes.CFUNCTYPE(
-    ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.POINTER(_Event)
-)
+_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.POINTER(_Event))
 
 
 @dataclass(frozen=True)
@@ -194,8 +192,14 @@ def _engine() -> _Engine:
         lib.espeak_SetSynthCallback.argtypes = [_CALLBACK]
         lib.espeak_SetSynthCallback.restype = None
         lib.espeak_Synth.argtypes = [
-            ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int, ctypes.c_uint,
-            ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p,
+            ctypes.c_void_p,
+            ctypes.c_size_t,
+            ctypes.c_uint,
+            ctypes.c_int,
+            ctypes.c_uint,
+            ctypes.c_uint,
+            ctypes.c_void_p,
+            ctypes.c_void_p,
         ]
         lib.espeak_Synth.restype = ctypes.c_int
         lib.espeak_Synchronize.restype = ctypes.c_int
@@ -203,8 +207,7 @@ def _engine() -> _Engine:
         rate = lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, None, options)
         if rate <= 0:
             raise RuntimeError(
-                f"espeak-ng failed to initialise (its data files may be missing); "
-                f"reinstall with: {INSTALL_HINT}"
+                f"espeak-ng failed to initialise (its data files may be missing); reinstall with: {INSTALL_HINT}"
             )
         _ENGINE = _Engine(lib, rate)
         log.debug("espeak-ng initialised at %d Hz", rate)
@@ -253,8 +256,7 @@ def synthesize(text: str, voice: Voice) -> Speech:
         col = _Collector()
         eng.collector = col
         try:
-            err = eng.lib.espeak_Synth(data, len(data) + 1, 0, _POS_CHARACTER, 0, _CHARS_UTF8,
-                                       None, None)
+            err = eng.lib.espeak_Synth(data, len(data) + 1, 0, _POS_CHARACTER, 0, _CHARS_UTF8, None, None)
             eng.lib.espeak_Synchronize()
         finally:
             eng.collector = None

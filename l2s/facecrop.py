@@ -93,8 +93,7 @@ def _face_detector():
     global _detector
     if _detector is None:
         with quiet_native_stderr():
-            _detector = mp.solutions.face_detection.FaceDetection(
-                model_selection=1, min_detection_confidence=0.5)
+            _detector = mp.solutions.face_detection.FaceDetection(model_selection=1, min_detection_confidence=0.5)
             _detector.process(np.zeros((64, 64, 3), np.uint8))  # its first frame warns too
     return _detector
 
@@ -122,15 +121,19 @@ class FaceTracker:
     def __init__(self, min_detection_confidence: float = 0.5, min_tracking_confidence: float = 0.5):
         with quiet_native_stderr():
             self._mesh = mp.solutions.face_mesh.FaceMesh(
-                static_image_mode=False, max_num_faces=1, refine_landmarks=False,
+                static_image_mode=False,
+                max_num_faces=1,
+                refine_landmarks=False,
                 min_detection_confidence=min_detection_confidence,
-                min_tracking_confidence=min_tracking_confidence)
+                min_tracking_confidence=min_tracking_confidence,
+            )
 
     def __enter__(self) -> FaceTracker:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
     def close(self) -> None:
@@ -158,8 +161,7 @@ class FaceTracker:
             marks = result.multi_face_landmarks[0].landmark
             out[t] = [(p.x, p.y) for p in marks[:N_LANDMARKS]]
             out[t] *= (frame.shape[1], frame.shape[0])  # normalised -> pixels
-        log.debug("face mesh found no face in %d of %d frames",
-                  int(np.isnan(out[:, 0, 0]).sum()), len(frames))
+        log.debug("face mesh found no face in %d of %d frames", int(np.isnan(out[:, 0, 0]).sum()), len(frames))
         return out
 
 
@@ -245,7 +247,7 @@ def similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     d_mean = dst.mean(axis=0)
     s = src - s_mean
     d = dst - d_mean
-    norm = (s ** 2).sum(axis=(1, 2))
+    norm = (s**2).sum(axis=(1, 2))
     a = (s[..., 0] * d[:, 0] + s[..., 1] * d[:, 1]).sum(axis=1) / norm
     b = (s[..., 0] * d[:, 1] - s[..., 1] * d[:, 0]).sum(axis=1) / norm
     sx, sy = s_mean[:, 0, 0], s_mean[:, 0, 1]
@@ -271,13 +273,10 @@ def _warp(frame: np.ndarray, m: np.ndarray, size: int) -> np.ndarray:
             small = cv2.resize(frame[y0:y1, x0:x1], (nw, nh), interpolation=cv2.INTER_AREA)
             fx, fy = nw / (x1 - x0), nh / (y1 - y0)
             # small pixel centre j sits at roi coordinate (j + 0.5) / f - 0.5
-            to_frame = np.array([[1 / fx, 0, 0.5 / fx - 0.5 + x0],
-                                 [0, 1 / fy, 0.5 / fy - 0.5 + y0],
-                                 [0, 0, 1]])
+            to_frame = np.array([[1 / fx, 0, 0.5 / fx - 0.5 + x0], [0, 1 / fy, 0.5 / fy - 0.5 + y0], [0, 0, 1]])
             m = m @ to_frame
             frame = small
-    return cv2.warpAffine(frame, m, (size, size), flags=cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    return cv2.warpAffine(frame, m, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
 
 
 def crop(frames: np.ndarray, points: np.ndarray, spec: CropSpec) -> np.ndarray:

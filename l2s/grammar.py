@@ -80,9 +80,7 @@ def _check_slot(language: str, slot: str, words: Any) -> None:
             raise ValueError(f"{where}: malformed word {w!r}")
         key = _norm_say(w.say)
         if key in said:
-            raise ValueError(
-                f"{where}: words {said[key]!r} and {w.text!r} share the spoken form {w.say!r}"
-            )
+            raise ValueError(f"{where}: words {said[key]!r} and {w.text!r} share the spoken form {w.say!r}")
         # Two words written alike would make the transcript ambiguous.
         if w.text in written:
             raise ValueError(f"{where}: the written form {w.text!r} appears twice")
@@ -101,8 +99,7 @@ BUILTIN: dict[str, dict] = {
             "preposition": ["at", "by", "in", "with"],
             # espeak-ng reads a lone letter by its name, except "a" (read as the article)
             "letter": _EN_LETTERS,
-            "digit": ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight",
-                      "nine"],
+            "digit": ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"],
             "adverb": ["again", "now", "please", "soon"],
         },
     },
@@ -115,14 +112,33 @@ BUILTIN: dict[str, dict] = {
             # Letters are spoken by their Spanish names, with an accent where espeak-ng
             # would otherwise read a clitic ("de", "te") unstressed; "w" left out as in GRID.
             "letter": [
-                ["a", "a"], ["b", "be"], ["c", "ce"], ["d", "dé"], ["e", "e"], ["f", "efe"],
-                ["g", "ge"], ["h", "hache"], ["i", "i"], ["j", "jota"], ["k", "ka"],
-                ["l", "ele"], ["m", "eme"], ["n", "ene"], ["o", "ó"], ["p", "pe"],
-                ["q", "cu"], ["r", "erre"], ["s", "ese"], ["t", "té"], ["u", "u"],
-                ["v", "uve"], ["x", "equis"], ["y", "ye"], ["z", "zeta"],
+                ["a", "a"],
+                ["b", "be"],
+                ["c", "ce"],
+                ["d", "dé"],
+                ["e", "e"],
+                ["f", "efe"],
+                ["g", "ge"],
+                ["h", "hache"],
+                ["i", "i"],
+                ["j", "jota"],
+                ["k", "ka"],
+                ["l", "ele"],
+                ["m", "eme"],
+                ["n", "ene"],
+                ["o", "ó"],
+                ["p", "pe"],
+                ["q", "cu"],
+                ["r", "erre"],
+                ["s", "ese"],
+                ["t", "té"],
+                ["u", "u"],
+                ["v", "uve"],
+                ["x", "equis"],
+                ["y", "ye"],
+                ["z", "zeta"],
             ],
-            "digit": ["cero", "uno", "dos", "tres", "cuatro", "cinco", "seis", "siete", "ocho",
-                      "nueve"],
+            "digit": ["cero", "uno", "dos", "tres", "cuatro", "cinco", "seis", "siete", "ocho", "nueve"],
             "adverb": ["ahora", "pronto", "luego", "ya"],
         },
     },
@@ -137,16 +153,31 @@ BUILTIN: dict[str, dict] = {
             "preposition": [["在", "zai4"], ["靠", "kao4"], ["进", "jin4"], ["用", "yong4"]],
             # The ten Heavenly Stems stand in for GRID's letters.
             "letter": [
-                ["甲", "jia3"], ["乙", "yi3"], ["丙", "bing3"], ["丁", "ding1"], ["戊", "wu4"],
-                ["己", "ji3"], ["庚", "geng1"], ["辛", "xin1"], ["壬", "ren2"], ["癸", "gui3"],
+                ["甲", "jia3"],
+                ["乙", "yi3"],
+                ["丙", "bing3"],
+                ["丁", "ding1"],
+                ["戊", "wu4"],
+                ["己", "ji3"],
+                ["庚", "geng1"],
+                ["辛", "xin1"],
+                ["壬", "ren2"],
+                ["癸", "gui3"],
             ],
             "digit": [
-                ["零", "ling2"], ["一", "yi1"], ["二", "er4"], ["三", "san1"], ["四", "si4"],
-                ["五", "wu3"], ["六", "liu4"], ["七", "qi1"], ["八", "ba1"], ["九", "jiu3"],
+                ["零", "ling2"],
+                ["一", "yi1"],
+                ["二", "er4"],
+                ["三", "san1"],
+                ["四", "si4"],
+                ["五", "wu3"],
+                ["六", "liu4"],
+                ["七", "qi1"],
+                ["八", "ba1"],
+                ["九", "jiu3"],
             ],
             # Multi-syllable pinyin is written without a space so espeak-ng keeps it one word.
-            "adverb": [["又", "you4"], ["现在", "xian4zai4"], ["请", "qing3"],
-                       ["马上", "ma3shang4"]],
+            "adverb": [["又", "you4"], ["现在", "xian4zai4"], ["请", "qing3"], ["马上", "ma3shang4"]],
         },
     },
 }
@@ -157,15 +188,10 @@ _SPEC_KEYS = {"voice", "joiner", "words"}
 def _parse_word(language: str, slot: str, item: Any) -> Word:
     if isinstance(item, str):
         return Word(text=item, say=item)
-    if (
-        isinstance(item, (list, tuple))
-        and len(item) == 2
-        and all(isinstance(x, str) for x in item)
-    ):
+    if isinstance(item, (list, tuple)) and len(item) == 2 and all(isinstance(x, str) for x in item):
         return Word(text=item[0], say=item[1])
     raise ValueError(
-        f"language {language!r}, slot {slot!r}: malformed word {item!r} "
-        "(expected \"word\" or [\"text\", \"say\"])"
+        f'language {language!r}, slot {slot!r}: malformed word {item!r} (expected "word" or ["text", "say"])'
     )
 
 
@@ -188,15 +214,12 @@ def grammar_for(language: str, spec: dict | None = None) -> Grammar:
     unknown_keys = set(spec) - _SPEC_KEYS
     if unknown_keys:
         raise ValueError(
-            f"language {language!r}: unknown grammar keys {sorted(unknown_keys)}; "
-            f"allowed: {sorted(_SPEC_KEYS)}"
+            f"language {language!r}: unknown grammar keys {sorted(unknown_keys)}; allowed: {sorted(_SPEC_KEYS)}"
         )
     base = base or {}
     # An empty or null value means "not given" (params dataclasses default to them).
     # ("" is a real joiner, so only None counts as missing there.)
-    spec = {
-        k: v for k, v in spec.items() if v is not None and (v != "" or k == "joiner")
-    }
+    spec = {k: v for k, v in spec.items() if v is not None and (v != "" or k == "joiner")}
     voice = spec.get("voice", base.get("voice"))
     if not isinstance(voice, str) or not voice.strip():
         raise ValueError(f"language {language!r}: needs an espeak-ng 'voice' (e.g. \"de\")")
@@ -209,9 +232,7 @@ def grammar_for(language: str, spec: dict | None = None) -> Grammar:
         raise ValueError(f"language {language!r}: 'words' must map slot -> list of words")
     for slot in spec_words:
         if slot not in SLOTS:
-            raise ValueError(
-                f"language {language!r}: unknown slot {slot!r}; slots are {SLOTS}"
-            )
+            raise ValueError(f"language {language!r}: unknown slot {slot!r}; slots are {SLOTS}")
     merged = {**base.get("words", {}), **spec_words}
 
     slots: dict[str, tuple[Word, ...]] = {}
@@ -223,4 +244,3 @@ def grammar_for(language: str, spec: dict | None = None) -> Grammar:
             raise ValueError(f"language {language!r}, slot {slot!r}: needs a non-empty list")
         slots[slot] = tuple(_parse_word(language, slot, it) for it in items)
     return Grammar(language=language, voice=voice.strip(), slots=slots, joiner=joiner)
-

@@ -74,9 +74,12 @@ def read_video(path: str | os.PathLike, sample_rate: int = 16000) -> Video:
     try:
         container = av.open(path, mode="r")
     except av.FFmpegError as e:
-        raise Reject("corrupt", f"{path} cannot be opened as a media file ({_ffmpeg_msg(e)}); "
-                     "the download or copy may be incomplete (an .mp4 cut off before its "
-                     "index, the 'moov atom', cannot be read): fetch it again") from e
+        raise Reject(
+            "corrupt",
+            f"{path} cannot be opened as a media file ({_ffmpeg_msg(e)}); "
+            "the download or copy may be incomplete (an .mp4 cut off before its "
+            "index, the 'moov atom', cannot be read): fetch it again",
+        ) from e
     with container:
         return _decode(container, path, sample_rate)
 
@@ -86,14 +89,11 @@ def _decode(container: av.container.InputContainer, path: str, sample_rate: int)
     if any(tag in fmt for tag in _IMAGE_DEMUXERS):
         raise Reject("not_a_video", f"{path} is a still image ({fmt}), not a video")
     # Cover art in an audio file (.m4a, .mp3) is a one-picture "video" stream: not a video.
-    videos = [s for s in container.streams.video
-              if not s.disposition & av.stream.Disposition.attached_pic]
+    videos = [s for s in container.streams.video if not s.disposition & av.stream.Disposition.attached_pic]
     if not videos:
-        raise Reject("no_video", f"{path} has no video stream (audio only); "
-                     "lip-to-speech needs the speaker's face")
+        raise Reject("no_video", f"{path} has no video stream (audio only); lip-to-speech needs the speaker's face")
     if not container.streams.audio:
-        raise Reject("no_audio", f"{path} has no audio track; training needs the speech "
-                     "that goes with the video")
+        raise Reject("no_audio", f"{path} has no audio track; training needs the speech that goes with the video")
     vstream = videos[0]
     astream = container.streams.audio[0]
     # One thread per decoder: preprocessing runs one worker process per core.
@@ -119,17 +119,23 @@ def _decode(container: av.container.InputContainer, path: str, sample_rate: int)
                     chunks.extend(f.to_ndarray().reshape(-1) for f in resampler.resample(frame))
         chunks.extend(f.to_ndarray().reshape(-1) for f in resampler.resample(None))
     except av.FFmpegError as e:
-        raise Reject("corrupt", f"{path}: decoding failed after frame {len(frames)} "
-                     f"(t={end_time:.2f} s): {_ffmpeg_msg(e)}; fetch the file again "
-                     "or re-encode it") from e
+        raise Reject(
+            "corrupt",
+            f"{path}: decoding failed after frame {len(frames)} "
+            f"(t={end_time:.2f} s): {_ffmpeg_msg(e)}; fetch the file again "
+            "or re-encode it",
+        ) from e
     if len(frames) < 2:
         raise Reject("not_a_video", f"{path} holds {len(frames)} video frame(s), not a video")
     expected_end = _stream_end(vstream)
     missing = expected_end - end_time
     if expected_end and missing > max(_MISSING_FRAMES_SLACK / fps, _MISSING_FRAMES_FRACTION * expected_end):
-        raise Reject("corrupt", f"{path}: video stops at frame {len(frames)} (t={end_time:.2f} s) "
-                     f"but the file announces {expected_end:.2f} s; it is probably truncated: "
-                     "fetch it again")
+        raise Reject(
+            "corrupt",
+            f"{path}: video stops at frame {len(frames)} (t={end_time:.2f} s) "
+            f"but the file announces {expected_end:.2f} s; it is probably truncated: "
+            "fetch it again",
+        )
     audio = np.concatenate(chunks).astype(np.float32, copy=False) if chunks else np.zeros(0, np.float32)
     if audio.size == 0:
         raise Reject("no_audio", f"{path} has an audio track with no decodable samples")
@@ -178,12 +184,20 @@ def require_ffmpeg() -> None:
     out = subprocess.run([exe, "-hide_banner", "-encoders"], capture_output=True, text=True).stdout
     missing = [name for name in ("libx264", "aac") if f" {name} " not in out]
     if missing:
-        raise RuntimeError(f"{exe} lacks the encoder(s) {', '.join(missing)}; "
-                           f"install a full build with: {FFMPEG_INSTALL}")
+        raise RuntimeError(
+            f"{exe} lacks the encoder(s) {', '.join(missing)}; install a full build with: {FFMPEG_INSTALL}"
+        )
 
 
-def write_video(path: str | os.PathLike, frames: np.ndarray, fps: float,
-                audio: np.ndarray | None, sample_rate: int, *, crf: int = 18) -> None:
+def write_video(
+    path: str | os.PathLike,
+    frames: np.ndarray,
+    fps: float,
+    audio: np.ndarray | None,
+    sample_rate: int,
+    *,
+    crf: int = 18,
+) -> None:
     """Encode uint8 frames ([T, H, W, 3] RGB or [T, H, W] gray) and optional audio to an .mp4.
 
     H.264 (libx264, yuv420p) at exactly `fps`, AAC audio, `+faststart` so the file streams.
@@ -202,9 +216,24 @@ def write_video(path: str | os.PathLike, frames: np.ndarray, fps: float,
     rate = Fraction(fps).limit_denominator(1001)
     out_dir = os.path.dirname(os.path.abspath(path))
     with tempfile.TemporaryDirectory(dir=out_dir, prefix=".write_video_") as tmp:
-        cmd = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
-               "-f", "rawvideo", "-pix_fmt", "gray" if frames.ndim == 3 else "rgb24",
-               "-s", f"{w}x{h}", "-framerate", str(rate), "-i", "pipe:0"]
+        cmd = [
+            "ffmpeg",
+            "-nostdin",
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "gray" if frames.ndim == 3 else "rgb24",
+            "-s",
+            f"{w}x{h}",
+            "-framerate",
+            str(rate),
+            "-i",
+            "pipe:0",
+        ]
         if audio is not None and len(audio):
             wav = os.path.join(tmp, "audio.wav")
             sf.write(wav, np.asarray(audio, np.float32), sample_rate, subtype="FLOAT")
@@ -212,14 +241,27 @@ def write_video(path: str | os.PathLike, frames: np.ndarray, fps: float,
         if w % 2 or h % 2:
             cmd += ["-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2"]
         # veryfast + one thread: preprocessing writes many small clips in parallel processes.
-        cmd += ["-c:v", "libx264", "-preset", "veryfast", "-crf", str(crf), "-pix_fmt", "yuv420p",
-                "-threads", "1", "-r", str(rate), "-movflags", "+faststart"]
+        cmd += [
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            "-crf",
+            str(crf),
+            "-pix_fmt",
+            "yuv420p",
+            "-threads",
+            "1",
+            "-r",
+            str(rate),
+            "-movflags",
+            "+faststart",
+        ]
         tmp_out = os.path.join(tmp, "out.mp4")
         # stderr goes to a file so the frames can go in one blocking write (communicate()
         # would push them through a select loop in 4 KiB pieces).
         with open(os.path.join(tmp, "stderr.txt"), "w+b") as err:
-            proc = subprocess.Popen(cmd + [tmp_out], stdin=subprocess.PIPE,
-                                    stdout=subprocess.DEVNULL, stderr=err)
+            proc = subprocess.Popen(cmd + [tmp_out], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=err)
             try:
                 proc.stdin.write(memoryview(frames.reshape(-1)))
             except BrokenPipeError:

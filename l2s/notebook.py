@@ -22,7 +22,9 @@ def check_param(value, name: str, allowed: list[str]) -> str:
     """Papermill only warns about a mistyped -p name and leaves the default: the default
     is None, so a missing or misspelt parameter stops here with a clear message."""
     if value is None:
-        raise ConfigError(f"notebook parameter {name!r} was not given (papermill -p {name} ...); one of: {', '.join(allowed)}")
+        raise ConfigError(
+            f"notebook parameter {name!r} was not given (papermill -p {name} ...); one of: {', '.join(allowed)}"
+        )
     if value not in allowed:
         raise ConfigError(f"notebook parameter {name}={value!r} is not in params.yaml; one of: {', '.join(allowed)}")
     return value
@@ -42,7 +44,9 @@ def frame_strip(frames: np.ndarray, n: int = 8, title: str = "", ax=None):
 def mel_image(mel: np.ndarray, title: str = "", ax=None, hop_seconds: float = 0.01):
     """A log-mel spectrogram [n_mels, frames] with time in seconds."""
     ax = ax or plt.subplots(figsize=(10, 3))[1]
-    im = ax.imshow(mel, origin="lower", aspect="auto", cmap="magma", extent=(0, mel.shape[1] * hop_seconds, 0, mel.shape[0]))
+    im = ax.imshow(
+        mel, origin="lower", aspect="auto", cmap="magma", extent=(0, mel.shape[1] * hop_seconds, 0, mel.shape[0])
+    )
     ax.set_xlabel("seconds")
     ax.set_ylabel("mel bin")
     ax.set_title(title)

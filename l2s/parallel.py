@@ -28,7 +28,9 @@ def single_thread() -> None:
     torch.set_num_threads(1)
 
 
-def imap(fn: Callable[[Any], Any], items: Iterable[Any], workers: int, desc: str, total: int | None = None) -> Iterator[Any]:
+def imap(
+    fn: Callable[[Any], Any], items: Iterable[Any], workers: int, desc: str, total: int | None = None
+) -> Iterator[Any]:
     """Yield fn(item) for every item, unordered, with a progress bar.
 
     workers=1 runs in this process (simple to debug and profile). More workers use

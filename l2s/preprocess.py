@@ -138,7 +138,9 @@ def process_video(item: RawItem, cfg: PreprocessConfig) -> list[Clip]:
 
     level = peak_dbfs(video.audio)
     if level < cfg.silence_dbfs:
-        raise Reject("silent", f"{where}: audio peak {level:.1f} dBFS is below preprocess.silence_dbfs={cfg.silence_dbfs}")
+        raise Reject(
+            "silent", f"{where}: audio peak {level:.1f} dBFS is below preprocess.silence_dbfs={cfg.silence_dbfs}"
+        )
     if abs(video.video_seconds - video.audio_seconds) > cfg.av_tolerance:
         raise Reject(
             "length_mismatch",
@@ -206,7 +208,14 @@ def cache_key(item: RawItem, cfg: PreprocessConfig) -> str:
     with open(item.path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
-    meta = [CACHE_VERSION, fingerprint(cfg), item.utt_id, item.speaker, item.text, [dataclasses.astuple(w) for w in item.words]]
+    meta = [
+        CACHE_VERSION,
+        fingerprint(cfg),
+        item.utt_id,
+        item.speaker,
+        item.text,
+        [dataclasses.astuple(w) for w in item.words],
+    ]
     h.update(json.dumps(meta, ensure_ascii=False).encode())
     return h.hexdigest()[:20]
 
@@ -219,14 +228,21 @@ def run_task(task: Task) -> dict:
         clips = process_video(task.item, task.cfg)
     except Reject as r:
         _write_json(task.cache.with_suffix(".reject.json"), {"reason": r.reason, "detail": r.detail})
-        return {"utt_id": task.item.utt_id, "status": "rejected", "reason": r.reason, "seconds": time.perf_counter() - t0}
+        return {
+            "utt_id": task.item.utt_id,
+            "status": "rejected",
+            "reason": r.reason,
+            "seconds": time.perf_counter() - t0,
+        }
     with open(tmp, "wb") as f:
         np.savez(
             f,
             frames=np.stack([c.frames for c in clips]),
             audio=np.stack([c.audio for c in clips]),
             mel=np.stack([c.mel for c in clips]),
-            meta=np.array(json.dumps([{k: getattr(c, k) for k in ("clip_id", "start", "valid_frames", "text")} for c in clips])),
+            meta=np.array(
+                json.dumps([{k: getattr(c, k) for k in ("clip_id", "start", "valid_frames", "text")} for c in clips])
+            ),
         )
     os.replace(tmp, task.cache)  # atomic: a killed run never leaves a half-written cache entry
     n = sum(c.valid_frames for c in clips)
@@ -260,7 +276,11 @@ def run(lang: str, params: Params) -> dict:
     if done:
         log.info(
             "preprocess %s: %d frames in %.1f s = %.1f frames/s (%.1f per worker)",
-            lang, frames, elapsed, frames / elapsed, frames / elapsed / max(1, min(cfg.workers, len(done))),
+            lang,
+            frames,
+            elapsed,
+            frames / elapsed,
+            frames / elapsed / max(1, min(cfg.workers, len(done))),
         )
 
     metrics = pack(lang, tasks, params)
@@ -307,15 +327,26 @@ def pack(lang: str, tasks: list[Task], params: Params) -> dict:
             for k in arrays:
                 arrays[k][i : i + len(meta)] = z[k]
         for m in meta:
-            rows.append({"index": i, "clip_id": m["clip_id"], "utt_id": t.item.utt_id, "speaker": t.item.speaker,
-                         "text": m["text"], "start": m["start"], "valid_frames": m["valid_frames"],
-                         "source": str(t.item.path)})
+            rows.append(
+                {
+                    "index": i,
+                    "clip_id": m["clip_id"],
+                    "utt_id": t.item.utt_id,
+                    "speaker": t.item.speaker,
+                    "text": m["text"],
+                    "start": m["start"],
+                    "valid_frames": m["valid_frames"],
+                    "source": str(t.item.path),
+                }
+            )
             i += 1
     for a in arrays.values():
         a.flush()
     del arrays
 
-    _write_csv(out / "clips.csv", rows, ["index", "clip_id", "utt_id", "speaker", "text", "start", "valid_frames", "source"])
+    _write_csv(
+        out / "clips.csv", rows, ["index", "clip_id", "utt_id", "speaker", "text", "start", "valid_frames", "source"]
+    )
     _write_csv(out / "rejects.csv", rejects, ["utt_id", "path", "reason", "detail"])
     splits = make_splits({r["clip_id"]: r["speaker"] for r in rows}, cfg.split, params.source(lang).speakers)
     for s in SPLITS:
@@ -332,10 +363,16 @@ def pack(lang: str, tasks: list[Task], params: Params) -> dict:
         "clips_without_text": sum(not r["text"] for r in rows),
         **{s: len(splits[s]) for s in SPLITS},
     }
-    info = {"language": lang, "preprocess": dataclasses.asdict(cfg), "shapes": {k: list(v) for k, v in shapes.items()},
-            "counts": metrics}
+    info = {
+        "language": lang,
+        "preprocess": dataclasses.asdict(cfg),
+        "shapes": {k: list(v) for k, v in shapes.items()},
+        "counts": metrics,
+    }
     (out / "info.json").write_text(json.dumps(info, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    log.info("preprocess %s: %d clips from %d videos, %d rejected %s", lang, n, len(tasks), len(rejects), dict(by_reason))
+    log.info(
+        "preprocess %s: %d clips from %d videos, %d rejected %s", lang, n, len(tasks), len(rejects), dict(by_reason)
+    )
     return metrics
 
 

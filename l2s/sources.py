@@ -54,7 +54,9 @@ def _alignment(video: Path) -> tuple[Span, ...]:
 def _manifest(raw_dir: Path) -> list[RawItem]:
     manifest = raw_dir / MANIFEST
     if not manifest.exists():
-        raise FileNotFoundError(f"{manifest} is missing: the synthetic corpus is incomplete; run dvc repro corpus@<lang>")
+        raise FileNotFoundError(
+            f"{manifest} is missing: the synthetic corpus is incomplete; run dvc repro corpus@<lang>"
+        )
     with open(manifest, newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     items = []

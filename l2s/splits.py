@@ -28,7 +28,9 @@ def _spread(ids: list[str], val: float, test: float, seed: int) -> dict[str, lis
     return {"test": ids[:n_test], "val": ids[n_test : n_test + n_val], "train": ids[n_test + n_val :]}
 
 
-def make_splits(clip_speakers: dict[str, str], cfg: SplitConfig, speakers: list[str] | None = None) -> dict[str, list[str]]:
+def make_splits(
+    clip_speakers: dict[str, str], cfg: SplitConfig, speakers: list[str] | None = None
+) -> dict[str, list[str]]:
     """Assign clip ids to splits. `clip_speakers` maps clip id -> speaker.
 
     `speakers`: for `unseen`, the held-out test speakers (default: `cfg.unseen_speakers`

@@ -453,9 +453,7 @@ class TalkingFace:
         rx = np.minimum(np.arange(w), np.arange(w)[::-1]) / ramp
         return np.clip(np.minimum.outer(ry, rx), 0.0, 1.0)[..., None]
 
-    def _field(
-        self, pts: np.ndarray, disp: dict[int, np.ndarray], jump: _Jump | None
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def _field(self, pts: np.ndarray, disp: dict[int, np.ndarray], jump: _Jump | None) -> tuple[np.ndarray, np.ndarray]:
         """Dense forward displacement on the ROI for landmark displacements `disp`.
 
         Lips and jaw carry `disp` (missing ids: 0); nose, cheekbones, eyes and the ROI
@@ -466,12 +464,14 @@ class TalkingFace:
         step = max(4.0, 0.2 * w)
         xs = np.linspace(x0, x1 - 1, max(2, int((x1 - x0) / step)))
         ys = np.linspace(y0, y1 - 1, max(2, int((y1 - y0) / step)))
-        border = np.concatenate([
-            np.stack([xs, np.full_like(xs, y0)], -1),
-            np.stack([xs, np.full_like(xs, y1 - 1)], -1),
-            np.stack([np.full_like(ys, x0), ys], -1)[1:-1],
-            np.stack([np.full_like(ys, x1 - 1), ys], -1)[1:-1],
-        ])
+        border = np.concatenate(
+            [
+                np.stack([xs, np.full_like(xs, y0)], -1),
+                np.stack([xs, np.full_like(xs, y1 - 1)], -1),
+                np.stack([np.full_like(ys, x0), ys], -1)[1:-1],
+                np.stack([np.full_like(ys, x1 - 1), ys], -1)[1:-1],
+            ]
+        )
         moving = list(LIPS) + [j for j in JAW if j not in LIPS]
         ctrl = np.concatenate([pts[moving], pts[list(ANCHORS)], border])
         values = np.zeros_like(ctrl)
@@ -578,12 +578,14 @@ class TalkingFace:
             frame = out[t]
             frame[:] = self.base
             mapping = self._grid + o * f_open + w * f_wide + r * f_round
-            frame[y0:y1, x0:x1] = cv2.remap(self.base, mapping, None, cv2.INTER_LINEAR,
-                                            borderMode=cv2.BORDER_REFLECT_101)
+            frame[y0:y1, x0:x1] = cv2.remap(
+                self.base, mapping, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101
+            )
             self._paint_mouth(frame, shapes[t])
             if motion is not None:
-                frame[:] = cv2.warpAffine(frame, motion[t], (self.size, self.size), flags=cv2.INTER_LINEAR,
-                                          borderMode=cv2.BORDER_REFLECT_101)
+                frame[:] = cv2.warpAffine(
+                    frame, motion[t], (self.size, self.size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101
+                )
         return out
 
     def inner_lips(self, shape: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -56,11 +56,7 @@ _MARKS = set("ːˑˈˌ˘.ʰʲʷˠˤ'-:|‖‿˞ʼ˥˦˧˨˩0123456789")
 
 def _strip(ipa: str) -> str:
     decomposed = unicodedata.normalize("NFD", ipa)
-    return "".join(
-        c
-        for c in decomposed
-        if c not in _MARKS and not unicodedata.combining(c) and not c.isspace()
-    )
+    return "".join(c for c in decomposed if c not in _MARKS and not unicodedata.combining(c) and not c.isspace())
 
 
 def _class_of_char(c: str) -> str:
@@ -99,9 +95,7 @@ _SHAPE_ARRAY = {v: np.array([s.open, s.wide, s.round], np.float32) for v, s in S
 _CLOSURE_FRACTION = 0.3
 
 
-def mouth_track(
-    phonemes: list[Span], n_frames: int, fps: float, smoothing: float = 1.0
-) -> np.ndarray:
+def mouth_track(phonemes: list[Span], n_frames: int, fps: float, smoothing: float = 1.0) -> np.ndarray:
     """Per-frame mouth shape, float32 [n_frames, 3] = (open, wide, round), each in 0..1.
 
     Frame i covers [i/fps, (i+1)/fps) and takes the time-weighted mean of the shapes of the
@@ -129,8 +123,7 @@ def mouth_track(
         if first >= last:
             continue
         frames = np.arange(first, last)
-        overlap = np.clip(np.minimum(p.end, (frames + 1) * dt) - np.maximum(p.start, frames * dt),
-                          0.0, None)
+        overlap = np.clip(np.minimum(p.end, (frames + 1) * dt) - np.maximum(p.start, frames * dt), 0.0, None)
         vis = viseme_of(p.label)
         base = _strip(p.label)
         acc[frames] += overlap[:, None] * _SHAPE_ARRAY[vis]
@@ -140,9 +133,7 @@ def mouth_track(
             closed[frames[overlap >= _CLOSURE_FRACTION * dt]] = True
     covered = weight > 0
     uncovered = np.clip(dt - weight, 0.0, None)
-    track[covered] = (acc[covered] + uncovered[covered, None] * rest) / (
-        weight[covered] + uncovered[covered]
-    )[:, None]
+    track[covered] = (acc[covered] + uncovered[covered, None] * rest) / (weight[covered] + uncovered[covered])[:, None]
     track[closed] = _SHAPE_ARRAY["closed"]
     if smoothing > 0:
         track = gaussian_filter1d(track, sigma=smoothing, axis=0, mode="nearest")

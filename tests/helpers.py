@@ -34,7 +34,15 @@ def tone(seconds: float, sr: int = 16000, level: float = 0.3, seed: int = 0) -> 
     return (level * env * sig / 1.6).astype(np.float32)
 
 
-def talking_video(path: Path, frame: np.ndarray, seconds: float = 3.2, fps: float = 25.0, audio=True, silent=False, audio_seconds: float | None = None) -> Path:
+def talking_video(
+    path: Path,
+    frame: np.ndarray,
+    seconds: float = 3.2,
+    fps: float = 25.0,
+    audio=True,
+    silent=False,
+    audio_seconds: float | None = None,
+) -> Path:
     """A video of `frame` with a slowly moving head, and a tone (or silence) as audio."""
     import cv2
 
@@ -43,8 +51,15 @@ def talking_video(path: Path, frame: np.ndarray, seconds: float = 3.2, fps: floa
     n = int(round(seconds * fps))
     h, w = frame.shape[:2]
     frames = np.stack(
-        [cv2.warpAffine(frame, np.float32([[1, 0, 2 * np.sin(i / 7)], [0, 1, np.cos(i / 9)]]), (w, h), borderMode=cv2.BORDER_REFLECT)
-         for i in range(n)]
+        [
+            cv2.warpAffine(
+                frame,
+                np.float32([[1, 0, 2 * np.sin(i / 7)], [0, 1, np.cos(i / 9)]]),
+                (w, h),
+                borderMode=cv2.BORDER_REFLECT,
+            )
+            for i in range(n)
+        ]
     )
     sound = None
     if audio:
@@ -57,9 +72,16 @@ def talking_video(path: Path, frame: np.ndarray, seconds: float = 3.2, fps: floa
 
 def repo_copy(dest: Path) -> Path:
     """The repository's tracked and unignored files in a new git repository at dest."""
-    files = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"], cwd=REPO, capture_output=True, check=True
-    ).stdout.decode().split("\0")
+    files = (
+        subprocess.run(
+            ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+            cwd=REPO,
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .split("\0")
+    )
     for rel in filter(None, files):
         src = REPO / rel
         if src.is_file():

@@ -17,14 +17,29 @@ def test_repository_params_load():
     "sections, message",
     [
         ({"preprocess": {"fsp": 25}}, "preprocess.fsp: unknown key; allowed keys of preprocess: fps, fps_policy"),
-        ({"preprocess": {"fps_policy": "keep"}}, "preprocess.fps_policy: 'keep' is not allowed; choose one of: resample, drop"),
-        ({"preprocess": {"crop": {"size": 112, "region": "lips"}}}, "preprocess.crop.region: 'lips' is not allowed; choose one of: face, mouth"),
+        (
+            {"preprocess": {"fps_policy": "keep"}},
+            "preprocess.fps_policy: 'keep' is not allowed; choose one of: resample, drop",
+        ),
+        (
+            {"preprocess": {"crop": {"size": 112, "region": "lips"}}},
+            "preprocess.crop.region: 'lips' is not allowed; choose one of: face, mouth",
+        ),
         ({"preprocess": {"crop": {"gray": "false"}}}, "preprocess.crop.gray: expected true or false"),
         ({"preprocess": {"workers": 1.5}}, "preprocess.workers: expected an integer"),
-        ({"preprocess": {"split": {"val_fraction": 0.6, "test_fraction": 0.5}}}, "val_fraction + test_fraction must be below 1"),
+        (
+            {"preprocess": {"split": {"val_fraction": 0.6, "test_fraction": 0.5}}},
+            "val_fraction + test_fraction must be below 1",
+        ),
         ({"corpus": {"speakers": 0}}, "corpus.speakers: must be positive"),
-        ({"languages": {"fr": {"source": "synthetic"}}}, "languages.fr: source is 'synthetic' but corpus.languages has no entry 'fr'"),
-        ({"languages": {"fr": {"source": "youtube"}}}, "languages.fr.source: 'youtube' is not allowed; choose one of: synthetic, folder"),
+        (
+            {"languages": {"fr": {"source": "synthetic"}}},
+            "languages.fr: source is 'synthetic' but corpus.languages has no entry 'fr'",
+        ),
+        (
+            {"languages": {"fr": {"source": "youtube"}}},
+            "languages.fr.source: 'youtube' is not allowed; choose one of: synthetic, folder",
+        ),
         ({"preprocess": {"mel": {"fmax": 9000.0}}}, "fmax <= sample_rate/2"),
         ({"preprocess": {"smooth_window": 4}}, "preprocess.smooth_window must be a positive odd number"),
         ({"colour": {}}, "colour: unknown key; allowed keys of params.yaml: languages, corpus, preprocess"),

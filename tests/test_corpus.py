@@ -12,8 +12,16 @@ from l2s import config, corpus
 from l2s.media import read_video
 from tests.helpers import write_params
 
-TINY = {"speakers": 2, "utterances_per_speaker": 3, "workers": 1, "fps30_fraction": 0.5, "short_fraction": 0.3,
-        "long_fraction": 0.3, "image_size": 160, "languages": {"es": {}}}
+TINY = {
+    "speakers": 2,
+    "utterances_per_speaker": 3,
+    "workers": 1,
+    "fps30_fraction": 0.5,
+    "short_fraction": 0.3,
+    "long_fraction": 0.3,
+    "image_size": 160,
+    "languages": {"es": {}},
+}
 
 
 def _params(root, **over):
@@ -21,7 +29,11 @@ def _params(root, **over):
 
 
 def _digest(folder):
-    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_layout_and_determinism(workdir):
@@ -30,7 +42,14 @@ def test_layout_and_determinism(workdir):
     raw = workdir / "data/raw/es"
     assert metrics["clips"] == 6 and metrics["speakers"] == 2
     rows = list(csv.DictReader(open(raw / "manifest.csv", encoding="utf-8")))
-    assert [r["utt_id"] for r in rows] == ["s1/s1_0001", "s1/s1_0002", "s1/s1_0003", "s2/s2_0001", "s2/s2_0002", "s2/s2_0003"]
+    assert [r["utt_id"] for r in rows] == [
+        "s1/s1_0001",
+        "s1/s1_0002",
+        "s1/s1_0003",
+        "s2/s2_0001",
+        "s2/s2_0002",
+        "s2/s2_0003",
+    ]
     for r in rows:
         video = raw / r["path"]
         clip = read_video(video)

@@ -7,8 +7,7 @@ import numpy as np
 import pytest
 import skimage.data
 
-from l2s.facecrop import (CropSpec, FaceTracker, anchors, count_faces, crop, fill_gaps, similarity,
-                          smooth, template)
+from l2s.facecrop import CropSpec, FaceTracker, anchors, count_faces, crop, fill_gaps, similarity, smooth, template
 
 # The astronaut's pupils, read off the image by hand (x, y): image-left, image-right.
 ASTRONAUT_EYES = np.array([[204.0, 102.0], [245.0, 104.0]])
@@ -16,8 +15,9 @@ ASTRONAUT_EYES = np.array([[204.0, 102.0], [245.0, 104.0]])
 
 def similarity_matrix(angle_deg: float, scale: float, shift: tuple[float, float]) -> np.ndarray:
     a = np.deg2rad(angle_deg)
-    return np.array([[scale * np.cos(a), -scale * np.sin(a), shift[0]],
-                     [scale * np.sin(a), scale * np.cos(a), shift[1]]])
+    return np.array(
+        [[scale * np.cos(a), -scale * np.sin(a), shift[0]], [scale * np.sin(a), scale * np.cos(a), shift[1]]]
+    )
 
 
 def apply(m: np.ndarray, pts: np.ndarray) -> np.ndarray:
@@ -26,8 +26,8 @@ def apply(m: np.ndarray, pts: np.ndarray) -> np.ndarray:
 
 def blob_centroid(img: np.ndarray, near: np.ndarray, radius: int = 7) -> np.ndarray:
     x0, y0 = np.round(near).astype(int) - radius
-    win = img[y0:y0 + 2 * radius + 1, x0:x0 + 2 * radius + 1].astype(np.float64)
-    yy, xx = np.mgrid[:win.shape[0], :win.shape[1]]
+    win = img[y0 : y0 + 2 * radius + 1, x0 : x0 + 2 * radius + 1].astype(np.float64)
+    yy, xx = np.mgrid[: win.shape[0], : win.shape[1]]
     return np.array([(xx * win).sum(), (yy * win).sum()]) / win.sum() + (x0, y0)
 
 
@@ -43,6 +43,7 @@ def tracker():
 
 
 # --------------------------------------------------------------------------- geometry
+
 
 @pytest.mark.parametrize("region", ["face", "mouth"])
 def test_similarity_recovers_a_known_transform(region):
@@ -65,7 +66,7 @@ def test_crop_puts_the_anchors_on_the_template(scale, gray):
     h, w = 720, 960
     sigma = 2.0 / scale  # blobs 2 px wide in the crop
     yy, xx = np.mgrid[:h, :w]
-    img = sum(np.exp(-((xx - x) ** 2 + (yy - y) ** 2) / (2 * sigma ** 2)) for x, y in src)
+    img = sum(np.exp(-((xx - x) ** 2 + (yy - y) ** 2) / (2 * sigma**2)) for x, y in src)
     frame = np.repeat((255 * img).astype(np.uint8)[..., None], 3, axis=2)
     out = crop(frame[None], src[None], spec)
     assert out.shape == ((1, 112, 112) if gray else (1, 112, 112, 3))
@@ -79,7 +80,10 @@ def test_template_is_in_pixels_and_mouth_is_tighter():
     assert face.shape == (3, 2) and np.all((face > 0) & (face < 112))
     assert face[0, 0] < face[1, 0] and face[2, 1] > face[0, 1]  # eyes left to right, mouth below
     assert np.allclose(mouth[2], [44, 44])  # mouth-centred
-    eye_dist = lambda t, s: (t[1, 0] - t[0, 0]) / s
+
+    def eye_dist(t, s):
+        return (t[1, 0] - t[0, 0]) / s
+
     assert eye_dist(mouth, 88) > eye_dist(face, 112)  # zoomed in
     with pytest.raises(ValueError):
         CropSpec(region="lips")
@@ -93,6 +97,7 @@ def test_crop_refuses_missing_points():
 
 
 # --------------------------------------------------------------------------- gaps, smoothing
+
 
 def test_fill_gaps_interpolates_short_gaps_only():
     t = np.arange(12, dtype=np.float32)
@@ -136,6 +141,7 @@ def test_smooth_takes_out_jitter_and_keeps_steady_motion():
 
 # --------------------------------------------------------------------------- a real face
 
+
 def test_count_faces(astronaut):
     assert count_faces(astronaut[None]) == 1
     assert count_faces(np.concatenate([astronaut, astronaut], axis=1)[None]) == 2
@@ -159,7 +165,7 @@ def test_tracked_astronaut_eyes_land_on_the_template(astronaut, tracker, angle):
     assert np.abs(eyes_in_crop - template(spec)[:2]).max() < 4.0
     # dark pupils really are there: the eye rows are darker than the cheeks below them
     ey = int(round(template(spec)[0, 1]))
-    assert crops[0, ey - 2:ey + 3, 30:82].mean() < crops[0, ey + 18:ey + 23, 30:82].mean()
+    assert crops[0, ey - 2 : ey + 3, 30:82].mean() < crops[0, ey + 18 : ey + 23, 30:82].mean()
 
 
 def test_rotation_does_not_change_the_crop(astronaut, tracker):

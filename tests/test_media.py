@@ -49,6 +49,7 @@ def clip(tmp_path_factory) -> Path:
 
 # --------------------------------------------------------------------------- round trip
 
+
 @pytest.mark.parametrize("fps", [25, 30])
 def test_round_trip(tmp_path, fps):
     frames, audio = moving_frames(3 * fps), sine(3.0)
@@ -71,8 +72,27 @@ def test_read_resamples_and_downmixes_audio(tmp_path):
     sf.write(wav, stereo, SR)
     # a 48 kHz stereo track next to the video, as cameras record it
     write_video(tmp_path / "silent.mp4", moving_frames(25), 25, None, SR)
-    subprocess.run(["ffmpeg", "-v", "error", "-i", tmp_path / "silent.mp4", "-i", wav, "-c:v", "copy",
-                    "-c:a", "aac", "-ar", "48000", "-ac", "2", tmp_path / "st.mp4"], check=True)
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-i",
+            tmp_path / "silent.mp4",
+            "-i",
+            wav,
+            "-c:v",
+            "copy",
+            "-c:a",
+            "aac",
+            "-ar",
+            "48000",
+            "-ac",
+            "2",
+            tmp_path / "st.mp4",
+        ],
+        check=True,
+    )
     v = read_video(tmp_path / "st.mp4", sample_rate=22050)
     assert v.sample_rate == 22050 and v.audio.ndim == 1
     assert v.audio_seconds == pytest.approx(1.0, abs=0.05)
@@ -91,8 +111,21 @@ def test_gray_odd_size_and_ntsc_rate(tmp_path):
 def test_display_rotation_is_applied(tmp_path):
     frames = moving_frames(10, 48, 80)
     write_video(tmp_path / "v.mp4", frames, 25, sine(0.4), SR)
-    subprocess.run(["ffmpeg", "-v", "error", "-i", tmp_path / "v.mp4", "-c", "copy",
-                    "-metadata:s:v:0", "rotate=90", tmp_path / "r.mp4"], check=True)
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-i",
+            tmp_path / "v.mp4",
+            "-c",
+            "copy",
+            "-metadata:s:v:0",
+            "rotate=90",
+            tmp_path / "r.mp4",
+        ],
+        check=True,
+    )
     with av.open(str(tmp_path / "r.mp4")) as c:
         if next(c.decode(video=0)).rotation == 0:
             pytest.skip("this ffmpeg does not write display rotation from the rotate tag")
@@ -121,6 +154,7 @@ def test_require_ffmpeg(monkeypatch):
 
 
 # --------------------------------------------------------------------------- bad inputs
+
 
 def _empty(d: Path, clip: Path) -> Path:
     (d / "empty.mp4").write_bytes(b"")
@@ -170,8 +204,29 @@ def _m4a(d: Path, clip: Path) -> Path:
 def _m4a_with_cover_art(d: Path, clip: Path) -> Path:
     ok, png = cv2.imencode(".png", moving_frames(1)[0])
     (d / "cover.png").write_bytes(png.tobytes())
-    subprocess.run(["ffmpeg", "-v", "error", "-i", clip, "-i", d / "cover.png", "-map", "0:a", "-map", "1",
-                    "-c:a", "copy", "-c:v", "png", "-disposition:v:0", "attached_pic", d / "song.m4a"], check=True)
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-i",
+            clip,
+            "-i",
+            d / "cover.png",
+            "-map",
+            "0:a",
+            "-map",
+            "1",
+            "-c:a",
+            "copy",
+            "-c:v",
+            "png",
+            "-disposition:v:0",
+            "attached_pic",
+            d / "song.m4a",
+        ],
+        check=True,
+    )
     return d / "song.m4a"
 
 
@@ -186,19 +241,22 @@ def _random(d: Path, clip: Path) -> Path:
     return d / "noise.mp4"
 
 
-@pytest.mark.parametrize("make, reason, words", [
-    (_empty, "empty_file", "zero bytes"),
-    (_truncated, "corrupt", "cannot be opened"),
-    (_truncated_faststart, "corrupt", "decoding failed after frame"),
-    (_truncated_mkv, "corrupt", "truncated"),
-    (_png, "not_a_video", "still image"),
-    (_one_frame, "not_a_video", "1 video frame"),
-    (_no_audio, "no_audio", "no audio track"),
-    (_m4a, "no_video", "no video stream"),
-    (_m4a_with_cover_art, "no_video", "no video stream"),
-    (_wav_as_mp4, "no_video", "no video stream"),
-    (_random, "corrupt", "cannot be opened"),
-])
+@pytest.mark.parametrize(
+    "make, reason, words",
+    [
+        (_empty, "empty_file", "zero bytes"),
+        (_truncated, "corrupt", "cannot be opened"),
+        (_truncated_faststart, "corrupt", "decoding failed after frame"),
+        (_truncated_mkv, "corrupt", "truncated"),
+        (_png, "not_a_video", "still image"),
+        (_one_frame, "not_a_video", "1 video frame"),
+        (_no_audio, "no_audio", "no audio track"),
+        (_m4a, "no_video", "no video stream"),
+        (_m4a_with_cover_art, "no_video", "no video stream"),
+        (_wav_as_mp4, "no_video", "no video stream"),
+        (_random, "corrupt", "cannot be opened"),
+    ],
+)
 def test_bad_inputs_are_rejected_and_left_untouched(tmp_path, clip, make, reason, words):
     path = make(tmp_path, clip)
     before = sha(path)
@@ -222,6 +280,7 @@ def test_missing_file_is_an_error_not_a_reject(tmp_path):
 
 
 # --------------------------------------------------------------------------- resampling
+
 
 def test_resample_identity():
     assert np.array_equal(resample_indices(75, 25, 25), np.arange(75))

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from l2s import config, preprocess
+from l2s.alignment import Span
 from l2s.config import PreprocessConfig
 from l2s.dataset import ClipDataset, ProcessedLanguage
-from l2s.alignment import Span
 from l2s.sources import RawItem
 from tests.helpers import talking_video, write_params
 
@@ -49,8 +49,20 @@ def raw_folder(tmp_path_factory, face_frame):
     (root / "spk b/image.mp4").write_bytes(cv2.imencode(".png", face_frame)[1].tobytes())
     talking_video(root / "spk b/no_audio.mp4", face_frame, audio=False)
     subprocess.run(
-        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=frequency=300:duration=3", "-c:a", "aac", "-f", "mp4",
-         str(root / "spk b/audio_only.mp4")],
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=300:duration=3",
+            "-c:a",
+            "aac",
+            "-f",
+            "mp4",
+            str(root / "spk b/audio_only.mp4"),
+        ],
         check=True,
     )
     talking_video(root / "spk b/two_faces.mp4", np.concatenate([face_frame, face_frame[:, ::-1]], axis=1))
@@ -62,12 +74,19 @@ def raw_folder(tmp_path_factory, face_frame):
 
 
 def _hashes(root):
-    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in root.rglob("*") if p.is_file()}
+    return {
+        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in root.rglob("*")
+        if p.is_file()
+    }
 
 
 def _run(workdir, raw, **pre):
-    params = config.load(write_params(workdir, languages={"xx": {"source": "folder", "path": str(raw)}},
-                                      preprocess={"workers": 1, **pre}))
+    params = config.load(
+        write_params(
+            workdir, languages={"xx": {"source": "folder", "path": str(raw)}}, preprocess={"workers": 1, **pre}
+        )
+    )
     return preprocess.run("xx", params), params
 
 
@@ -172,7 +191,9 @@ def test_clip_text_uses_word_timings():
     assert preprocess.clip_text(item, 0.0, 3.0, 4.0) == "bin blue at f two now"
     assert preprocess.clip_text(item, 3.0, 6.0, 4.0) == "lay red"
     assert preprocess.clip_text(item, 0.0, 6.0, 4.0) == item.text
-    zh = RawItem("u", None, "s", "放蓝在甲二再", tuple(Span(c, i * 0.3, i * 0.3 + 0.2) for i, c in enumerate("放蓝在甲二再")))
+    zh = RawItem(
+        "u", None, "s", "放蓝在甲二再", tuple(Span(c, i * 0.3, i * 0.3 + 0.2) for i, c in enumerate("放蓝在甲二再"))
+    )
     assert preprocess.clip_text(zh, 0.0, 0.9, 2.0) == "放蓝在"
     plain = RawItem("u", None, "s", "hello there")
     assert preprocess.clip_text(plain, 0.0, 3.0, 3.2) == "hello there"

@@ -9,8 +9,24 @@ import yaml
 
 from tests.helpers import REPO
 
-TOP_LEVEL = {"notebooks", "l2s", "dvc.yaml", "params.yaml", "data", "reports", "tests", "environment.yml", "README.md",
-             "pyproject.toml", "Makefile", ".ci", ".gitignore", ".dvc", ".dvcignore", "dvc.lock"}
+TOP_LEVEL = {
+    "notebooks",
+    "l2s",
+    "dvc.yaml",
+    "params.yaml",
+    "data",
+    "reports",
+    "tests",
+    "environment.yml",
+    "README.md",
+    "pyproject.toml",
+    "Makefile",
+    ".ci",
+    ".gitignore",
+    ".dvc",
+    ".dvcignore",
+    "dvc.lock",
+}
 
 
 def test_top_level_layout():
@@ -28,8 +44,12 @@ def test_notebooks_are_committed_without_outputs():
     for nb in notebooks:
         cells = json.loads(nb.read_text(encoding="utf-8"))["cells"]
         dirty = [i for i, c in enumerate(cells) if c.get("outputs") or c.get("execution_count")]
-        assert not dirty, f"{nb.name}: cells {dirty} have outputs; clear them (jupyter nbconvert --clear-output --inplace)"
-        assert any("parameters" in c.get("metadata", {}).get("tags", []) for c in cells), f"{nb.name}: no parameters cell"
+        assert not dirty, (
+            f"{nb.name}: cells {dirty} have outputs; clear them (jupyter nbconvert --clear-output --inplace)"
+        )
+        assert any("parameters" in c.get("metadata", {}).get("tags", []) for c in cells), (
+            f"{nb.name}: no parameters cell"
+        )
 
 
 def _name(requirement: str) -> str:

@@ -32,7 +32,9 @@ def test_folder_with_txt_transcripts_and_speaker_folders(tmp_path):
 def test_folder_with_a_transcripts_csv(tmp_path):
     _touch(tmp_path / "a.mp4")
     _touch(tmp_path / "b.mp4", "from the txt")
-    (tmp_path / "transcripts.csv").write_text("path,text,speaker\na.mp4,primero,maria\nb.mp4,segundo,juan\n", encoding="utf-8")
+    (tmp_path / "transcripts.csv").write_text(
+        "path,text,speaker\na.mp4,primero,maria\nb.mp4,segundo,juan\n", encoding="utf-8"
+    )
     items = {i.utt_id: i for i in list_items(LanguageSource(source="folder"), tmp_path)}
     assert (items["a"].text, items["a"].speaker) == ("primero", "maria")
     assert items["b"].text == "segundo"  # the CSV wins over a .txt

@@ -139,4 +139,3 @@ def test_bad_shapes_rejected(faces):
     with pytest.raises(ValueError, match="n, 3"):
         face.render(np.zeros((4, 2), np.float32))
     assert face.render(np.zeros((0, 3), np.float32)).shape == (0, SIZE, SIZE, 3)
-

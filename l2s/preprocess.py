@@ -169,7 +169,7 @@ def process_video(item: RawItem, cfg: PreprocessConfig) -> list[Clip]:
     if faces > 1:
         raise Reject("multiple_faces", f"{where}: {faces} faces in the frame; l2s needs one speaker per video")
     if _tracker is None:
-        _tracker = facecrop.FaceTracker().__enter__()
+        _tracker = facecrop.FaceTracker()  # lives as long as the worker process
     points = facecrop.anchors(_tracker.track(frames))
     points, missing = facecrop.fill_gaps(points, cfg.max_face_gap)
     if missing.mean() > cfg.max_missing_face:
@@ -221,19 +221,21 @@ def cache_key(item: RawItem, cfg: PreprocessConfig) -> str:
 
 
 def run_task(task: Task) -> dict:
-    """Worker: process one video into its cache file; returns a small summary."""
-    t0 = time.perf_counter()
+    """Worker: process one video into its cache file; returns a small summary.
+
+    A Reject is cached like a result (the same file gives the same verdict). Any other
+    exception is reported for this run only, so that the rest of the language still
+    gets processed and the video is tried again next time.
+    """
     tmp = task.cache.with_name(task.cache.name + ".tmp")
     try:
         clips = process_video(task.item, task.cfg)
     except Reject as r:
         _write_json(task.cache.with_suffix(".reject.json"), {"reason": r.reason, "detail": r.detail})
-        return {
-            "utt_id": task.item.utt_id,
-            "status": "rejected",
-            "reason": r.reason,
-            "seconds": time.perf_counter() - t0,
-        }
+        return {"utt_id": task.item.utt_id, "status": "rejected"}
+    except Exception as e:  # noqa: BLE001 - one bad video must not stop a whole corpus
+        log.exception("unexpected error on %s", task.item.path)
+        return {"utt_id": task.item.utt_id, "status": "error", "detail": f"{task.item.path}: {type(e).__name__}: {e}"}
     with open(tmp, "wb") as f:
         np.savez(
             f,
@@ -245,8 +247,7 @@ def run_task(task: Task) -> dict:
             ),
         )
     os.replace(tmp, task.cache)  # atomic: a killed run never leaves a half-written cache entry
-    n = sum(c.valid_frames for c in clips)
-    return {"utt_id": task.item.utt_id, "status": "done", "frames": n, "seconds": time.perf_counter() - t0}
+    return {"utt_id": task.item.utt_id, "status": "done", "frames": sum(c.valid_frames for c in clips)}
 
 
 def _write_json(path: Path, data: dict) -> None:
@@ -283,14 +284,17 @@ def run(lang: str, params: Params) -> dict:
             frames / elapsed / max(1, min(cfg.workers, len(done))),
         )
 
-    metrics = pack(lang, tasks, params)
+    errors = {d["utt_id"]: d["detail"] for d in done if d["status"] == "error"}
+    metrics = pack(lang, tasks, params, errors)
     _prune(cache_dir, {t.cache.name for t in tasks})
     paths.write_metrics("preprocess", lang, metrics)
     return metrics
 
 
-def pack(lang: str, tasks: list[Task], params: Params) -> dict:
-    """Gather the cached per-video results into the processed arrays, rejects and splits."""
+def pack(lang: str, tasks: list[Task], params: Params, errors: dict[str, str]) -> dict:
+    """Gather the cached per-video results into the processed arrays, rejects and splits.
+
+    `errors`: utt_id -> message of the videos that failed unexpectedly in this run."""
     cfg = params.preprocess
     out = paths.processed_dir(lang)
     (out / "splits").mkdir(parents=True, exist_ok=True)
@@ -298,7 +302,11 @@ def pack(lang: str, tasks: list[Task], params: Params) -> dict:
     rejects, kept = [], []
     for t in tasks:
         rej = t.cache.with_suffix(".reject.json")
-        if rej.exists():
+        if t.item.utt_id in errors:
+            rejects.append(
+                {"utt_id": t.item.utt_id, "path": str(t.item.path), "reason": "error", "detail": errors[t.item.utt_id]}
+            )
+        elif rej.exists():
             r = json.loads(rej.read_text(encoding="utf-8"))
             rejects.append({"utt_id": t.item.utt_id, "path": str(t.item.path), **r})
         else:

@@ -198,3 +198,20 @@ def test_clip_text_uses_word_timings():
     plain = RawItem("u", None, "s", "hello there")
     assert preprocess.clip_text(plain, 0.0, 3.0, 3.2) == "hello there"
     assert preprocess.clip_text(plain, 0.0, 3.0, 9.0) == ""  # unknown which words fall in the clip
+
+
+def test_an_unexpected_error_skips_one_video_and_is_retried(workdir, raw_folder, monkeypatch):
+    real = preprocess.process_video
+
+    def flaky(item, cfg):
+        if item.utt_id == "spk a/short":
+            raise RuntimeError("simulated bug")
+        return real(item, cfg)
+
+    with monkeypatch.context() as m:
+        m.setattr(preprocess, "process_video", flaky)
+        metrics, _ = _run(workdir, raw_folder)
+    assert metrics["rejected_by_reason"]["error"] == 1 and metrics["clips"] == 3
+    assert "RuntimeError: simulated bug" in _rejects(workdir)["spk a/short"]["detail"]
+    metrics, _ = _run(workdir, raw_folder)  # not cached: processed again, now fine
+    assert metrics["rejected_by_reason"]["error"] == 0 and metrics["clips"] == 4

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.helpers import repo_copy, write_params
+from tests.helpers import repo_copy, talking_video, write_params
 
 SMOKE = {
     "languages": {"en": {"source": "synthetic"}, "zh": {"source": "synthetic"}},
@@ -79,3 +79,20 @@ def test_dvc_push_pull_round_trip(smoke_repo):
     shutil.rmtree(repo / ".dvc/cache")
     _run(["dvc", "pull", "preprocess@en"], repo)
     assert _digest(processed) == before
+
+
+@pytest.mark.slow
+def test_a_users_folder_language_through_dvc(smoke_repo, face_frame):
+    repo = smoke_repo
+    raw = repo / "data/raw/xx"
+    for i in range(2):
+        talking_video(raw / f"anna/clip {i}.mp4", face_frame)
+        (raw / f"anna/clip {i}.txt").write_text(f"frase número {i}\n", encoding="utf-8")
+    (raw / "anna/broken.mp4").write_bytes(b"not a video")
+    write_params(repo, languages={**SMOKE["languages"], "xx": {"source": "folder"}})
+    _run(["dvc", "add", "data/raw/xx"], repo)  # the user's raw data, versioned on its own
+    _run(["dvc", "repro", "preprocess@xx"], repo)
+    metrics = json.loads((repo / "reports/metrics/preprocess/xx.json").read_text())
+    assert metrics["clips"] == 2 and metrics["rejected_by_reason"]["corrupt"] == 1
+    assert (raw / "anna/broken.mp4").read_bytes() == b"not a video"
+    assert "preprocess@xx" not in _run(["dvc", "status"], repo)

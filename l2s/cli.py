@@ -37,6 +37,18 @@ def cmd_preprocess(args) -> None:
         preprocess.run(lang, params)
 
 
+def cmd_train(args) -> None:
+    import subprocess
+
+    from l2s import train
+
+    params = config.load(args.params)
+    for name in args.models or list(params.models):
+        cmd = train.launch_command(name, params, args.params)
+        logging.getLogger("l2s").info("training %s: %s", name, " ".join(cmd))
+        subprocess.run(cmd, check=True)
+
+
 def cmd_bench(args) -> None:
     from l2s import bench
 
@@ -60,6 +72,10 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("preprocess", help="raw videos -> data/processed/<lang>")
     p.add_argument("languages", nargs="*", help="languages (default: all of languages)")
     p.set_defaults(fn=cmd_preprocess)
+
+    p = sub.add_parser("train", help="train models (models/<name>), on every GPU when there are some")
+    p.add_argument("models", nargs="*", help="models of params.yaml (default: all)")
+    p.set_defaults(fn=cmd_train)
 
     p = sub.add_parser("bench", help="measure the speed of each step on this machine")
     p.add_argument("--clips", type=int, default=8, help="clips per measurement")

@@ -187,12 +187,61 @@ class PreprocessConfig:
 
 
 @dataclass(frozen=True)
+class TrainConfig:
+    """Training of every model (stage train@<model>); a model may override any key."""
+
+    preset: str = "demo"  # model size preset of l2s.model: demo | paper
+    model: dict[str, Any] = field(default_factory=dict)  # overrides of the preset's size knobs
+    steps: int = 2000
+    batch_size: int = 8  # per process
+    window: int = 40  # video frames per training window (4 mel frames each)
+    lr: float = 1e-4
+    weight_decay: float = 1e-5
+    recon_weight: float = 50.0
+    sync_weight: float = 1.0
+    gan_weight: float = 1.0
+    r1_weight: float = 10.0
+    flip: bool = True  # horizontal flip augmentation
+    erase: bool = True  # random erasing augmentation
+    language_embedding: bool = True  # multilingual models: a learnt vector per language
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
+    channels_last: bool = True
+    compile: bool = False
+    eval_every: int = 250
+    eval_clips: int = 8
+    log_every: int = 25
+    seed: int = 0
+    loader_workers: int = 0
+    # processes: "auto" = every visible GPU, else one CPU process; nnodes > 1 needs the
+    # same command on every machine with the rendezvous endpoint of the first
+    nproc: str = "auto"
+    nnodes: int = 1
+    rdzv_endpoint: str = "localhost:29400"
+
+    def __post_init__(self):
+        for name in ("steps", "batch_size", "window", "eval_every", "eval_clips", "log_every", "nnodes"):
+            _positive(f"train.{name}", getattr(self, name))
+        if self.nproc != "auto" and not (self.nproc.isdigit() and int(self.nproc) > 0):
+            raise ConfigError(f"train.nproc: 'auto' or a positive number of processes, got {self.nproc!r}")
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """One model to train (params: `models.<name>`): its languages, and train overrides."""
+
+    languages: list[str] = field(default_factory=list)
+    train: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Params:
     """The whole params.yaml."""
 
     languages: dict[str, LanguageSource] = field(default_factory=dict)
     corpus: CorpusConfig = field(default_factory=CorpusConfig)
     preprocess: PreprocessConfig = field(default_factory=PreprocessConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    models: dict[str, ModelEntry] = field(default_factory=dict)
 
     def __post_init__(self):
         if not self.languages:
@@ -209,6 +258,26 @@ class Params:
                     f"corpus.languages.{lang} would generate a synthetic corpus into the same folder; "
                     "remove one of them"
                 )
+
+        for name, entry in self.models.items():
+            if not entry.languages:
+                raise ConfigError(f"models.{name}.languages: at least one language is needed")
+            self.train_config(name, check_languages=False)  # bad overrides fail now, not hours into a run
+
+    def train_config(self, model: str, check_languages: bool = True) -> TrainConfig:
+        """train: with the model's own overrides laid over it.
+
+        The model's languages are checked here rather than on load, so that trimming
+        `languages` to try one of them does not break every other stage."""
+        if model not in self.models:
+            raise ConfigError(f"unknown model {model!r}; params.yaml models: {', '.join(self.models) or 'none'}")
+        unknown = [lang for lang in self.models[model].languages if lang not in self.languages]
+        if check_languages and unknown:
+            raise ConfigError(
+                f"models.{model}.languages: {unknown} not in languages (known: {', '.join(self.languages)})"
+            )
+        merged = {**dataclasses.asdict(self.train), **self.models[model].train}
+        return parse(TrainConfig, merged, f"models.{model}.train")
 
     def source(self, lang: str) -> LanguageSource:
         if lang not in self.languages:

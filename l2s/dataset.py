@@ -66,3 +66,96 @@ class ClipDataset(torch.utils.data.Dataset):
             "clip_id": clip["clip_id"],
             "language": self.data.lang,
         }
+
+
+class WindowDataset(torch.utils.data.Dataset):
+    """Random training windows over the clips of one or more languages.
+
+    A window is `window` video frames with their 4-per-frame log-mel and linear
+    spectrogram. The linear target is computed from the clip's audio on the fly (a few
+    ms), which keeps data/processed compact. The window position and augmentation of
+    item i in epoch e come from a generator seeded by (seed, e, i), never from the global
+    RNG: a run resumed in the middle of an epoch draws exactly what an uninterrupted one
+    would, whatever the number of loader workers.
+    """
+
+    def __init__(
+        self,
+        datas: list[ProcessedLanguage],
+        split: str,
+        window: int,
+        mel_cfg,
+        flip: bool = False,
+        erase: bool = False,
+        whole: bool = False,
+        seed: int = 0,
+    ):
+        self.datas = datas
+        self.seed, self.epoch = seed, 0
+        self.index = [(k, r) for k, d in enumerate(datas) for r in d.split(split)]
+        self.window, self.mel_cfg, self.flip, self.erase, self.whole = window, mel_cfg, flip, erase, whole
+        self.mels_per_frame = datas[0].mel.shape[-1] // datas[0].frames.shape[1]
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def __getitem__(self, i: int) -> dict:
+        from l2s.audio import magnitude, prepare
+
+        k, r = self.index[i]
+        data = self.datas[k]
+        gen = torch.Generator().manual_seed((self.seed * 1_000_003 + self.epoch) * 1_000_003 + i)
+        valid = int(data.clips[r]["valid_frames"])
+        total = data.frames.shape[1]
+        w = total if self.whole else self.window
+        start = 0 if self.whole else int(torch.randint(0, max(1, valid - w + 1), (), generator=gen))
+        m = self.mels_per_frame
+        frames = torch.from_numpy(np.array(data.frames[r, start : start + w]))
+        mel = torch.from_numpy(np.array(data.mel[r, :, start * m : (start + w) * m], dtype=np.float32))
+        audio = data.audio[r].astype(np.float32) / 32767
+        linear = magnitude(prepare(audio, self.mel_cfg), self.mel_cfg)[:, start * m : (start + w) * m]
+        if self.flip and torch.rand((), generator=gen) < 0.5:
+            frames = frames.flip(-1)
+        if self.erase and torch.rand((), generator=gen) < 0.5:
+            frames = _erase(frames, gen)
+        return {
+            "frames": frames,
+            "mel": mel,
+            "linear": linear,
+            "length": min(w, max(valid - start, 1)),
+            "language": k,
+            "audio": torch.from_numpy(audio[start * m * self.mel_cfg.hop : (start + w) * m * self.mel_cfg.hop]),
+        }
+
+
+def _erase(frames: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """Blank one random rectangle (2-20 % of the area) in every frame of the window."""
+    _, h, w = frames.shape[:3]
+    area = float(torch.empty(()).uniform_(0.02, 0.2, generator=gen)) * h * w
+    aspect = float(torch.empty(()).uniform_(0.3, 3.3, generator=gen))
+    eh, ew = min(h, int(round((area * aspect) ** 0.5))), min(w, int(round((area / aspect) ** 0.5)))
+    y = int(torch.randint(0, h - eh + 1, (), generator=gen))
+    x = int(torch.randint(0, w - ew + 1, (), generator=gen))
+    frames = frames.clone()
+    frames[:, y : y + eh, x : x + ew] = 0
+    return frames
+
+
+class ResumableSampler(torch.utils.data.DistributedSampler):
+    """This process's share of a seeded per-epoch shuffle, able to start mid-epoch.
+
+    Used with one process too (num_replicas=1), so that single-process and DDP training
+    share one code path and a resumed run skips exactly the batches already trained on.
+    """
+
+    def __init__(self, dataset, num_replicas: int, rank: int, seed: int, batch_size: int):
+        super().__init__(dataset, num_replicas=num_replicas, rank=rank, shuffle=True, seed=seed, drop_last=True)
+        self.batch_size = batch_size
+        self.skip_batches = 0
+
+    def __iter__(self):
+        indices = list(super().__iter__())
+        return iter(indices[self.skip_batches * self.batch_size :])
+
+    def __len__(self) -> int:
+        return super().__len__() - self.skip_batches * self.batch_size

@@ -12,11 +12,13 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 
 
-def write_params(root: Path, **sections) -> Path:
-    """params.yaml = the repository's, with the given sections' keys replaced."""
-    params = yaml.safe_load((REPO / "params.yaml").read_text())
+def write_params(root: Path, base: Path | None = None, **sections) -> Path:
+    """params.yaml = the repository's (or `base`), with the given sections' keys replaced.
+
+    `languages` and `models` are replaced whole, other sections key by key."""
+    params = yaml.safe_load((base or REPO / "params.yaml").read_text())
     for name, values in sections.items():
-        if isinstance(values, dict) and isinstance(params.get(name), dict) and name != "languages":
+        if isinstance(values, dict) and isinstance(params.get(name), dict) and name not in ("languages", "models"):
             params[name].update(values)
         else:
             params[name] = values

@@ -42,7 +42,10 @@ def test_repository_params_load():
         ),
         ({"preprocess": {"mel": {"fmax": 9000.0}}}, "fmax <= sample_rate/2"),
         ({"preprocess": {"smooth_window": 4}}, "preprocess.smooth_window must be a positive odd number"),
-        ({"colour": {}}, "colour: unknown key; allowed keys of params.yaml: languages, corpus, preprocess"),
+        ({"models": {"m": {"languages": ["en"], "train": {"stpes": 3}}}}, "models.m.train.stpes: unknown key"),
+        ({"train": {"precision": "fp8"}}, "train.precision: 'fp8' is not allowed; choose one of: auto, fp32, bf16"),
+        ({"train": {"nproc": "many"}}, "train.nproc: 'auto' or a positive number of processes"),
+        ({"colour": {}}, "colour: unknown key; allowed keys of params.yaml: languages, corpus, preprocess, train"),
     ],
 )
 def test_bad_values_name_the_key(tmp_path, sections, message):
@@ -69,3 +72,9 @@ def test_a_folder_language_cannot_share_its_folder_with_the_corpus(tmp_path):
     path = write_params(tmp_path, languages={"en": {"source": "folder"}})
     with pytest.raises(ConfigError, match="would generate a synthetic corpus into the same folder"):
         config.load(path)
+
+
+def test_a_model_naming_an_unknown_language_fails_when_trained(tmp_path):
+    params = config.load(write_params(tmp_path, models={"m": {"languages": ["fr"]}}))
+    with pytest.raises(ConfigError, match=r"models.m.languages: \['fr'\] not in languages"):
+        params.train_config("m")

@@ -1,0 +1,93 @@
+"""VCA-GAN training losses: non-saturating GAN with R1, audio-visual sync, reconstruction.
+
+Per-scale adversarial terms are averaged over the scales (the sum of both heads per
+scale), as in the paper. Everything that looks along time masks out padded frames.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from l2s.model import MELS_PER_FRAME, GeneratorOutput, length_mask, mel_scales, unit_to_mel
+
+HeadOutputs = Sequence[tuple[Tensor, Tensor]]  # per scale: (unconditional logits, conditional logits)
+
+
+def generator_adversarial(d_outs: HeadOutputs) -> Tensor:
+    """Non-saturating generator loss: softplus(-D(fake)) on both heads, mean over scales."""
+    return sum(F.softplus(-u).mean() + F.softplus(-c).mean() for u, c in d_outs) / len(d_outs)
+
+
+def discriminator_adversarial(real_outs: HeadOutputs, fake_outs: HeadOutputs) -> Tensor:
+    """Non-saturating discriminator loss: softplus(-D(real)) + softplus(D(fake)), both heads, mean over scales."""
+    real = sum(F.softplus(-u).mean() + F.softplus(-c).mean() for u, c in real_outs)
+    fake = sum(F.softplus(u).mean() + F.softplus(c).mean() for u, c in fake_outs)
+    return (real + fake) / len(real_outs)
+
+
+def r1_penalty(real_logits: Tensor | Sequence[Tensor], real_inputs: Tensor | Sequence[Tensor]) -> Tensor:
+    """R1: E ||d D(real) / d real||^2, per sample summed over the input, mean over batch and scales.
+
+    Give the unconditional real logits and the real mels they came from (which must require
+    grad). The graph is kept so the penalty itself can be back-propagated.
+    """
+    logits = [real_logits] if isinstance(real_logits, Tensor) else list(real_logits)
+    inputs = [real_inputs] if isinstance(real_inputs, Tensor) else list(real_inputs)
+    grads = torch.autograd.grad([lg.sum() for lg in logits], inputs, create_graph=True)
+    return sum(g.pow(2).flatten(1).sum(1).mean() for g in grads) / len(grads)
+
+
+def sync_infonce(v_emb: Tensor, a_emb: Tensor, lengths: Tensor, temperature: float = 1.0) -> Tensor:
+    """Symmetric InfoNCE within each clip: a frame's visual and audio embeddings are the
+    positive pair, the clip's other valid frames the negatives.
+
+    v_emb, a_emb [B,T,D]; lengths [B] valid frames. Mean over valid frames of the batch.
+    """
+    valid = length_mask(lengths, v_emb.shape[1])  # [B,T]
+    sim = torch.bmm(F.normalize(v_emb, dim=-1), F.normalize(a_emb, dim=-1).transpose(1, 2)) / temperature
+    sim = sim.float()
+    pair = valid[:, :, None] & valid[:, None, :]
+    # a large finite negative, not -inf: padded rows would be all -inf and give NaN gradients
+    # even where their loss is masked out
+    sim = sim.masked_fill(~pair, -1e9)
+    diag = torch.diagonal(sim, dim1=1, dim2=2)  # [B,T]
+    # log-softmax over audio (rows: a video frame) and over video (columns: an audio frame)
+    v2a = diag - torch.logsumexp(sim, dim=2)
+    a2v = diag - torch.logsumexp(sim, dim=1)
+    nll = -(v2a + a2v) / 2
+    return torch.where(valid, nll, torch.zeros_like(nll)).sum() / valid.sum().clamp(min=1)
+
+
+def sync_generator(v_emb: Tensor, a_emb: Tensor, lengths: Tensor) -> Tensor:
+    """Generator-side sync loss: 1 - cos(visual, audio of the generated mel), mean over valid frames.
+
+    Pass visual embeddings of detached frame features: the generator is pushed to make speech
+    that matches the lips, not the lips to match the speech.
+    """
+    valid = length_mask(lengths, v_emb.shape[1]).to(v_emb.dtype)
+    cos = F.cosine_similarity(v_emb.float(), a_emb.float(), dim=-1)
+    return ((1 - cos) * valid).sum() / valid.sum().clamp(min=1)
+
+
+def _masked_l1(pred: Tensor, target: Tensor, lengths: Tensor, steps_per_frame: int) -> Tensor:
+    """Mean |pred - target| over [B,F,t] where t < lengths * steps_per_frame."""
+    valid = length_mask(lengths * steps_per_frame, pred.shape[-1]).to(pred.dtype)[:, None, :]  # [B,1,t]
+    return ((pred - target).abs() * valid).sum() / (valid.sum() * pred.shape[-2]).clamp(min=1)
+
+
+def reconstruction(out: GeneratorOutput, mel_target_unit: Tensor, linear_target: Tensor, lengths: Tensor) -> Tensor:
+    """L1 on de-normalised (natural-log) mels, mean over the 3 scales, plus L1 on the linear spectrogram.
+
+    mel_target_unit [B,80,4T] in [-1,1] (lower scales compare with its 2x2 and 4x4 averages);
+    linear_target [B,321,4T] raw magnitude; lengths [B] valid video frames.
+    """
+    mel_loss = 0.0
+    for pred, target in zip(out.mels, mel_scales(mel_target_unit)):
+        steps = pred.shape[-1] // out.mels[0].shape[-1]  # time steps per video frame at this scale
+        mel_loss = mel_loss + _masked_l1(unit_to_mel(pred[:, 0]), unit_to_mel(target[:, 0]), lengths, steps)
+    linear = _masked_l1(out.linear[:, 0], linear_target, lengths, MELS_PER_FRAME)
+    return mel_loss / len(out.mels) + linear

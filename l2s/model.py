@@ -1,0 +1,611 @@
+"""VCA-GAN: lip to speech with a visual context attentional GAN (Kim, Hong, Ro, NeurIPS 2021).
+
+Our own implementation of the published architecture, sized by `ModelConfig`:
+
+    frames uint8 [B,T,112,112] --normalise_frames--> VisualFrontEnd
+        3D conv stem + ResNet-18 trunk -> per-frame features [B,T,512]
+        2-layer BiGRU + linear         -> visual context    [B,T,512]
+    MelDecoder: features tiled over 20 rows + N(0,1) noise -> residual blocks
+        scale 0: 20 x T  --(context attention)--> scale 1: 40 x 2T --(context attention)--> scale 2: 80 x 4T
+        a tanh mel head at every scale
+    Postnet: 80-bin mel -> 321-bin linear magnitude
+    Discriminators: one per scale, an unconditional and a context-conditioned head
+    SyncNet: mel segments (4 mel frames = 1 video frame) and visual features in one embedding space
+
+Padding: frames beyond `lengths` are blanked before the front-end, the BiGRU runs on packed
+sequences, and attention never looks at padded context, so what padded frames hold cannot
+change any output of the valid part (in eval mode; training-mode batch norm pools all frames).
+
+Language embedding (`languages` > 0): a learnt vector per language, added to the per-frame
+visual features after they are returned as `frame_features` (the sync loss sees pure
+visual features) and before the BiGRU and the decoder, so both the visual context and the
+decoder input carry the language. It starts at zero: a new model begins language-neutral.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import typing
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from l2s.config import ConfigError
+
+FRAME_MEAN = 0.4136  # grayscale mean and std of the authors' lip crops, pixel values in [0, 1]
+FRAME_STD = 0.1700
+LOG_FLOOR = 1e-5
+MEL_HALF_RANGE = -math.log(LOG_FLOOR) / 2  # 5.756: ln(1e-5)..0 maps to -1..1
+MELS_PER_FRAME = 4  # 100 mel frames/s over 25 video frames/s; two x2 up-samplings in time
+SCALES = 3  # mel outputs at n_mels/4, n_mels/2 and n_mels rows
+
+
+# --------------------------------------------------------------------------- configuration
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Every size knob of the model. The defaults are the published (paper) sizes."""
+
+    preset: str = "paper"
+    # visual front-end: 3D conv stem, ResNet trunk (BasicBlocks), BiGRU context encoder
+    stem_channels: int = 64
+    stem_kernel: tuple[int, int, int] = (5, 7, 7)  # time, height, width
+    stem_stride: int = 2  # spatial stride of the stem conv (a 3x3/2 max-pool follows)
+    trunk_channels: tuple[int, ...] = (64, 128, 256, 512)  # last = per-frame feature size
+    trunk_blocks: tuple[int, ...] = (2, 2, 2, 2)  # ResNet-18
+    context_hidden: int = 512  # BiGRU hidden size per direction
+    context_layers: int = 2
+    context_dim: int = 512
+    dropout: float = 0.3
+    languages: int = 0  # number of languages of the language embedding; 0: off
+    # generator
+    noise_channels: int = 128
+    bottleneck_channels: tuple[int, ...] = (512, 256, 256)  # blocks at the lowest scale before scale 0
+    scale_channels: tuple[int, int, int] = (128, 64, 32)  # widths at 20 x T, 40 x 2T, 80 x 4T
+    blocks_per_scale: int = 3
+    kernel: int = 5  # conv kernel of generator and discriminator blocks
+    attention_dim: int = 256
+    attention_channels: tuple[int, int] = (64, 32)  # attention output channels at scales 0 and 1
+    postnet_channels: tuple[int, int] = (128, 256)  # input conv width, residual width
+    postnet_blocks: int = 3
+    n_mels: int = 80
+    n_linear: int = 321
+    # discriminators
+    disc_channels: int = 32  # width after the stem conv; doubles at every down-sampling
+    disc_max_channels: int = 512
+    # sync network
+    sync_channels: tuple[int, int] = (128, 256)
+    sync_dim: int = 512
+
+    @property
+    def feature_dim(self) -> int:
+        """Size of the per-frame visual features."""
+        return self.trunk_channels[-1]
+
+    @property
+    def rows(self) -> int:
+        """Frequency rows of the lowest scale."""
+        return self.n_mels // MELS_PER_FRAME
+
+    def __post_init__(self):
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            values = value if isinstance(value, tuple) else (value,)
+            if f.name not in ("preset", "dropout", "languages") and not all(
+                isinstance(v, int) and v > 0 for v in values
+            ):
+                raise ConfigError(f"model.{f.name}: positive integers needed, got {value!r}")
+        if not 0 <= self.dropout < 1:
+            raise ConfigError(f"model.dropout: must be in [0, 1), got {self.dropout}")
+        if self.languages < 0:
+            raise ConfigError(f"model.languages: must be >= 0, got {self.languages}")
+        if len(self.trunk_channels) != len(self.trunk_blocks):
+            raise ConfigError("model.trunk_channels and model.trunk_blocks need the same length")
+        for name, n in (("stem_kernel", 3), ("scale_channels", 3), ("attention_channels", 2), ("postnet_channels", 2)):
+            if len(getattr(self, name)) != n:
+                raise ConfigError(f"model.{name}: {n} values needed, got {getattr(self, name)!r}")
+        if len(self.sync_channels) != 2:
+            raise ConfigError(f"model.sync_channels: 2 values needed, got {self.sync_channels!r}")
+        if self.n_mels % 16:
+            # the scale-0 discriminator halves the rows twice, the sync encoder too
+            raise ConfigError(f"model.n_mels: must be a multiple of 16, got {self.n_mels}")
+        if self.kernel % 2 == 0 or any(k % 2 == 0 for k in self.stem_kernel):
+            raise ConfigError("model.kernel and model.stem_kernel: odd sizes needed (same padding)")
+
+
+# The dataclass defaults are the paper's sizes; a preset lists only what it changes.
+PRESETS: dict[str, dict[str, Any]] = {
+    "paper": {},
+    # Small enough to train on two CPU cores in minutes (about 0.3 s for a training step
+    # at batch 8 x 40 frames): narrow layers, one block per stage, 3x3 kernels, a one-layer
+    # BiGRU, and a stride-4 stem (14x14 trunk input instead of 28x28).
+    "demo": {
+        "stem_channels": 8,
+        "stem_kernel": (5, 5, 5),
+        "stem_stride": 4,
+        "trunk_channels": (8, 16, 32, 64),
+        "trunk_blocks": (1, 1, 1, 1),
+        "context_hidden": 64,
+        "context_layers": 1,
+        "context_dim": 64,
+        "noise_channels": 16,
+        "bottleneck_channels": (64,),
+        "scale_channels": (32, 16, 8),
+        "blocks_per_scale": 1,
+        "kernel": 3,
+        "attention_dim": 32,
+        "attention_channels": (16, 8),
+        "postnet_channels": (64, 64),
+        "postnet_blocks": 1,
+        "disc_channels": 4,
+        "disc_max_channels": 32,
+        "sync_channels": (16, 32),
+        "sync_dim": 64,
+    },
+}
+
+
+def model_config(preset: str, overrides: dict[str, Any] | None = None) -> ModelConfig:
+    """The preset's sizes with `overrides` laid over them (YAML lists become tuples)."""
+    if preset not in PRESETS:
+        raise ConfigError(f"unknown model preset {preset!r}; choose one of: {', '.join(PRESETS)}")
+    knobs = [f.name for f in dataclasses.fields(ModelConfig) if f.name != "preset"]
+    hints = typing.get_type_hints(ModelConfig)
+    values: dict[str, Any] = dict(PRESETS[preset])
+    for key, value in (overrides or {}).items():
+        if key not in knobs:
+            raise ConfigError(f"model.{key}: unknown model size knob; allowed: {', '.join(knobs)}")
+        if typing.get_origin(hints[key]) is tuple:
+            if not isinstance(value, list | tuple):
+                raise ConfigError(f"model.{key}: a list of integers needed, got {value!r}")
+            value = tuple(value)
+        values[key] = value
+    return ModelConfig(preset=preset, **values)
+
+
+# --------------------------------------------------------------------------- data helpers
+
+
+def normalise_frames(frames: Tensor) -> Tensor:
+    """uint8 grayscale frames [..., H, W] -> float32 normalised with the authors' mean and std."""
+    return (frames.float() / 255.0 - FRAME_MEAN) / FRAME_STD
+
+
+def mel_to_unit(log_mel: Tensor) -> Tensor:
+    """Natural-log mel (floored at ln 1e-5) -> [-1, 1]: ln(1e-5) -> -1, ln(1) -> 1."""
+    return log_mel / MEL_HALF_RANGE + 1.0
+
+
+def unit_to_mel(x: Tensor) -> Tensor:
+    """Inverse of `mel_to_unit`."""
+    return (x - 1.0) * MEL_HALF_RANGE
+
+
+def mel_scales(mel_unit: Tensor) -> list[Tensor]:
+    """Unit mel [B,80,4T] or [B,1,80,4T] -> the three scales [B,1,20,T], [B,1,40,2T], [B,1,80,4T].
+
+    Lower scales are 4x4 and 2x2 averages: the targets of the lower generator heads and the
+    real inputs of the lower discriminators.
+    """
+    mel = mel_unit if mel_unit.dim() == 4 else mel_unit.unsqueeze(1)
+    return [F.avg_pool2d(mel, 4), F.avg_pool2d(mel, 2), mel]
+
+
+def length_mask(lengths: Tensor, steps: int) -> Tensor:
+    """[B] frame counts -> bool [B, steps], True where a step is a valid frame."""
+    return torch.arange(steps, device=lengths.device)[None, :] < lengths[:, None]
+
+
+def _nhwc(x: Tensor) -> Tensor:
+    """4D activations in channels-last layout.
+
+    The 2D convs run on channels-last maps: on CPU, oneDNN is several times faster on them
+    for narrow layers (a 3x3 8->8 conv trains 4x faster, a 1x1 conv to one channel 20x),
+    and on GPU it is the layout tensor cores want. Results are the same up to rounding.
+    """
+    return x.contiguous(memory_format=torch.channels_last)
+
+
+def channels_last(module: nn.Module) -> nn.Module:
+    """Store the module's 4D weights channels-last (3D-conv weights stay as they are).
+
+    `module.to(memory_format=torch.channels_last)` refuses the front-end's 5D stem weight;
+    this converts what it can, in place. Optional: activations are channels-last anyway, and
+    a conv converts a standard-layout weight on the fly.
+    """
+    for t in list(module.parameters()) + list(module.buffers()):
+        if t.dim() == 4:
+            t.data = t.data.contiguous(memory_format=torch.channels_last)
+    return module
+
+
+def count_parameters(module: nn.Module) -> int:
+    """Number of parameters (trainable or not) of a module."""
+    return sum(p.numel() for p in module.parameters())
+
+
+# --------------------------------------------------------------------------- building blocks
+
+
+class BasicBlock(nn.Module):
+    """ResNet basic block (two 3x3 convs with batch norm); PReLU in the visual trunk."""
+
+    def __init__(self, c_in: int, c_out: int, stride: int = 1, prelu: bool = True):
+        super().__init__()
+        self.conv1 = nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(c_out)
+        self.conv2 = nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(c_out)
+        self.act1 = nn.PReLU(c_out) if prelu else nn.ReLU()
+        self.act2 = nn.PReLU(c_out) if prelu else nn.ReLU()
+        self.skip = (
+            nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride, bias=False), nn.BatchNorm2d(c_out))
+            if stride != 1 or c_in != c_out
+            else nn.Identity()
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        y = self.bn2(self.conv2(self.act1(self.bn1(self.conv1(x)))))
+        return self.act2(y + self.skip(x))
+
+
+class UpBlock(nn.Module):
+    """Generator residual block: (BN, LeakyReLU, conv) x 2, optional nearest x2 up-sampling.
+
+    The sum is scaled by 1/sqrt(2) to keep unit variance through the deep stack.
+    """
+
+    def __init__(self, c_in: int, c_out: int, kernel: int, upsample: bool = False):
+        super().__init__()
+        self.upsample = upsample
+        self.norm1 = nn.BatchNorm2d(c_in)
+        self.conv1 = nn.Conv2d(c_in, c_out, kernel, 1, kernel // 2)
+        self.norm2 = nn.BatchNorm2d(c_out)
+        self.conv2 = nn.Conv2d(c_out, c_out, kernel, 1, kernel // 2)
+        self.skip = nn.Conv2d(c_in, c_out, 1, bias=False) if c_in != c_out else nn.Identity()
+
+    def _up(self, x: Tensor) -> Tensor:
+        return F.interpolate(x, scale_factor=2.0, mode="nearest") if self.upsample else x
+
+    def forward(self, x: Tensor) -> Tensor:
+        y = self.conv1(self._up(F.leaky_relu(self.norm1(x), 0.2)))
+        y = self.conv2(F.leaky_relu(self.norm2(y), 0.2))
+        # the 1x1 skip conv before the nearest up-sampling: the same map on a quarter of the positions
+        return (y + self._up(self.skip(x))) / math.sqrt(2)
+
+
+class DownBlock(nn.Module):
+    """Discriminator residual block without normalisation, 2x2 average-pool down-sampling."""
+
+    def __init__(self, c_in: int, c_out: int, kernel: int):
+        super().__init__()
+        self.conv1 = nn.Conv2d(c_in, c_in, kernel, 1, kernel // 2)
+        self.conv2 = nn.Conv2d(c_in, c_out, kernel, 1, kernel // 2)
+        self.skip = nn.Conv2d(c_in, c_out, 1, bias=False) if c_in != c_out else nn.Identity()
+
+    def forward(self, x: Tensor) -> Tensor:
+        y = F.avg_pool2d(self.conv1(F.leaky_relu(x, 0.2)), 2)
+        y = self.conv2(F.leaky_relu(y, 0.2))
+        # pooling before the 1x1 conv is the same map (both linear), on a quarter of the positions
+        return (y + self.skip(F.avg_pool2d(x, 2))) / math.sqrt(2)
+
+
+class ResBlock1d(nn.Module):
+    """Postnet residual block over time: LeakyReLU, 5-tap convs, 1/sqrt(2) scaled sum."""
+
+    def __init__(self, c_in: int, c_out: int):
+        super().__init__()
+        self.conv1 = nn.Conv1d(c_in, c_in, 5, 1, 2)
+        self.conv2 = nn.Conv1d(c_in, c_out, 5, 1, 2)
+        self.skip = nn.Conv1d(c_in, c_out, 1, bias=False) if c_in != c_out else nn.Identity()
+
+    def forward(self, x: Tensor) -> Tensor:
+        y = self.conv2(F.leaky_relu(self.conv1(F.leaky_relu(x, 0.2)), 0.2))
+        return (y + self.skip(x)) / math.sqrt(2)
+
+
+# --------------------------------------------------------------------------- visual front-end
+
+
+class VisualFrontEnd(nn.Module):
+    """Frames [B,T,H,W] -> per-frame features [B,T,D] and visual context [B,T,C].
+
+    A 3D conv stem sees 5 neighbouring frames; a 2D ResNet trunk then embeds every frame on
+    its own; the BiGRU over the valid frames gives each frame the context of the sentence.
+    """
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        kt, kh, kw = cfg.stem_kernel
+        self.stem = nn.Sequential(
+            nn.Conv3d(
+                1,
+                cfg.stem_channels,
+                cfg.stem_kernel,
+                (1, cfg.stem_stride, cfg.stem_stride),
+                (kt // 2, kh // 2, kw // 2),
+                bias=False,
+            ),
+            nn.BatchNorm3d(cfg.stem_channels),
+            nn.PReLU(cfg.stem_channels),
+        )
+        # a per-frame 3x3/2 max-pool: the same as a (1,3,3) 3D pool, and much faster on CPU
+        self.pool = nn.MaxPool2d(3, 2, 1)
+        layers, c_in = [], cfg.stem_channels
+        for i, (c_out, blocks) in enumerate(zip(cfg.trunk_channels, cfg.trunk_blocks)):
+            for b in range(blocks):
+                layers.append(BasicBlock(c_in, c_out, stride=2 if i > 0 and b == 0 else 1))
+                c_in = c_out
+        self.trunk = nn.Sequential(*layers)
+        self.dropout = nn.Dropout(cfg.dropout)
+        self.language = nn.Embedding(cfg.languages, cfg.feature_dim) if cfg.languages else None
+        if self.language is not None:
+            nn.init.zeros_(self.language.weight)
+        self.gru = nn.GRU(
+            cfg.feature_dim,
+            cfg.context_hidden,
+            cfg.context_layers,
+            batch_first=True,
+            bidirectional=True,
+            dropout=cfg.dropout if cfg.context_layers > 1 else 0.0,
+        )
+        self.context_proj = nn.Linear(2 * cfg.context_hidden, cfg.context_dim)
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d | nn.Conv3d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+
+    def forward(self, frames: Tensor, lengths: Tensor, language: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
+        """Returns (frame_features [B,T,D], decoder_features [B,T,D], context [B,T,C]).
+
+        decoder_features are frame_features plus the language embedding (when on).
+        """
+        b, t = frames.shape[:2]
+        valid = length_mask(lengths, t)  # [B,T]
+        # blank padded frames: the stem's temporal kernel would otherwise carry them into valid frames
+        x = (frames * valid[:, :, None, None].to(frames.dtype)).unsqueeze(1)  # [B,1,T,H,W]
+        x = self.stem(x)  # [B,C,T,h,w]
+        x = self.pool(_nhwc(x.transpose(1, 2).flatten(0, 1)))  # [B*T,C,h,w]
+        x = self.trunk(x).mean(dim=(2, 3))  # global average pool -> [B*T,D]
+        feats = self.dropout(x).view(b, t, -1) * valid[:, :, None].to(x.dtype)
+        dec = feats
+        if self.language is not None:
+            if language is None:
+                raise ValueError("this model has a language embedding: pass a language index per sample")
+            dec = feats + self.language(language)[:, None, :] * valid[:, :, None].to(feats.dtype)
+        elif language is not None:
+            raise ValueError("this model has no language embedding (languages=0); pass language=None")
+        # packed sequences: the backward GRU direction starts at each clip's last valid frame
+        packed = nn.utils.rnn.pack_padded_sequence(dec, lengths.cpu(), batch_first=True, enforce_sorted=False)
+        out, _ = self.gru(packed)
+        out, _ = nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=t)
+        context = self.context_proj(out) * valid[:, :, None].to(out.dtype)
+        return feats, dec, context
+
+
+# --------------------------------------------------------------------------- generator
+
+
+class ContextAttention(nn.Module):
+    """Visual context attention: each speech time step (all rows and channels) is a query,
+    the visual context of every valid video frame is key and value.
+
+    The attended context is projected back to `out_channels` x rows, a map the decoder
+    concatenates with its own features.
+    """
+
+    def __init__(self, channels: int, rows: int, context_dim: int, dim: int, out_channels: int):
+        super().__init__()
+        self.query = nn.Linear(channels * rows, dim)
+        self.key = nn.Linear(context_dim, dim)
+        self.value = nn.Linear(context_dim, dim)
+        self.out = nn.Linear(dim, out_channels * rows)
+        self.out_channels, self.scale = out_channels, dim**-0.5
+
+    def forward(self, speech: Tensor, context: Tensor, valid: Tensor) -> Tensor:
+        """speech [B,C,F,t], context [B,S,Cc], valid bool [B,S] -> [B,out_channels,F,t]."""
+        b, c, f, t = speech.shape
+        q = self.query(speech.permute(0, 3, 1, 2).reshape(b, t, c * f))  # [B,t,dim]
+        scores = torch.bmm(q, self.key(context).transpose(1, 2)) * self.scale  # [B,t,S]
+        scores = scores.masked_fill(~valid[:, None, :], float("-inf"))
+        attended = torch.bmm(scores.softmax(dim=-1), self.value(context))  # [B,t,dim]
+        return self.out(attended).view(b, t, self.out_channels, f).permute(0, 2, 3, 1)
+
+
+class MelDecoder(nn.Module):
+    """Per-frame features + noise -> unit mels at three scales, with context attention between scales."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.cfg = cfg
+        k, c_in = cfg.kernel, cfg.feature_dim + cfg.noise_channels
+        bottleneck = []
+        for c_out in cfg.bottleneck_channels:
+            bottleneck.append(UpBlock(c_in, c_out, k))
+            c_in = c_out
+        self.bottleneck = nn.Sequential(*bottleneck)
+        self.scales, self.heads = nn.ModuleList(), nn.ModuleList()
+        self.attention, self.fuse = nn.ModuleList(), nn.ModuleList()
+        for s, c_out in enumerate(cfg.scale_channels):
+            blocks = [UpBlock(c_in, c_out, k, upsample=s > 0)]
+            blocks += [UpBlock(c_out, c_out, k) for _ in range(cfg.blocks_per_scale - 1)]
+            self.scales.append(nn.Sequential(*blocks))
+            self.heads.append(
+                nn.Sequential(nn.BatchNorm2d(c_out), nn.LeakyReLU(0.2), nn.Conv2d(c_out, 1, 1), nn.Tanh())
+            )
+            if s < SCALES - 1:  # the attended context feeds the next, finer scale
+                a = cfg.attention_channels[s]
+                rows = cfg.rows * 2**s
+                self.attention.append(ContextAttention(c_out, rows, cfg.context_dim, cfg.attention_dim, a))
+                self.fuse.append(nn.Conv2d(c_out + a, c_out, k, 1, k // 2))
+            c_in = c_out
+
+    def forward(self, feats: Tensor, context: Tensor, valid: Tensor, noise: Tensor | None = None) -> list[Tensor]:
+        """feats [B,T,D], context [B,T,C], valid [B,T] -> mels [B,1,20,T], [B,1,40,2T], [B,1,80,4T]."""
+        b, t, _ = feats.shape
+        if noise is None:
+            noise = torch.randn(b, self.cfg.noise_channels, self.cfg.rows, t, device=feats.device, dtype=feats.dtype)
+        x = feats.transpose(1, 2)[:, :, None, :].expand(-1, -1, self.cfg.rows, -1)  # tile over rows
+        x = self.bottleneck(_nhwc(torch.cat([x, noise.to(feats.dtype)], dim=1)))
+        mels = []
+        for s, blocks in enumerate(self.scales):
+            x = blocks(x)
+            mels.append(self.heads[s](x))
+            if s < SCALES - 1:
+                x = self.fuse[s](torch.cat([x, self.attention[s](x, context, valid)], dim=1))
+        return mels
+
+
+class Postnet(nn.Module):
+    """Unit mel [B,1,80,t] -> linear magnitude spectrogram [B,1,321,t] (1D convs over time)."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        c0, c1 = cfg.postnet_channels
+        layers: list[nn.Module] = [nn.Conv1d(cfg.n_mels, c0, 7, 1, 3), nn.BatchNorm1d(c0), nn.LeakyReLU(0.2)]
+        layers += [ResBlock1d(c0 if i == 0 else c1, c1) for i in range(cfg.postnet_blocks)]
+        layers.append(nn.Conv1d(c1, cfg.n_linear, 1, bias=False))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, mel: Tensor) -> Tensor:
+        return self.net(mel.squeeze(1)).unsqueeze(1)
+
+
+@dataclass
+class GeneratorOutput:
+    """What the generator gives: unit mels at 3 scales, linear spectrogram, visual features."""
+
+    mels: list[Tensor]  # [B,1,20,T], [B,1,40,2T], [B,1,80,4T] in [-1, 1]
+    linear: Tensor  # [B,1,321,4T]
+    frame_features: Tensor  # [B,T,D], zero on padded frames
+    context: Tensor  # [B,T,C], zero on padded frames
+
+
+class Generator(nn.Module):
+    """The generator side of VCA-GAN: visual front-end, mel decoder and postnet."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.frontend = VisualFrontEnd(cfg)
+        self.decoder = MelDecoder(cfg)
+        self.postnet = Postnet(cfg)
+
+    def forward(
+        self, frames: Tensor, lengths: Tensor, language: Tensor | None = None, noise: Tensor | None = None
+    ) -> GeneratorOutput:
+        """frames: normalised float [B,T,H,W]; lengths: valid frames [B]; language: index [B];
+        noise: [B, noise_channels, n_mels/4, T], drawn from N(0,1) when None."""
+        feats, dec_feats, context = self.frontend(frames, lengths, language)
+        valid = length_mask(lengths, frames.shape[1])
+        mels = self.decoder(dec_feats, context, valid, noise)
+        return GeneratorOutput(mels=mels, linear=self.postnet(mels[-1]), frame_features=feats, context=context)
+
+
+# --------------------------------------------------------------------------- discriminators
+
+
+def _time_mask(lengths: Tensor | None, total: int, steps: int, like: Tensor) -> Tensor:
+    """Weights [B,1,1,steps] for a mean over the valid part of a map down-sampled from `total` frames."""
+    if lengths is None:
+        return torch.ones(like.shape[0], 1, 1, steps, device=like.device, dtype=like.dtype)
+    valid = torch.ceil(lengths.float() * steps / total).clamp(min=1)
+    return (torch.arange(steps, device=like.device)[None, :] < valid[:, None]).to(like.dtype)[:, None, None, :]
+
+
+class ScaleDiscriminator(nn.Module):
+    """One scale: residual down-sampling to n_mels/16 rows, an unconditional head and a head
+    conditioned on the clip's mean visual context."""
+
+    def __init__(self, cfg: ModelConfig, scale: int):
+        super().__init__()
+        k, c = cfg.kernel, cfg.disc_channels
+        blocks: list[nn.Module] = [nn.Conv2d(1, c, k, 1, k // 2)]
+        for _ in range(scale + 2):  # every scale ends at n_mels/16 rows and a quarter of its time steps
+            blocks.append(DownBlock(c, min(2 * c, cfg.disc_max_channels), k))
+            c = min(2 * c, cfg.disc_max_channels)
+        self.body = nn.Sequential(*blocks)
+        rows = cfg.rows // 4
+        # the last conv spans all remaining rows; it pads time so that short windows work
+        self.uncond = nn.Sequential(nn.LeakyReLU(0.2), nn.Conv2d(c, c, (rows, k), 1, (0, k // 2)), nn.LeakyReLU(0.2))
+        self.cond = nn.Sequential(
+            nn.LeakyReLU(0.2),
+            nn.Conv2d(c + cfg.context_dim, c, k, 1, k // 2),
+            nn.LeakyReLU(0.2),
+            nn.Conv2d(c, c, (rows, k), 1, (0, k // 2)),
+            nn.LeakyReLU(0.2),
+        )
+        self.uncond_out, self.cond_out = nn.Linear(c, 1), nn.Linear(c, 1)
+
+    def forward(self, mel: Tensor, context: Tensor, frames: int, lengths: Tensor | None) -> tuple[Tensor, Tensor]:
+        """mel [B,1,F,t], context [B,C] (pooled) -> (uncond logits [B,1], cond logits [B,1])."""
+        h = self.body(_nhwc(mel))
+        ctx = context[:, :, None, None].expand(-1, -1, h.shape[2], h.shape[3])
+        u, c = self.uncond(h), self.cond(torch.cat([h, ctx], dim=1))
+        w = _time_mask(lengths, frames, u.shape[-1], u)
+        pool = lambda z: (z * w).sum(dim=(2, 3)) / (w.sum(dim=(2, 3)) * z.shape[2])  # noqa: E731
+        return self.uncond_out(pool(u)), self.cond_out(pool(c))
+
+
+class Discriminators(nn.Module):
+    """One discriminator per mel scale."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.nets = nn.ModuleList(ScaleDiscriminator(cfg, s) for s in range(SCALES))
+
+    def forward(
+        self, mels: list[Tensor], context: Tensor, lengths: Tensor | None = None
+    ) -> list[tuple[Tensor, Tensor]]:
+        """mels: the 3 scales [B,1,F,t]; context [B,T,C]; lengths: valid frames [B] (None: all valid).
+
+        Returns (unconditional logits [B,1], conditional logits [B,1]) per scale.
+        """
+        t = context.shape[1]
+        if lengths is None:
+            pooled = context.mean(dim=1)
+        else:
+            w = length_mask(lengths, t).to(context.dtype)[:, :, None]
+            pooled = (context * w).sum(dim=1) / w.sum(dim=1).clamp(min=1)
+        return [net(mel, pooled, t, lengths) for net, mel in zip(self.nets, mels)]
+
+
+# --------------------------------------------------------------------------- synchronisation
+
+
+class SyncNet(nn.Module):
+    """Audio-visual sync embeddings: one per video frame from its 4 mel frames, one from its visual feature.
+
+    The audio encoder halves time and rows twice (4 mel frames -> 1 step), a residual block
+    follows, and a linear layer maps all rows to the embedding. The visual side is the
+    front-end's feature, through a linear projection only when its size differs from the
+    embedding's (the paper compares them directly).
+    """
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        c0, c1 = cfg.sync_channels
+        self.audio = nn.Sequential(
+            nn.Conv2d(1, c0, 3, 2, 1),
+            nn.BatchNorm2d(c0),
+            nn.PReLU(c0),
+            nn.Conv2d(c0, c1, 3, 2, 1),
+            nn.BatchNorm2d(c1),
+            nn.PReLU(c1),
+            BasicBlock(c1, c1, prelu=False),
+        )
+        self.audio_proj = nn.Linear(c1 * cfg.rows, cfg.sync_dim)
+        self.visual_proj = (
+            nn.Linear(cfg.feature_dim, cfg.sync_dim) if cfg.feature_dim != cfg.sync_dim else nn.Identity()
+        )
+
+    def forward(self, frame_features: Tensor, mel80: Tensor) -> tuple[Tensor, Tensor]:
+        """frame_features [B,T,D], unit mel [B,1,80,4T] or [B,80,4T] -> (v_emb [B,T,E], a_emb [B,T,E])."""
+        mel = mel80 if mel80.dim() == 4 else mel80.unsqueeze(1)
+        a = self.audio(_nhwc(mel))  # [B,c1,rows,T]
+        a = self.audio_proj(a.flatten(1, 2).transpose(1, 2))  # [B,T,E]
+        return self.visual_proj(frame_features), a

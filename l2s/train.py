@@ -1,0 +1,473 @@
+"""Train a VCA-GAN model: `python -m l2s.train MODEL` (or `l2s train MODEL`).
+
+One code path for one CPU process, N GPUs and N machines: run it plainly, or under
+torchrun, which sets RANK/WORLD_SIZE/LOCAL_RANK; then every process trains a replica on
+its own shard of the data (DistributedSampler) and DDP averages the gradients. Rank 0
+alone logs and writes checkpoints.
+
+models/<name>/ holds last.pt (written to a temporary file and renamed, so a kill mid-save
+loses nothing), best.pt (by validation STOI) and TensorBoard logs under tb/; the scalar
+history goes to reports/plots/train/<name>.csv for `dvc plots`. A run restarts from
+last.pt when it exists and was trained for the same model and languages: model,
+optimisers, step and every RNG state, so the next losses are those of an uninterrupted
+run (raising `steps` continues a finished run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import dataclasses
+import json
+import logging
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel as DDP
+
+from l2s import config, losses, paths
+from l2s.dataset import ProcessedLanguage, ResumableSampler, WindowDataset
+from l2s.model import (
+    Discriminators,
+    Generator,
+    SyncNet,
+    channels_last,
+    mel_scales,
+    mel_to_unit,
+    model_config,
+    normalise_frames,
+    unit_to_mel,
+)
+
+log = logging.getLogger(__name__)
+
+
+class NonFiniteLoss(RuntimeError):
+    """A loss became NaN or infinite: training stops, the last good checkpoint stays."""
+
+
+@dataclasses.dataclass
+class Dist:
+    rank: int = 0
+    local_rank: int = 0
+    world: int = 1
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+
+def setup_distributed() -> tuple[Dist, torch.device]:
+    """Join the process group when torchrun started us; otherwise a single process."""
+    if "RANK" not in os.environ:
+        return Dist(), torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    d = Dist(int(os.environ["RANK"]), int(os.environ["LOCAL_RANK"]), int(os.environ["WORLD_SIZE"]))
+    if torch.cuda.is_available():
+        torch.cuda.set_device(d.local_rank)
+        dist.init_process_group("nccl")
+        return d, torch.device("cuda", d.local_rank)
+    dist.init_process_group("gloo")
+    return d, torch.device("cpu")
+
+
+def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
+    """bf16 where the hardware has it, fp16 (with a scaler) on older GPUs, else fp32."""
+    if precision == "fp32":
+        return None
+    if precision == "fp16":
+        return torch.float16
+    if precision == "bf16":
+        return torch.bfloat16
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return None  # auto on CPU: fp32 (bf16 autocast is opt-in: precision bf16)
+
+
+class Trainer:
+    def __init__(self, name: str, params: config.Params, out: Path, history: Path, d: Dist, device: torch.device):
+        self.name, self.params, self.out, self.history, self.d, self.device = name, params, out, history, d, device
+        self.cfg = params.train_config(name)
+        self.languages = params.models[name].languages
+        torch.manual_seed(self.cfg.seed)  # identical initial replicas on every rank
+        n_lang = len(self.languages) if (self.cfg.language_embedding and len(self.languages) > 1) else 0
+        self.model_cfg = model_config(self.cfg.preset, {**self.cfg.model, "languages": n_lang})
+        self.gen = Generator(self.model_cfg).to(device)
+        self.disc = Discriminators(self.model_cfg).to(device)
+        self.sync = SyncNet(self.model_cfg).to(device)
+        if self.cfg.channels_last:
+            for m in (self.gen, self.disc, self.sync):
+                channels_last(m)
+        self.opt_g = torch.optim.Adam(
+            list(self.gen.parameters()) + list(self.sync.parameters()),
+            lr=self.cfg.lr,
+            weight_decay=self.cfg.weight_decay,
+            amsgrad=True,
+        )
+        self.opt_d = torch.optim.Adam(
+            self.disc.parameters(), lr=self.cfg.lr, weight_decay=self.cfg.weight_decay, amsgrad=True
+        )
+        self.dtype = autocast_dtype(self.cfg.precision, device)
+        self.scaler = torch.amp.GradScaler(device.type, enabled=self.dtype == torch.float16)
+        self.step = 0
+        self.best_stoi = -math.inf
+        self.mel_cfg = params.preprocess.mel
+        self.datas = [ProcessedLanguage(lang) for lang in self.languages]
+        self.train_set = WindowDataset(
+            self.datas, "train", self.cfg.window, self.mel_cfg, self.cfg.flip, self.cfg.erase, seed=self.cfg.seed
+        )
+        self._g, self._d, self._s = self.gen, self.disc, self.sync
+        if d.world > 1:
+            ids = [device.index] if device.type == "cuda" else None
+            self._g = DDP(self.gen, device_ids=ids)
+            self._d = DDP(self.disc, device_ids=ids)
+            self._s = DDP(self.sync, device_ids=ids)
+        if self.cfg.compile:
+            self._g = torch.compile(self._g)
+
+    # ------------------------------------------------------------------ checkpoints
+
+    def state(self) -> dict:
+        return {
+            "model_config": dataclasses.asdict(self.model_cfg),
+            "languages": self.languages,
+            "mel": dataclasses.asdict(self.mel_cfg),
+            "generator": self.gen.state_dict(),
+            "discriminators": self.disc.state_dict(),
+            "sync": self.sync.state_dict(),
+            "opt_g": self.opt_g.state_dict(),
+            "opt_d": self.opt_d.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "step": self.step,
+            "best_stoi": self.best_stoi,
+            "rng": {
+                "torch": torch.get_rng_state(),
+                "numpy": np.random.get_state(),
+                "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+            },
+            "train_config": dataclasses.asdict(self.cfg),
+        }
+
+    def save(self, name: str) -> None:
+        if not self.d.main:
+            return
+        path = self.out / name
+        tmp = path.with_name(path.name + ".tmp")
+        torch.save(self.state(), tmp)
+        os.replace(tmp, path)  # atomic: a kill during torch.save leaves the old file whole
+
+    def resume(self) -> bool:
+        """Restore last.pt. Rank 0 reads it and sends it to the others, so that nodes without
+        a shared disk resume too; every rank ran with the same RNG stream (validation runs
+        under a forked RNG), so one saved state serves all of them."""
+        path = self.out / "last.pt"
+        ck = torch.load(path, map_location="cpu", weights_only=False) if self.d.main and path.exists() else None
+        if self.d.world > 1:
+            box = [ck]
+            dist.broadcast_object_list(box, src=0)
+            ck = box[0]
+        if ck is None:
+            return False
+        if ck["model_config"] != dataclasses.asdict(self.model_cfg) or ck["languages"] != self.languages:
+            log.warning("%s was trained for another model or languages: starting afresh", path)
+            return False
+        self.gen.load_state_dict(ck["generator"])
+        self.disc.load_state_dict(ck["discriminators"])
+        self.sync.load_state_dict(ck["sync"])
+        self.opt_g.load_state_dict(ck["opt_g"])
+        self.opt_d.load_state_dict(ck["opt_d"])
+        self.scaler.load_state_dict(ck["scaler"])
+        self.step, self.best_stoi = ck["step"], ck["best_stoi"]
+        torch.set_rng_state(ck["rng"]["torch"].cpu())
+        np.random.set_state(ck["rng"]["numpy"])
+        if ck["rng"]["cuda"]:
+            torch.cuda.set_rng_state_all(ck["rng"]["cuda"])
+        if self.d.main:
+            log.info("resumed %s from step %d", path, self.step)
+        return True
+
+    # ------------------------------------------------------------------ one step
+
+    def _autocast(self):
+        if self.dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self.dtype)
+
+    def _batch(self, batch: dict) -> dict:
+        b = {k: v.to(self.device, non_blocking=True) for k, v in batch.items() if torch.is_tensor(v)}
+        b["frames"] = normalise_frames(b["frames"])
+        b["mel_unit"] = mel_to_unit(b["mel"])
+        return b
+
+    def train_step(self, batch: dict) -> dict[str, float]:
+        cfg = self.cfg
+        b = self._batch(batch)
+        lang = b["language"] if self.model_cfg.languages else None
+        with self._autocast():
+            out = self._g(b["frames"], b["length"], lang)
+        real = [r.detach().requires_grad_(True) for r in mel_scales(b["mel_unit"])]
+        context, length = out.context.detach(), b["length"]
+
+        # discriminators: real vs generated (detached), R1 on the real unconditional head
+        with self._autocast():
+            d_real = self._d(real, context, length)
+            d_fake = self._d([m.detach() for m in out.mels], context, length)
+            loss_d = losses.discriminator_adversarial(d_real, d_fake)
+        r1 = losses.r1_penalty([u for u, _ in d_real], real)
+        self.opt_d.zero_grad(set_to_none=True)
+        self.scaler.scale(cfg.gan_weight * loss_d + cfg.r1_weight * r1).backward()
+        self.scaler.step(self.opt_d)
+
+        # generator (+ sync network): adversarial + reconstruction + synchronisation
+        with self._autocast():
+            d_gen = self._d(out.mels, out.context, length)
+            loss_adv = losses.generator_adversarial(d_gen)
+            # the sync network learns from real speech; the generator is pushed to speech
+            # whose audio embedding matches the (fixed) visual one
+            v_real, a_real = self._s(out.frame_features, b["mel_unit"])
+            _, a_fake = self._s(out.frame_features.detach(), out.mels[-1])
+        loss_rec = losses.reconstruction(out, b["mel_unit"], b["linear"], length)
+        loss_sync = losses.sync_infonce(v_real.float(), a_real.float(), length)
+        loss_gsync = losses.sync_generator(v_real.detach(), a_fake, length)
+        loss_g = cfg.gan_weight * loss_adv + cfg.recon_weight * loss_rec + cfg.sync_weight * (loss_sync + loss_gsync)
+        self.opt_g.zero_grad(set_to_none=True)
+        self.scaler.scale(loss_g).backward()
+        self.scaler.step(self.opt_g)
+        self.scaler.update()
+        scalars = {
+            "loss/d": loss_d,
+            "loss/r1": r1,
+            "loss/adv": loss_adv,
+            "loss/recon": loss_rec,
+            "loss/sync": loss_sync,
+            "loss/gen_sync": loss_gsync,
+            "loss/g": loss_g,
+        }
+        values = {k: float(v.detach()) for k, v in scalars.items()}
+        bad = [k for k, v in values.items() if not math.isfinite(v)]
+        if bad:
+            raise NonFiniteLoss(
+                f"{', '.join(bad)} became non-finite at step {self.step + 1}; "
+                f"the last good checkpoint is {self.out / 'last.pt'}"
+            )
+        return values
+
+    # ------------------------------------------------------------------ validation
+
+    @torch.no_grad()
+    def validate(self, writer) -> dict[str, float]:
+        """Losses and STOI/ESTOI of Griffin-Lim audio on a few whole validation clips.
+
+        Runs under a forked RNG: validating (on rank 0 only) must not shift the random
+        stream that training continues with."""
+        devices = [self.device] if self.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            return self._validate(writer)
+
+    def _validate(self, writer) -> dict[str, float]:
+        from l2s.metrics import stoi
+        from l2s.vocoder import to_wave
+
+        self.gen.eval()
+        val = WindowDataset(self.datas, "val", self.cfg.window, self.mel_cfg, whole=True)
+        picks = np.linspace(0, len(val) - 1, min(self.cfg.eval_clips, len(val))).round().astype(int)
+        recon, s, e = [], [], []
+        for j, i in enumerate(picks):
+            item = val[int(i)]
+            batch = {k: (v.unsqueeze(0) if torch.is_tensor(v) else torch.tensor([v])) for k, v in item.items()}
+            b = self._batch(batch)
+            lang = b["language"] if self.model_cfg.languages else None
+            with self._autocast():
+                out = self.gen(b["frames"], b["length"], lang)
+            recon.append(float(losses.reconstruction(out, b["mel_unit"], b["linear"], b["length"])))
+            mel = unit_to_mel(out.mels[-1][0, 0].float()).cpu()
+            wave = to_wave(mel, self.mel_cfg, seed=self.cfg.seed)
+            ref = item["audio"].numpy()
+            s.append(stoi(ref, wave, self.mel_cfg.sample_rate))
+            e.append(stoi(ref, wave, self.mel_cfg.sample_rate, extended=True))
+            if writer is not None and j < 2:
+                writer.add_audio(f"val/{j}/generated", wave, self.step, self.mel_cfg.sample_rate)
+                writer.add_image(f"val/{j}/mel", _mel_picture(mel, item["mel"]), self.step, dataformats="HW")
+        self.gen.train()
+        return {"val/recon": float(np.mean(recon)), "val/stoi": float(np.mean(s)), "val/estoi": float(np.mean(e))}
+
+    # ------------------------------------------------------------------ the loop
+
+    def fit(self) -> dict:
+        cfg = self.cfg
+        resumed = self.resume()
+        per_rank = len(self.train_set) // self.d.world
+        if per_rank < cfg.batch_size:
+            raise ValueError(
+                f"the train split of {', '.join(self.languages)} has {len(self.train_set)} clips: too few for "
+                f"batch_size {cfg.batch_size} x {self.d.world} processes"
+            )
+        sampler = ResumableSampler(self.train_set, self.d.world, self.d.rank, cfg.seed, cfg.batch_size)
+        # workers are re-made each epoch so that they see the dataset's new epoch number
+        loader = torch.utils.data.DataLoader(
+            self.train_set,
+            batch_size=cfg.batch_size,
+            sampler=sampler,
+            drop_last=True,
+            num_workers=cfg.loader_workers,
+            pin_memory=self.device.type == "cuda",
+        )
+        batches = per_rank // cfg.batch_size
+        writer = None
+        if self.d.main:
+            from torch.utils.tensorboard import SummaryWriter
+
+            writer = SummaryWriter(self.out / "tb")
+            if not resumed:
+                self.history.unlink(missing_ok=True)
+        epoch = self.step // batches
+        t0, seen = time.perf_counter(), 0
+        last: dict[str, float] = {}
+        while self.step < cfg.steps:
+            sampler.set_epoch(epoch)
+            sampler.skip_batches = self.step - epoch * batches  # non-zero only right after a resume
+            self.train_set.epoch = epoch
+            for batch in loader:
+                last = self.train_step(batch)
+                self.step += 1
+                seen += 1
+                if self.d.main and (self.step % cfg.log_every == 0 or self.step == cfg.steps):
+                    rate = seen / (time.perf_counter() - t0)
+                    log.info(
+                        "step %d/%d  %s  (%.2f steps/s)",
+                        self.step,
+                        cfg.steps,
+                        "  ".join(f"{k.split('/')[1]} {v:.3f}" for k, v in last.items()),
+                        rate,
+                    )
+                    for k, v in last.items():
+                        writer.add_scalar(k, v, self.step)
+                if self.step % cfg.eval_every == 0 or self.step == cfg.steps:
+                    self._evaluate_and_save(writer, last)
+                if self.step >= cfg.steps:
+                    break
+            epoch += 1
+        if writer is not None:
+            writer.close()
+        return self._metrics()
+
+    def _evaluate_and_save(self, writer, last: dict[str, float]) -> None:
+        if self.d.main:
+            scores = self.validate(writer)
+            for k, v in scores.items():
+                writer.add_scalar(k, v, self.step)
+            _append_history(self.history, {"step": self.step, **last, **scores})
+            if scores["val/stoi"] > self.best_stoi:
+                self.best_stoi = scores["val/stoi"]
+                self.save("best.pt")
+            self.save("last.pt")
+        if self.d.world > 1:
+            dist.barrier()  # nobody runs ahead of the checkpoint being written
+
+    def _metrics(self) -> dict:
+        rows = list(csv.DictReader(open(self.history))) if self.history.exists() else []
+        final = rows[-1] if rows else {}
+        return {
+            "steps": self.step,
+            "best_val_stoi": round(self.best_stoi, 4),
+            **{k.replace("/", "_"): round(float(v), 4) for k, v in final.items() if k != "step"},
+        }
+
+
+def _append_history(path: Path, row: dict) -> None:
+    new = not path.exists()
+    with open(path, "a", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(row))
+        if new:
+            w.writeheader()
+        w.writerow({k: (round(v, 5) if isinstance(v, float) else v) for k, v in row.items()})
+
+
+def _mel_picture(generated: torch.Tensor, target: torch.Tensor) -> np.ndarray:
+    """Generated above target, both ln-mel scaled to [0, 1], low frequencies at the bottom."""
+    both = torch.cat([target, generated[:, : target.shape[1]]], dim=0).flip(0)
+    return ((both + 11.52) / 11.52).clamp(0, 1).numpy()
+
+
+def train(name: str, params: config.Params | None = None, out: Path | None = None) -> dict:
+    """Train model `name` of params.yaml; returns its metrics (written by rank 0)."""
+    params = params or config.load()
+    params.train_config(name)
+    d, device = setup_distributed()
+    # the default run feeds `dvc plots`; a run elsewhere keeps its history beside its weights
+    history = paths.root() / "reports" / "plots" / "train" / f"{name}.csv" if out is None else Path(out) / "history.csv"
+    out = Path(out) if out else paths.root() / "models" / name
+    if d.main:
+        out.mkdir(parents=True, exist_ok=True)
+        history.parent.mkdir(parents=True, exist_ok=True)
+    torch.set_num_threads(max(1, (os.cpu_count() or 1) // max(1, int(os.environ.get("LOCAL_WORLD_SIZE", 1)))))
+    try:
+        trainer = Trainer(name, params, out, history, d, device)
+        metrics = trainer.fit()
+        if d.main:
+            paths.write_metrics("train", name, metrics)
+            (out / "config.json").write_text(json.dumps(trainer.state()["model_config"], indent=2))
+        return metrics
+    finally:
+        if d.world > 1:
+            dist.destroy_process_group()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m l2s.train", description=__doc__.splitlines()[0])
+    parser.add_argument("model", help="a model of params.yaml `models:`")
+    parser.add_argument("--params", help="params file (default: the repository's)")
+    parser.add_argument("--out", help="output folder (default: models/<model>)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S"
+    )
+    try:
+        train(args.model, config.load(args.params) if args.params else None, args.out)
+    except (config.ConfigError, FileNotFoundError, ValueError, NonFiniteLoss) as e:
+        logging.getLogger("l2s").error("%s", e)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
+
+def visible_gpus() -> int:
+    """GPUs this machine offers, counted without initialising CUDA in the caller (a Jupyter
+    kernel that touched CUDA could not hand the devices to torchrun's workers)."""
+    import shutil
+    import subprocess
+
+    if os.environ.get("CUDA_VISIBLE_DEVICES", None) == "":
+        return 0
+    if not shutil.which("nvidia-smi"):
+        return 0
+    out = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True)
+    n = sum(line.startswith("GPU ") for line in out.stdout.splitlines())
+    if os.environ.get("CUDA_VISIBLE_DEVICES"):
+        n = min(n, len(os.environ["CUDA_VISIBLE_DEVICES"].split(",")))
+    return n
+
+
+def launch_command(name: str, params: config.Params, params_path: str | None = None) -> list[str]:
+    """The command that trains `name` on this machine: torchrun over every GPU (and nodes
+    from params), or one plain CPU process."""
+    cfg = params.train_config(name)
+    nproc = visible_gpus() if cfg.nproc == "auto" else int(cfg.nproc)
+    script = ["-m", "l2s.train", name] + (["--params", str(params_path)] if params_path else [])
+    if nproc <= 1 and cfg.nnodes == 1:
+        return [sys.executable, *script]
+    cmd = [sys.executable, "-m", "torch.distributed.run", f"--nproc-per-node={max(1, nproc)}", f"--nnodes={cfg.nnodes}"]
+    if cfg.nnodes > 1:
+        cmd += ["--rdzv-backend=c10d", f"--rdzv-endpoint={cfg.rdzv_endpoint}", f"--rdzv-id=l2s-{name}"]
+    else:
+        cmd += ["--standalone"]
+    return cmd + script

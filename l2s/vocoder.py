@@ -1,0 +1,61 @@
+"""Spectrograms back to waveforms: Griffin-Lim, batched, seeded.
+
+VCA-GAN's postnet predicts a linear magnitude spectrogram; 60 Griffin-Lim iterations
+turn it into audio. The phase starts from a seeded random draw so that the same
+spectrogram always gives the same waveform (the published test script did not seed).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import torch
+
+from l2s.audio import mel_basis
+from l2s.config import MelConfig
+
+
+@lru_cache(maxsize=8)
+def _mel_pinv(cfg: MelConfig) -> torch.Tensor:
+    # pinv, not lstsq: lstsq's default driver returned all zeros here (DESIGN.md)
+    return torch.linalg.pinv(mel_basis(cfg))
+
+
+def mel_to_linear(log_mel: torch.Tensor, cfg: MelConfig) -> torch.Tensor:
+    """ln-mel [..., n_mels, frames] -> linear magnitude [..., n_fft/2+1, frames] (least squares, >= 0)."""
+    return torch.clamp(_mel_pinv(cfg) @ torch.exp(log_mel.float()), min=0.0)
+
+
+def griffin_lim(magnitude: torch.Tensor, cfg: MelConfig, iterations: int = 60, seed: int = 0) -> torch.Tensor:
+    """Magnitude [B, F, frames] (or [F, frames]) -> waveform [B, frames * hop]."""
+    single = magnitude.dim() == 2
+    mag = magnitude.float().unsqueeze(0) if single else magnitude.float()
+    window = torch.hann_window(cfg.win)
+    length = mag.shape[-1] * cfg.hop
+    # the STFT of the model's frames drops the centred STFT's last frame: pad it back
+    mag = torch.cat([mag, mag[..., -1:]], dim=-1)
+    gen = torch.Generator().manual_seed(seed)
+    phase = torch.exp(2j * np.pi * torch.rand(mag.shape, generator=gen))
+    spec = mag * phase
+    for _ in range(iterations):
+        wave = torch.istft(spec, cfg.n_fft, cfg.hop, cfg.win, window=window, center=True, length=length)
+        rebuilt = torch.stft(wave, cfg.n_fft, cfg.hop, cfg.win, window=window, center=True, return_complex=True)
+        spec = mag * torch.exp(1j * torch.angle(rebuilt))
+    wave = torch.istft(spec, cfg.n_fft, cfg.hop, cfg.win, window=window, center=True, length=length)
+    return wave[0] if single else wave
+
+
+def deemphasis(wave: np.ndarray, coefficient: float) -> np.ndarray:
+    """Undo the pre-emphasis applied before the STFT (y[n] = x[n] + c * y[n-1])."""
+    from scipy.signal import lfilter
+
+    return lfilter([1.0], [1.0, -coefficient], wave).astype(np.float32)
+
+
+def to_wave(log_mel_or_linear: torch.Tensor, cfg: MelConfig, linear: bool = False, seed: int = 0) -> np.ndarray:
+    """A spectrogram of one clip to a peak-normalised float waveform."""
+    mag = log_mel_or_linear if linear else mel_to_linear(log_mel_or_linear, cfg)
+    wave = deemphasis(griffin_lim(mag, cfg, seed=seed).numpy(), cfg.preemphasis)
+    peak = np.abs(wave).max()
+    return wave / peak * 0.9 if peak > 0 else wave

@@ -1,0 +1,221 @@
+"""Training on a tiny real corpus: overfitting, DDP with two CPU processes, kill and
+resume, checkpoints that rebuild the model, and a clear stop on a NaN loss."""
+
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from l2s import config, corpus, preprocess, train
+from l2s.inference import generate, load_generator
+from tests.helpers import write_params
+
+SMALL = {"steps": 6, "batch_size": 2, "window": 16, "eval_every": 3, "eval_clips": 1, "log_every": 1, "flip": True}
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory):
+    """A repository root with 8 preprocessed English clips (6 train, 2 val)."""
+    root = tmp_path_factory.mktemp("trainroot")
+    (root / "dvc.yaml").write_text("stages: {}\n")
+    old = os.environ.get("L2S_ROOT")
+    os.environ["L2S_ROOT"] = str(root)
+    try:
+        params = config.load(
+            write_params(
+                root,
+                languages={"en": {"source": "synthetic"}},
+                corpus={
+                    "speakers": 2,
+                    "utterances_per_speaker": 4,
+                    "workers": 1,
+                    "image_size": 160,
+                    "languages": {"en": {}},
+                    "short_fraction": 0.0,
+                    "long_fraction": 0.0,
+                    "fps30_fraction": 0.0,
+                },
+                preprocess={"workers": 1, "split": {"mode": "overlap", "val_fraction": 0.25, "test_fraction": 0.0}},
+                train=SMALL,
+                models={"tiny": {"languages": ["en"]}},
+            )
+        )
+        corpus.build("en", params)
+        preprocess.run("en", params)
+    finally:
+        if old is None:
+            os.environ.pop("L2S_ROOT")
+        else:
+            os.environ["L2S_ROOT"] = old
+    return root
+
+
+def _env(root):
+    return dict(os.environ, L2S_ROOT=str(root), PYTHONUNBUFFERED="1")
+
+
+def _set_train(root, **train_cfg):
+    write_params(root, base=root / "params.yaml", train={**SMALL, **train_cfg})
+
+
+def _losses(log: str) -> dict[int, str]:
+    """step -> the logged losses of that step (as printed, for exact comparison)."""
+    return {int(m.group(1)): m.group(2) for m in re.finditer(r"step (\d+)/\d+\s+(.*?)\s+\(", log)}
+
+
+def _run_train(root, out, *extra, torchrun=False, check=True):
+    cmd = [sys.executable, "-m", "l2s.train", "tiny", "--out", str(out), *extra]
+    if torchrun:
+        cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2", *cmd[1:]]
+    p = subprocess.run(cmd, cwd=root, env=_env(root), capture_output=True, text=True)
+    if check:
+        assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
+    return p
+
+
+@pytest.mark.slow
+def test_demo_preset_overfits_four_clips(root, monkeypatch, tmp_path):
+    monkeypatch.setenv("L2S_ROOT", str(root))
+    _set_train(root, steps=200, batch_size=4, eval_every=200, log_every=10, flip=False, erase=False)
+    params = config.load(root / "params.yaml")
+    trainer = train.Trainer("tiny", params, tmp_path, tmp_path / "history.csv", train.Dist(), torch.device("cpu"))
+    trainer.train_set.index = trainer.train_set.index[:4]
+    loader = torch.utils.data.DataLoader(trainer.train_set, batch_size=4, shuffle=True)
+    recon = []
+    while trainer.step < 200:
+        for batch in loader:
+            recon.append(trainer.train_step(batch)["loss/recon"])
+            trainer.step += 1
+    first, last = sum(recon[:10]) / 10, sum(recon[-10:]) / 10
+    assert last < 0.5 * first, (first, last)
+
+
+@pytest.mark.slow
+def test_kill_and_resume_gives_the_same_next_losses(root, tmp_path):
+    _set_train(root, steps=8, eval_every=3)
+    reference = _run_train(root, tmp_path / "reference")
+    expected = _losses(reference.stderr)
+    assert sorted(expected) == list(range(1, 9))
+
+    out = tmp_path / "killed"
+    cmd = [sys.executable, "-m", "l2s.train", "tiny", "--out", str(out)]
+    proc = subprocess.Popen(cmd, cwd=root, env=_env(root), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    log = ""
+    for line in proc.stdout:  # kill it hard just after step 4 (checkpoint at step 3)
+        log += line
+        if "step 4/8" in line:
+            proc.send_signal(signal.SIGKILL)
+            break
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    assert (out / "last.pt").exists() and not list(out.glob("*.tmp"))
+    resumed = _run_train(root, out)
+    assert "resumed" in resumed.stderr and "from step 3" in resumed.stderr
+    again = _losses(resumed.stderr)
+    assert sorted(again) == [4, 5, 6, 7, 8]
+    for step in again:
+        assert again[step] == expected[step], (step, again[step], expected[step])
+
+
+@pytest.mark.slow
+def test_ddp_two_cpu_processes(root, tmp_path):
+    _set_train(root, steps=4, eval_every=2)
+    worker = Path(__file__).with_name("ddp_worker.py")
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc-per-node=2",
+        str(worker),
+        str(tmp_path),
+    ]
+    p = subprocess.run(cmd, cwd=root, env=_env(root), capture_output=True, text=True)
+    assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
+    assert "replicas identical after step 4" in p.stdout
+    # rank 0 alone writes checkpoints, logs and history
+    assert (tmp_path / "rank0" / "last.pt").exists() and (tmp_path / "rank0" / "history.csv").exists()
+    assert not any((tmp_path / "rank1").iterdir())
+    # the 2-process run resumes from its own checkpoint
+    _set_train(root, steps=6, eval_every=2)
+    p = subprocess.run(cmd, cwd=root, env=_env(root), capture_output=True, text=True)
+    assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
+    assert "resumed" in p.stderr and "replicas identical after step 6" in p.stdout
+    assert torch.load(tmp_path / "rank0" / "last.pt", weights_only=False)["step"] == 6
+
+
+@pytest.mark.slow
+def test_checkpoint_alone_rebuilds_the_generator(root, tmp_path, monkeypatch):
+    monkeypatch.setenv("L2S_ROOT", str(root))
+    _set_train(root, steps=2, eval_every=2)
+    params = config.load(root / "params.yaml")
+    train.train("tiny", params, tmp_path)
+    gen, meta = load_generator(tmp_path / "last.pt")
+    assert meta["languages"] == ["en"] and meta["step"] == 2
+    ck = torch.load(tmp_path / "last.pt", weights_only=False)
+    again = train.Trainer("tiny", params, tmp_path / "x", tmp_path / "h.csv", train.Dist(), torch.device("cpu"))
+    again.gen.load_state_dict(ck["generator"])
+    again.gen.eval()
+    frames = torch.randint(0, 255, (1, 20, 112, 112), dtype=torch.uint8)
+    torch.manual_seed(0)
+    a = generate(gen, frames)
+    torch.manual_seed(0)
+    b = generate(again.gen, frames)
+    assert a.shape == (1, 80, 80) and torch.allclose(a, b)
+    with pytest.raises(FileNotFoundError, match="train the model first"):
+        load_generator(tmp_path / "missing.pt")
+
+
+def test_a_nan_loss_stops_with_the_step_and_keeps_the_last_checkpoint(root, tmp_path, monkeypatch):
+    from l2s import losses
+
+    monkeypatch.setenv("L2S_ROOT", str(root))
+    _set_train(root, steps=6, eval_every=2)
+    params = config.load(root / "params.yaml")
+    real = losses.reconstruction
+    calls = {"n": 0}
+
+    def poisoned(*a, **k):
+        calls["n"] += 1
+        value = real(*a, **k)
+        return value * float("nan") if calls["n"] >= 4 else value
+
+    monkeypatch.setattr(losses, "reconstruction", poisoned)
+    with pytest.raises(train.NonFiniteLoss, match="non-finite at step"):
+        train.train("tiny", params, tmp_path)
+    assert torch.load(tmp_path / "last.pt", weights_only=False)["step"] == 2
+
+
+def test_clear_errors(root, monkeypatch, tmp_path):
+    monkeypatch.setenv("L2S_ROOT", str(root))
+    params = config.load(root / "params.yaml")
+    with pytest.raises(config.ConfigError, match="unknown model 'nope'"):
+        train.train("nope", params, tmp_path)
+    write_params(root, base=root / "params.yaml", train={**SMALL, "preset": "huge"})
+    with pytest.raises(config.ConfigError, match="huge"):
+        train.train("tiny", config.load(root / "params.yaml"), tmp_path)
+    _set_train(root)
+    wrong = config.load(
+        write_params(
+            tmp_path,
+            languages={"en": {"source": "synthetic"}, "es": {"source": "synthetic"}},
+            models={"m": {"languages": ["es"]}},
+        )
+    )
+    monkeypatch.setenv("L2S_ROOT", str(tmp_path))
+    with pytest.raises(FileNotFoundError, match="run: dvc repro preprocess@es"):
+        train.train("m", wrong, tmp_path / "out")
+
+
+def test_launch_command(root, monkeypatch):
+    params = config.load(root / "params.yaml")
+    monkeypatch.setattr(train, "visible_gpus", lambda: 0)
+    assert train.launch_command("tiny", params)[1:] == ["-m", "l2s.train", "tiny"]
+    monkeypatch.setattr(train, "visible_gpus", lambda: 4)
+    cmd = train.launch_command("tiny", params)
+    assert "--nproc-per-node=4" in cmd and "--standalone" in cmd and cmd[-3:] == ["-m", "l2s.train", "tiny"]

@@ -10,6 +10,7 @@ touches data/. Figures:
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import tempfile
@@ -94,33 +95,23 @@ def loader_rate(lang: str, batch: int = 8, epochs: int = 3) -> float:
     return n / (time.perf_counter() - t0)
 
 
-def main(args) -> None:
-    from l2s import config, corpus, parallel, paths, preprocess
+def data_rows(clips: int) -> list[tuple[str, str, str]]:
+    """Corpus, face mesh, preprocessing and loader figures, one thread, in a scratch root."""
+    from l2s import config, corpus, paths, preprocess
     from l2s.dataset import ProcessedLanguage
 
-    parallel.single_thread()  # one core: the figures are per core
-    clips = max(4, args.clips)
-    old_root = os.environ.get("L2S_ROOT")
-    with tempfile.TemporaryDirectory(prefix="l2s-bench-") as tmp:
-        _root(Path(tmp), clips)
-        params = config.load()
-        n = len(corpus.plan("en", params))
-        _, t_corpus = _timed(corpus.build, "en", params)
-        parts = corpus_parts(params, min(n, 4))
-
-        _, t_pre = _timed(preprocess.run, "en", params)
-        processed_frames = sum(int(c["valid_frames"]) for c in ProcessedLanguage("en").clips)
-        videos = sorted(paths.raw_dir("en").rglob("*.mp4"))
-        t_mesh, mesh_frames = face_mesh_only(videos, params.preprocess.fps)
-        rate = loader_rate("en")
-    if old_root is None:
-        os.environ.pop("L2S_ROOT", None)
-    else:
-        os.environ["L2S_ROOT"] = old_root
-
+    params = config.load()
+    n = len(corpus.plan("en", params))
+    _, t_corpus = _timed(corpus.build, "en", params)
+    parts = corpus_parts(params, min(n, 4))
+    _, t_pre = _timed(preprocess.run, "en", params)
+    processed_frames = sum(int(c["valid_frames"]) for c in ProcessedLanguage("en").clips)
+    videos = sorted(paths.raw_dir("en").rglob("*.mp4"))
+    t_mesh, mesh_frames = face_mesh_only(videos, params.preprocess.fps)
+    rate = loader_rate("en")
     mesh_ms = 1000 * t_mesh / mesh_frames
     pre_fps = processed_frames / t_pre
-    rows = [
+    return [
         (
             "corpus generation",
             f"{t_corpus / n:.3f} s/clip",
@@ -134,7 +125,124 @@ def main(args) -> None:
         ),
         ("loader (memory-mapped)", f"{rate:.0f} clips/s", f"batch 8, {rate * 75:.0f} frames/s"),
     ]
+
+
+def conv_peak(device, repeats: int = 5) -> float:
+    """GFLOP/s of one large fp32 convolution: what this machine can do at best."""
+    import torch
+
+    x = torch.randn(8, 128, 56, 56, device=device).contiguous(memory_format=torch.channels_last)
+    conv = torch.nn.Conv2d(128, 128, 3, padding=1, bias=False).to(device, memory_format=torch.channels_last)
+    flops = 2 * 8 * 128 * 128 * 9 * 56 * 56
+    with torch.no_grad():
+        conv(x)
+        _sync(device)
+        t0 = time.perf_counter()
+        for _ in range(repeats):
+            conv(x)
+        _sync(device)
+    return flops * repeats / (time.perf_counter() - t0) / 1e9
+
+
+def _sync(device) -> None:
+    import torch
+
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def model_rows(preset: str, batch: int, precision: str, steps: int = 3) -> list[tuple[str, str, str]]:
+    """Training step, generator and Griffin-Lim figures of one preset on this machine."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from l2s import config, train
+    from l2s.dataset import WindowDataset
+    from l2s.inference import generate
+    from l2s.vocoder import to_wave
+
+    params = config.load()
+    d, device = train.Dist(), torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    params = dataclasses.replace(
+        params,
+        train=dataclasses.replace(params.train, preset=preset, batch_size=batch, precision=precision),
+        models={"bench": config.ModelEntry(languages=["en"])},
+    )
+    with tempfile.TemporaryDirectory() as out:
+        trainer = train.Trainer("bench", params, Path(out), Path(out) / "h.csv", d, device)
+    data = WindowDataset(trainer.datas, "train", 40, params.preprocess.mel)
+    loader = torch.utils.data.DataLoader(data, batch_size=batch, shuffle=True, drop_last=True)
+    batch_data = next(iter(loader))
+    with FlopCounterMode(display=False) as counter:
+        trainer.train_step(batch_data)
+    step_flops = counter.get_total_flops()
+    times = []
+    for _ in range(steps):
+        _sync(device)
+        t0 = time.perf_counter()
+        trainer.train_step(batch_data)
+        _sync(device)
+        times.append(time.perf_counter() - t0)
+    step = min(times)
+
+    gen = trainer.gen.eval()
+    clip = torch.from_numpy(np.array(trainer.datas[0].frames[:1]))
+    autocast = trainer._autocast
+    with autocast():
+        generate(gen, clip)
+    gen_times = []
+    for _ in range(3):
+        _sync(device)
+        t0 = time.perf_counter()
+        with autocast():
+            mel = generate(gen, clip)[0].float().cpu()
+        _sync(device)
+        gen_times.append(time.perf_counter() - t0)
+    t_gen = min(gen_times)
+    _, t_gl = _timed(to_wave, mel, params.preprocess.mel)
+    seconds = clip.shape[1] / params.preprocess.fps
+    label = f"{preset} ({precision})"
+    return [
+        (
+            f"{label} training step",
+            f"{step:.3f} s",
+            f"batch {batch} x 40 frames, {step_flops / 1e9:.0f} GFLOP = {step_flops / step / 1e9:.0f} GFLOP/s",
+        ),
+        (f"{label} generator, 3 s clip", f"{t_gen:.3f} s", f"real-time factor {t_gen / seconds:.3f}"),
+        ("Griffin-Lim, 60 iterations", f"{t_gl:.3f} s", "per 3 s clip"),
+    ]
+
+
+def main(args) -> None:
+    import torch
+
+    from l2s import parallel
+
+    old_root = os.environ.get("L2S_ROOT")
+    rows: list[tuple[str, str, str]] = []
+    with tempfile.TemporaryDirectory(prefix="l2s-bench-") as tmp:
+        _root(Path(tmp), max(4, args.clips))
+        threads = torch.get_num_threads()
+        if args.only in ("all", "data"):
+            parallel.single_thread()  # per-core figures
+            rows += data_rows(max(4, args.clips))
+            torch.set_num_threads(threads)
+        elif not (Path(tmp) / "data" / "processed" / "en").exists():
+            from l2s import config, corpus, preprocess
+
+            corpus.build("en", config.load())
+            preprocess.run("en", config.load())
+        if args.only in ("all", "model"):
+            device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+            rows.append(("fp32 convolution peak", f"{conv_peak(device):.0f} GFLOP/s", f"{threads} threads, {device}"))
+            for preset, batch in (("demo", 8), ("paper", 4)):
+                for precision in ("fp32", "bf16"):
+                    rows += model_rows(preset, batch, precision)
+    if old_root is None:
+        os.environ.pop("L2S_ROOT", None)
+    else:
+        os.environ["L2S_ROOT"] = old_root
     width = max(len(r[0]) for r in rows)
-    print(f"l2s bench ({n} clips, 1 thread, {os.cpu_count()} cores)")
+    print(f"l2s bench ({os.cpu_count()} cores)")
     for name, value, note in rows:
         print(f"  {name:<{width}}  {value:>16}   {note}")

@@ -79,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
 
     p = sub.add_parser("bench", help="measure the speed of each step on this machine")
     p.add_argument("--clips", type=int, default=8, help="clips per measurement")
+    p.add_argument("--only", choices=("all", "data", "model"), default="all", help="which figures")
     p.set_defaults(fn=cmd_bench)
 
     p = sub.add_parser("params", help="validate params.yaml")

@@ -6,8 +6,8 @@ its own shard of the data (DistributedSampler) and DDP averages the gradients. R
 alone logs and writes checkpoints.
 
 models/<name>/ holds last.pt (written to a temporary file and renamed, so a kill mid-save
-loses nothing), best.pt (by validation STOI) and TensorBoard logs under tb/; the scalar
-history goes to reports/plots/train/<name>.csv for `dvc plots`. A run restarts from
+loses nothing), best.pt (by validation STOI), TensorBoard logs under tb/ and the scalar
+history (history.csv, copied to reports/plots/train/<name>.csv for `dvc plots`). A run restarts from
 last.pt when it exists and was trained for the same model and languages: model,
 optimisers, step and every RNG state, so the next losses are those of an uninterrupted
 run (raising `steps` continues a finished run).
@@ -23,6 +23,7 @@ import json
 import logging
 import math
 import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -400,18 +401,22 @@ def train(name: str, params: config.Params | None = None, out: Path | None = Non
     params = params or config.load()
     params.train_config(name)
     d, device = setup_distributed()
-    # the default run feeds `dvc plots`; a run elsewhere keeps its history beside its weights
-    history = paths.root() / "reports" / "plots" / "train" / f"{name}.csv" if out is None else Path(out) / "history.csv"
+    # the default run also feeds `dvc plots`; the history itself lives beside the weights,
+    # where it survives a resume (DVC deletes the stage's plain outputs before a re-run)
+    plots = paths.root() / "reports" / "plots" / "train" / f"{name}.csv" if out is None else None
     out = Path(out) if out else paths.root() / "models" / name
+    history = out / "history.csv"
     if d.main:
         out.mkdir(parents=True, exist_ok=True)
-        history.parent.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(max(1, (os.cpu_count() or 1) // max(1, int(os.environ.get("LOCAL_WORLD_SIZE", 1)))))
     try:
         trainer = Trainer(name, params, out, history, d, device)
         metrics = trainer.fit()
         if d.main:
             paths.write_metrics("train", name, metrics)
+            if plots is not None:
+                plots.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(history, plots)
             (out / "config.json").write_text(json.dumps(trainer.state()["model_config"], indent=2))
         return metrics
     finally:
@@ -443,7 +448,6 @@ if __name__ == "__main__":
 def visible_gpus() -> int:
     """GPUs this machine offers, counted without initialising CUDA in the caller (a Jupyter
     kernel that touched CUDA could not hand the devices to torchrun's workers)."""
-    import shutil
     import subprocess
 
     if os.environ.get("CUDA_VISIBLE_DEVICES", None) == "":

@@ -26,6 +26,7 @@ TOP_LEVEL = {
     ".dvc",
     ".dvcignore",
     "dvc.lock",
+    "models",  # trained models, DVC-tracked (the train stage)
 }
 
 

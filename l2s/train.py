@@ -220,7 +220,7 @@ class Trainer:
             d_real = self._d(real, context, length)
             d_fake = self._d([m.detach() for m in out.mels], context, length)
             loss_d = losses.discriminator_adversarial(d_real, d_fake)
-        r1 = losses.r1_penalty([u for u, _ in d_real], real)
+        r1 = losses.r1_penalty([u for u, _ in d_real], real) if cfg.r1_weight else torch.zeros((), device=self.device)
         self.opt_d.zero_grad(set_to_none=True)
         self.scaler.scale(cfg.gan_weight * loss_d + cfg.r1_weight * r1).backward()
         self.scaler.step(self.opt_d)

@@ -203,7 +203,7 @@ class TrainConfig:
     r1_weight: float = 10.0
     flip: bool = True  # horizontal flip augmentation
     erase: bool = True  # random erasing augmentation
-    language_embedding: bool = True  # multilingual models: a learnt vector per language
+    language_embedding: bool = False  # multilingual models: a learnt vector per language
     precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
     channels_last: bool = True
     compile: bool = False

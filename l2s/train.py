@@ -93,7 +93,7 @@ def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
 
 class Trainer:
     def __init__(self, name: str, params: config.Params, out: Path, history: Path, d: Dist, device: torch.device):
-        self.name, self.params, self.out, self.history, self.d, self.device = name, params, out, history, d, device
+        self.out, self.history, self.d, self.device = out, history, d, device
         self.cfg = params.train_config(name)
         self.languages = params.models[name].languages
         torch.manual_seed(self.cfg.seed)  # identical initial replicas on every rank
@@ -412,12 +412,13 @@ def train(name: str, params: config.Params | None = None, out: Path | None = Non
     try:
         trainer = Trainer(name, params, out, history, d, device)
         metrics = trainer.fit()
-        if d.main:
+        if d.main and plots is not None:  # the pipeline's run: metrics and plots for DVC
             paths.write_metrics("train", name, metrics)
-            if plots is not None:
-                plots.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(history, plots)
-            (out / "config.json").write_text(json.dumps(trainer.state()["model_config"], indent=2))
+            plots.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(history, plots)
+        elif d.main:
+            (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+            (out / "config.json").write_text(json.dumps(dataclasses.asdict(trainer.model_cfg), indent=2))
         return metrics
     finally:
         if d.world > 1:

@@ -118,14 +118,16 @@ class WindowDataset(torch.utils.data.Dataset):
             frames = frames.flip(-1)
         if self.erase and torch.rand((), generator=gen) < 0.5:
             frames = _erase(frames, gen)
-        return {
+        item = {
             "frames": frames,
             "mel": mel,
             "linear": linear,
             "length": min(w, max(valid - start, 1)),
             "language": k,
-            "audio": torch.from_numpy(audio[start * m * self.mel_cfg.hop : (start + w) * m * self.mel_cfg.hop]),
         }
+        if self.whole:  # the reference speech, for validation scores; training never needs it
+            item["audio"] = torch.from_numpy(audio)
+        return item
 
 
 def _erase(frames: torch.Tensor, gen: torch.Generator) -> torch.Tensor:

@@ -49,6 +49,40 @@ def cmd_train(args) -> None:
         subprocess.run(cmd, check=True)
 
 
+def _evaluations(args, params: config.Params) -> list[str]:
+    keys = args.evaluations or list(params.evaluations)
+    for key in keys:
+        if key not in params.evaluations:
+            raise config.ConfigError(
+                f"unknown evaluation {key!r}; params.yaml evaluations: {', '.join(params.evaluations)}"
+            )
+    return keys
+
+
+def cmd_test(args) -> None:
+    from l2s import evaluate
+
+    params = config.load(args.params)
+    for key in _evaluations(args, params):
+        evaluate.run(key, params)
+
+
+def cmd_asr(args) -> None:
+    from l2s import asr
+
+    params = config.load(args.params)
+    for lang in _languages(args, list(params.languages), "languages"):
+        asr.train(lang, params)
+
+
+def cmd_wer(args) -> None:
+    from l2s import wer
+
+    params = config.load(args.params)
+    for key in _evaluations(args, params):
+        wer.run(key, params)
+
+
 def cmd_bench(args) -> None:
     from l2s import bench
 
@@ -77,6 +111,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("models", nargs="*", help="models of params.yaml (default: all)")
     p.set_defaults(fn=cmd_train)
 
+    p = sub.add_parser("test", help="synthesise and score test splits (outputs/<model>/<lang>)")
+    p.add_argument("evaluations", nargs="*", help="<model>-<lang> keys of params.yaml evaluations (default: all)")
+    p.set_defaults(fn=cmd_test)
+
+    p = sub.add_parser("asr", help="train each language's speech recogniser (models/asr/<lang>)")
+    p.add_argument("languages", nargs="*", help="languages (default: all of languages)")
+    p.set_defaults(fn=cmd_asr)
+
+    p = sub.add_parser("wer", help="word and character error rates of generated speech")
+    p.add_argument("evaluations", nargs="*", help="<model>-<lang> keys of params.yaml evaluations (default: all)")
+    p.set_defaults(fn=cmd_wer)
+
     p = sub.add_parser("bench", help="measure the speed of each step on this machine")
     p.add_argument("--clips", type=int, default=8, help="clips per measurement")
     p.add_argument("--only", choices=("all", "data", "model"), default="all", help="which figures")
@@ -89,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging()
     try:
         args.fn(args)
-    except (config.ConfigError, FileNotFoundError, FileExistsError) as e:
+    except (config.ConfigError, FileNotFoundError, FileExistsError, ValueError) as e:
         logging.getLogger("l2s").error("%s", e)
         return 2
     return 0

@@ -134,12 +134,13 @@ PRESETS: dict[str, dict[str, Any]] = {
         "context_layers": 1,
         "context_dim": 64,
         "noise_channels": 16,
-        "bottleneck_channels": (64,),
-        "scale_channels": (32, 16, 8),
+        # a decoder twice as wide learnt faster on the embedded corpus (README, Training)
+        "bottleneck_channels": (128,),
+        "scale_channels": (64, 32, 16),
         "blocks_per_scale": 1,
         "kernel": 3,
-        "attention_dim": 32,
-        "attention_channels": (16, 8),
+        "attention_dim": 64,
+        "attention_channels": (32, 16),
         "postnet_channels": (64, 64),
         "postnet_blocks": 1,
         "disc_channels": 4,
@@ -373,9 +374,8 @@ class VisualFrontEnd(nn.Module):
         x = self.trunk(x).mean(dim=(2, 3))  # global average pool -> [B*T,D]
         feats = self.dropout(x).view(b, t, -1) * valid[:, :, None].to(x.dtype)
         dec = feats
-        if self.language is not None:
-            if language is None:
-                raise ValueError("this model has a language embedding: pass a language index per sample")
+        if self.language is not None and language is not None:
+            # None on a model with an embedding: no language vector, as for a language it never saw
             dec = feats + self.language(language)[:, None, :] * valid[:, :, None].to(feats.dtype)
         elif language is not None:
             raise ValueError("this model has no language embedding (languages=0); pass language=None")
@@ -405,6 +405,8 @@ class ContextAttention(nn.Module):
         self.value = nn.Linear(context_dim, dim)
         self.out = nn.Linear(dim, out_channels * rows)
         self.out_channels, self.scale = out_channels, dim**-0.5
+        self.keep_weights = False  # set to look at the attention afterwards (self.weights [B,t,S])
+        self.weights: Tensor | None = None
 
     def forward(self, speech: Tensor, context: Tensor, valid: Tensor) -> Tensor:
         """speech [B,C,F,t], context [B,S,Cc], valid bool [B,S] -> [B,out_channels,F,t]."""
@@ -412,7 +414,10 @@ class ContextAttention(nn.Module):
         q = self.query(speech.permute(0, 3, 1, 2).reshape(b, t, c * f))  # [B,t,dim]
         scores = torch.bmm(q, self.key(context).transpose(1, 2)) * self.scale  # [B,t,S]
         scores = scores.masked_fill(~valid[:, None, :], float("-inf"))
-        attended = torch.bmm(scores.softmax(dim=-1), self.value(context))  # [B,t,dim]
+        weights = scores.softmax(dim=-1)
+        if self.keep_weights:
+            self.weights = weights.detach()
+        attended = torch.bmm(weights, self.value(context))  # [B,t,dim]
         return self.out(attended).view(b, t, self.out_channels, f).permute(0, 2, 3, 1)
 
 

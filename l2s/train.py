@@ -425,27 +425,6 @@ def train(name: str, params: config.Params | None = None, out: Path | None = Non
             dist.destroy_process_group()
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m l2s.train", description=__doc__.splitlines()[0])
-    parser.add_argument("model", help="a model of params.yaml `models:`")
-    parser.add_argument("--params", help="params file (default: the repository's)")
-    parser.add_argument("--out", help="output folder (default: models/<model>)")
-    args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S"
-    )
-    try:
-        train(args.model, config.load(args.params) if args.params else None, args.out)
-    except (config.ConfigError, FileNotFoundError, ValueError, NonFiniteLoss) as e:
-        logging.getLogger("l2s").error("%s", e)
-        return 2
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
-
-
 def visible_gpus() -> int:
     """GPUs this machine offers, counted without initialising CUDA in the caller (a Jupyter
     kernel that touched CUDA could not hand the devices to torchrun's workers)."""
@@ -476,3 +455,24 @@ def launch_command(name: str, params: config.Params, params_path: str | None = N
     else:
         cmd += ["--standalone"]
     return cmd + script
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m l2s.train", description=__doc__.splitlines()[0])
+    parser.add_argument("model", help="a model of params.yaml `models:`")
+    parser.add_argument("--params", help="params file (default: the repository's)")
+    parser.add_argument("--out", help="output folder (default: models/<model>)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S"
+    )
+    try:
+        train(args.model, config.load(args.params) if args.params else None, args.out)
+    except (config.ConfigError, FileNotFoundError, ValueError, NonFiniteLoss) as e:
+        logging.getLogger("l2s").error("%s", e)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

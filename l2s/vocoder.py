@@ -53,9 +53,32 @@ def deemphasis(wave: np.ndarray, coefficient: float) -> np.ndarray:
     return lfilter([1.0], [1.0, -coefficient], wave).astype(np.float32)
 
 
+def to_waves(
+    spectrograms: torch.Tensor,
+    cfg: MelConfig,
+    lengths: list[int] | None = None,
+    linear: bool = False,
+    iterations: int = 60,
+    seed: int = 0,
+) -> list[np.ndarray]:
+    """A batch of spectrograms [B, F, frames] (ln-mel, or linear magnitude with linear=True)
+    to peak-normalised waveforms, each cut to its `lengths` (spectrogram frames).
+
+    One batched Griffin-Lim for the whole batch: frames past a clip's length are silenced
+    first, so padding neither leaks into the clip nor costs a second pass."""
+    mag = spectrograms.float() if linear else mel_to_linear(spectrograms, cfg)
+    frames = mag.shape[-1]
+    lengths = lengths or [frames] * mag.shape[0]
+    keep = torch.arange(frames)[None, :] < torch.tensor(lengths)[:, None]
+    waves = griffin_lim(mag * keep[:, None, :], cfg, iterations=iterations, seed=seed).numpy()
+    out = []
+    for wave, n in zip(waves, lengths):
+        wave = deemphasis(wave[: n * cfg.hop], cfg.preemphasis)
+        peak = np.abs(wave).max()
+        out.append(wave / peak * 0.9 if peak > 0 else wave)
+    return out
+
+
 def to_wave(log_mel_or_linear: torch.Tensor, cfg: MelConfig, linear: bool = False, seed: int = 0) -> np.ndarray:
-    """A spectrogram of one clip to a peak-normalised float waveform."""
-    mag = log_mel_or_linear if linear else mel_to_linear(log_mel_or_linear, cfg)
-    wave = deemphasis(griffin_lim(mag, cfg, seed=seed).numpy(), cfg.preemphasis)
-    peak = np.abs(wave).max()
-    return wave / peak * 0.9 if peak > 0 else wave
+    """A spectrogram of one clip [F, frames] to a peak-normalised float waveform."""
+    return to_waves(log_mel_or_linear[None], cfg, linear=linear, seed=seed)[0]

@@ -15,13 +15,21 @@ REPO = Path(__file__).resolve().parents[1]
 def write_params(root: Path, base: Path | None = None, **sections) -> Path:
     """params.yaml = the repository's (or `base`), with the given sections' keys replaced.
 
-    `languages` and `models` are replaced whole, other sections key by key."""
+    `languages`, `models` and `evaluations` are replaced whole, other sections key by key;
+    new `models` without `evaluations` get each model tested on each of its languages."""
     params = yaml.safe_load((base or REPO / "params.yaml").read_text())
     for name, values in sections.items():
-        if isinstance(values, dict) and isinstance(params.get(name), dict) and name not in ("languages", "models"):
+        whole = ("languages", "models", "evaluations")
+        if isinstance(values, dict) and isinstance(params.get(name), dict) and name not in whole:
             params[name].update(values)
         else:
             params[name] = values
+    if "models" in sections and "evaluations" not in sections:
+        params["evaluations"] = {
+            f"{m}-{lang}": {"model": m, "lang": lang}
+            for m, entry in (sections["models"] or {}).items()
+            for lang in entry.get("languages", [])
+        }
     path = root / "params.yaml"
     path.write_text(yaml.safe_dump(params, allow_unicode=True, sort_keys=False))
     return path

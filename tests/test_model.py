@@ -115,7 +115,7 @@ def test_demo_shapes_and_size():
     counter = FlopCounterMode(display=False)
     with torch.no_grad(), counter:
         gen(_frames(1, 75), torch.tensor([75]))
-    assert counter.get_total_flops() < 2e9  # ~1 GFLOP per 3 s clip
+    assert counter.get_total_flops() < 3e9  # ~2.5 GFLOP per 3 s clip
 
 
 def test_demo_short_window():
@@ -283,13 +283,13 @@ def test_language_embedding_on_and_off():
 
     multi = Generator(model_config("demo", {"languages": 3})).eval()
     assert count_parameters(multi) == count_parameters(plain) + 3 * multi.cfg.feature_dim
-    with pytest.raises(ValueError, match="language index"):
-        multi(frames, lengths)
     noise = torch.randn(2, multi.cfg.noise_channels, multi.cfg.rows, 10)
     with torch.no_grad():
         # starts language-neutral (zero vectors), then the language steers context and speech
         a = multi(frames, lengths, torch.tensor([0, 0]), noise)
         assert torch.equal(a.context, multi(frames, lengths, torch.tensor([2, 1]), noise).context)
+        # no language (one the model never saw): no vector at all
+        assert torch.equal(a.context, multi(frames, lengths, None, noise).context)
         multi.frontend.language.weight.normal_()
         b = multi(frames, lengths, torch.tensor([0, 0]), noise)
         c = multi(frames, lengths, torch.tensor([2, 0]), noise)

@@ -18,6 +18,8 @@ from tests.helpers import repo_copy, talking_video, write_params
 SMOKE = {
     "languages": {"en": {"source": "synthetic"}, "zh": {"source": "synthetic"}},
     "corpus": {"speakers": 2, "utterances_per_speaker": 3, "languages": {"en": {}, "zh": {}}},
+    # one test and one validation clip per speaker
+    "preprocess": {"split": {"mode": "overlap", "val_fraction": 0.2, "test_fraction": 0.2}},
 }
 
 
@@ -67,6 +69,41 @@ def test_dvc_repro_preprocess_smoke(smoke_repo):
             assert f"reports/metrics/{stage}/{lang}.json" in files
     # nothing changed: a second repro does nothing
     assert "up to date" in _run(["dvc", "status", "preprocess"], repo)
+
+
+@pytest.mark.slow
+def test_dvc_repro_end_to_end_smoke(smoke_repo):
+    """Every stage after preprocessing: train, test (with a cross-lingual pair: a model
+    that never saw zh, tested on zh), asr, wer and the HTML report."""
+    repo = smoke_repo
+    write_params(
+        repo,
+        base=repo / "params.yaml",
+        train={"steps": 4, "batch_size": 2, "window": 16, "eval_every": 2, "eval_clips": 1, "log_every": 1},
+        models={"m": {"languages": ["en"]}},
+        evaluations={"m-en": {"model": "m", "lang": "en"}, "m-zh": {"model": "m", "lang": "zh"}},
+        test={"workers": 1},
+        asr={"steps": 10, "batch_size": 4},
+    )
+    _run(["dvc", "repro"], repo)
+    shown = json.loads(_run(["dvc", "metrics", "show", "--json"], repo))
+    files = next(iter(shown.values()))["data"]
+    for stage in ("test", "wer"):
+        for lang in ("en", "zh"):
+            metrics = files[f"reports/metrics/{stage}/m/{lang}.json"]["data"]
+            assert metrics["clips"] == 2 and "ceiling" in metrics
+    assert {"stoi", "estoi", "pesq_nb", "pesq_wb"} <= set(files["reports/metrics/test/m/zh.json"]["data"])
+    assert {"wer", "cer"} <= set(files["reports/metrics/wer/m/en.json"]["data"])
+    for lang in ("en", "zh"):
+        assert "wer" in files[f"reports/metrics/asr/{lang}.json"]["data"]
+        assert list((repo / "outputs/m" / lang / "wav").rglob("*.wav"))
+    html = (repo / "reports/report.html").read_text(encoding="utf-8")
+    assert ">en<" in html and ">zh<" in html and "<audio" in html
+    assert "def " not in html  # rendered without input cells
+    assert "up to date" in _run(["dvc", "status"], repo)
+    # the JupyterLab notebook runs on what the pipeline made
+    explore = ["papermill", "notebooks/explore.ipynb", str(repo / "explore.ipynb"), "-k", "python3"]
+    _run([*explore, "--cwd", "notebooks", "-p", "model", "m", "-p", "lang", "zh"], repo)
 
 
 @pytest.mark.slow

@@ -27,6 +27,7 @@ TOP_LEVEL = {
     ".dvcignore",
     "dvc.lock",
     "models",  # trained models, DVC-tracked (the train stage)
+    "outputs",  # generated speech, DVC-tracked (the test stage)
 }
 
 

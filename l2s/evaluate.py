@@ -1,0 +1,174 @@
+"""The test stage: a model speaks every clip of a language's test split, and is scored.
+
+`l2s test <model>-<lang>` (stage test@<model>-<lang>) runs the generator of
+models/<model>/best.pt over whole clips, vocodes them with one batched, seeded
+Griffin-Lim per batch and scores each clip against the recorded speech: STOI, ESTOI,
+PESQ narrow- and wide-band. The ground truth goes through the same spectrogram ->
+Griffin-Lim path and is scored the same way: that is the ceiling a perfect generator
+would reach with this vocoder.
+
+outputs/<model>/<lang>/
+    wav/<clip>.wav        generated speech (test.save_wav)
+    mel/<clip>.npz        generated ln-mel and linear spectrogram (test.save_mel)
+    ceiling/<clip>.wav    ground truth through the vocoder path (for the WER ceiling)
+    scores.csv            one row per clip: every score, generated and ceiling
+reports/metrics/test/<model>/<lang>.json   means over the clips (`dvc metrics show`)
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import math
+import os
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from l2s import config, parallel, paths
+from l2s.audio import magnitude, prepare
+from l2s.dataset import ClipDataset, ProcessedLanguage
+from l2s.inference import load_generator
+from l2s.metrics import speech_scores
+from l2s.model import MELS_PER_FRAME, normalise_frames, unit_to_mel
+from l2s.vocoder import to_waves
+
+log = logging.getLogger(__name__)
+
+SCORES = ("stoi", "estoi", "pesq_nb", "pesq_wb")
+
+
+def evaluation(params: config.Params, key: str) -> config.Evaluation:
+    if key not in params.evaluations:
+        raise config.ConfigError(
+            f"unknown evaluation {key!r}; params.yaml evaluations: {', '.join(params.evaluations) or 'none'}"
+        )
+    return params.evaluations[key]
+
+
+def output_dir(model: str, lang: str) -> Path:
+    return paths.root() / "outputs" / model / lang
+
+
+def checkpoint(model: str) -> Path:
+    """The checkpoint the test stage uses: the best by validation STOI."""
+    path = paths.root() / "models" / model / "best.pt"
+    if not path.exists():
+        raise FileNotFoundError(f"no checkpoint at {path}; train the model first: dvc repro train@{model}")
+    return path
+
+
+def run(key: str, params: config.Params | None = None) -> dict:
+    """Synthesise and score the test split of evaluation `key` (<model>-<lang>); returns its metrics."""
+    params = params or config.load()
+    ev = evaluation(params, key)
+    cfg = params.test
+    ckpt = checkpoint(ev.model)
+    data = ProcessedLanguage(ev.lang)
+    gen, meta = load_generator(ckpt)
+    mel_cfg = meta["mel"]
+    if data.info["preprocess"]["mel"] != config.dataclasses.asdict(mel_cfg):
+        raise ValueError(
+            f"{ev.model} was trained on other audio features than data/processed/{ev.lang} holds "
+            "(preprocess.mel changed since training); run: dvc repro train@" + ev.model
+        )
+    # a language the model never saw gets no language vector (only models with one care)
+    language = None
+    if gen.cfg.languages and ev.lang in meta["languages"]:
+        language = meta["languages"].index(ev.lang)
+    clips = ClipDataset(data, "test")
+    out = output_dir(ev.model, ev.lang)
+    shutil.rmtree(out, ignore_errors=True)  # our own output: a re-run starts clean
+    torch.set_num_threads(os.cpu_count() or 1)
+
+    t0 = time.perf_counter()
+    jobs = []
+    loader = torch.utils.data.DataLoader(clips, batch_size=cfg.batch_size)
+    for batch in loader:
+        lengths = batch["valid_frames"]
+        spec_lengths = (lengths * MELS_PER_FRAME).tolist()
+        with torch.no_grad():
+            lang = None if language is None else torch.full_like(lengths, language)
+            o = gen(normalise_frames(batch["frames"]), lengths, lang)
+        mel = unit_to_mel(o.mels[-1][:, 0].float())
+        linear = o.linear[:, 0].float()
+        linear_vocoder = cfg.vocoder == "linear"
+        audio = batch["audio"].numpy()
+        if linear_vocoder:
+            truth = torch.stack([magnitude(prepare(a, mel_cfg), mel_cfg) for a in audio])
+        else:
+            truth = batch["mel"]
+        vocode = dict(cfg=mel_cfg, lengths=spec_lengths, linear=linear_vocoder, iterations=cfg.griffin_lim_iters)
+        waves = to_waves(linear if linear_vocoder else mel, seed=cfg.seed, **vocode)
+        ceiling = to_waves(truth, seed=cfg.seed, **vocode)
+        for i, clip_id in enumerate(batch["clip_id"]):
+            n = spec_lengths[i] * mel_cfg.hop
+            _save(
+                out,
+                clip_id,
+                waves[i],
+                ceiling[i],
+                mel[i, :, : spec_lengths[i]],
+                linear[i, :, : spec_lengths[i]],
+                mel_cfg.sample_rate,
+                cfg,
+            )
+            jobs.append((clip_id, audio[i][:n], waves[i], ceiling[i], mel_cfg.sample_rate))
+    synth_s = time.perf_counter() - t0
+
+    scores = dict(parallel.imap(_score, jobs, cfg.workers, desc=f"scoring {key}"))
+    rows = [
+        {k: data.clips[r][k] for k in ("clip_id", "speaker", "text")} | scores[data.clips[r]["clip_id"]]
+        for r in clips.rows
+    ]
+    _write_csv(out / "scores.csv", rows)
+    elapsed = time.perf_counter() - t0
+
+    metrics = {
+        "clips": len(rows),
+        **{s: _mean(rows, s) for s in SCORES},
+        "ceiling": {s: _mean(rows, f"ceiling_{s}") for s in SCORES},
+        "clips_per_s": round(len(rows) / elapsed, 2),
+        "synthesis_clips_per_s": round(len(rows) / synth_s, 2),
+    }
+    paths.write_metrics("test", f"{ev.model}/{ev.lang}", metrics)
+    log.info("%s: %s", key, {k: v for k, v in metrics.items() if k != "ceiling"})
+    return metrics
+
+
+def _save(out: Path, clip_id: str, wave, ceiling, mel, linear, sample_rate: int, cfg: config.TestConfig) -> None:
+    import soundfile as sf
+
+    folders = ["ceiling"] + (["wav"] if cfg.save_wav else [])
+    for folder, w in zip(folders, (ceiling, wave)):
+        path = out / folder / f"{clip_id}.wav"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        sf.write(path, w, sample_rate, subtype="PCM_16")
+    if cfg.save_mel:
+        path = out / "mel" / f"{clip_id}.npz"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(path, mel=mel.numpy().astype(np.float32), linear=linear.numpy().astype(np.float32))
+
+
+def _score(job) -> tuple[str, dict]:
+    clip_id, ref, wave, ceiling, sr = job
+    generated = speech_scores(ref, wave, sr)
+    upper = speech_scores(ref, ceiling, sr)
+    return clip_id, {**generated, **{f"ceiling_{k}": v for k, v in upper.items()}}
+
+
+def _mean(rows: list[dict], key: str) -> float:
+    values = [r[key] for r in rows if not math.isnan(r[key])]
+    return round(float(np.mean(values)), 4) if values else math.nan
+
+
+def _write_csv(path: Path, rows: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        for r in rows:
+            w.writerow({k: round(v, 4) if isinstance(v, float) else v for k, v in r.items()})

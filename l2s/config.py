@@ -259,9 +259,11 @@ class TestConfig:
 
     save_mel: bool = True  # outputs/<model>/<lang>/mel/<clip>.npz: mel and linear spectrogram
     save_wav: bool = True  # outputs/<model>/<lang>/wav/<clip>.wav
-    # Griffin-Lim on the postnet's linear spectrogram (as published), or on the 80-bin mel
-    # through its pseudo-inverse; the ceiling takes the same path from the ground truth
-    vocoder: Literal["linear", "mel"] = "linear"
+    # Griffin-Lim on the 80-bin mel through its pseudo-inverse, or on the postnet's linear
+    # spectrogram (as published); the ceiling takes the same path from the ground truth.
+    # mel is the default: the demo model's small postnet made less intelligible speech
+    # (README, Testing)
+    vocoder: Literal["mel", "linear"] = "mel"
     griffin_lim_iters: int = 60
     batch_size: int = 16
     workers: int = 2  # processes scoring clips

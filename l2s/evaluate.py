@@ -83,6 +83,7 @@ def run(key: str, params: config.Params | None = None) -> dict:
     out = output_dir(ev.model, ev.lang)
     shutil.rmtree(out, ignore_errors=True)  # our own output: a re-run starts clean
     torch.set_num_threads(os.cpu_count() or 1)
+    torch.manual_seed(cfg.seed)  # the generator's noise input: the same outputs on every run
 
     t0 = time.perf_counter()
     jobs = []

@@ -47,6 +47,7 @@ def mel_image(mel: np.ndarray, title: str = "", ax=None, hop_seconds: float = 0.
     im = ax.imshow(
         mel, origin="lower", aspect="auto", cmap="magma", extent=(0, mel.shape[1] * hop_seconds, 0, mel.shape[0])
     )
+    ax.grid(False)  # a plotting theme's grid would cross the picture
     ax.set_xlabel("seconds")
     ax.set_ylabel("mel bin")
     ax.set_title(title)

@@ -65,9 +65,11 @@ def clip_scores(params: config.Params) -> pd.DataFrame:
         path = transcripts_path(ev.model, ev.lang)
         if path.exists():
             t = pd.read_csv(path, keep_default_na=False)
-            t["wer"] = t.word_edits / t.words.clip(lower=1)
-            t["cer"] = t.char_edits / t.chars.clip(lower=1)
-            scores = scores.merge(t[["clip_id", "reference", "hypothesis", "wer", "cer"]], on="clip_id")
+            for prefix in ("", "ceiling_"):
+                t[f"{prefix}wer"] = t[f"{prefix}word_edits"] / t.words.clip(lower=1)
+                t[f"{prefix}cer"] = t[f"{prefix}char_edits"] / t.chars.clip(lower=1)
+            keep = ["clip_id", "reference", "hypothesis", "wer", "cer", "ceiling_wer", "ceiling_cer"]
+            scores = scores.merge(t[keep], on="clip_id")
         frames.append(scores.assign(model=ev.model, language=ev.lang))
     return pd.concat(frames, ignore_index=True)
 

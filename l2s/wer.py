@@ -49,6 +49,7 @@ def run(key: str, params: config.Params | None = None) -> dict:
     rows = []
     for (clip_id, ref), hyp, ceil in zip(clips, generated, ceiling):
         counts = text.error_counts(ref, hyp, ev.lang)
+        upper = text.error_counts(ref, ceil, ev.lang)
         rows.append(
             {
                 "clip_id": clip_id,
@@ -56,6 +57,8 @@ def run(key: str, params: config.Params | None = None) -> dict:
                 "hypothesis": hyp,
                 "ceiling_hypothesis": ceil,
                 **counts,
+                "ceiling_word_edits": upper["word_edits"],
+                "ceiling_char_edits": upper["char_edits"],
             }
         )
     path = transcripts_path(ev.model, ev.lang)

@@ -3,7 +3,7 @@
 VCA-GAN's authors measured the intelligibility of generated GRID speech with an ASR model
 trained on the ground-truth training speech, and reported that model's own WER on the
 ground-truth test speech (0.37-1.67 %) as the floor. This module does the same for each
-language of params.yaml: `python -m l2s.asr LANG` trains a small character CTC recogniser
+language of params.yaml: `l2s asr LANG` trains a small character CTC recogniser
 on data/processed/<lang> and writes models/asr/<lang>/asr.pt.
 
 Model: log-mel scaled to [-1, 1] (`l2s.model.mel_to_unit`), masked past each clip's length;
@@ -32,7 +32,6 @@ option took wav or mel input.
 
 from __future__ import annotations
 
-import argparse
 import copy
 import csv
 import dataclasses
@@ -40,7 +39,6 @@ import json
 import logging
 import math
 import os
-import sys
 import time
 from pathlib import Path
 from typing import Protocol
@@ -657,24 +655,3 @@ def train(lang: str, params: config.Params | None = None, out: str | Path | None
     else:
         (out / "metrics.json").write_text(json.dumps(metrics, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return metrics
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m l2s.asr", description=__doc__.splitlines()[0])
-    parser.add_argument("lang", help="a language of params.yaml `languages:`")
-    parser.add_argument("--params", help="params file (default: the repository's)")
-    parser.add_argument("--out", help="output folder (default: models/asr/<lang>)")
-    args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S"
-    )
-    try:
-        train(args.lang, config.load(args.params) if args.params else None, args.out)
-    except (config.ConfigError, FileNotFoundError, ValueError, RuntimeError) as e:
-        logging.getLogger("l2s").error("%s", e)
-        return 2
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

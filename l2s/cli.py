@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import importlib
 import logging
 import sys
 
@@ -13,28 +15,36 @@ def setup_logging(level: int = logging.INFO) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
 
 
-def _languages(args, names: list[str], what: str) -> list[str]:
-    langs = args.languages or names
-    unknown = [lang for lang in langs if lang not in names]
-    if unknown:
-        raise config.ConfigError(f"{what}: unknown language(s) {unknown}; params.yaml has: {', '.join(names)}")
-    return langs
+@dataclasses.dataclass(frozen=True)
+class Stage:
+    """A per-item pipeline stage as a subcommand: `l2s <name> [items]` calls function(item, params)."""
+
+    name: str
+    function: str  # module:function
+    items: str  # the params.yaml section listing the items
+    help: str
+
+    def run(self, args) -> None:
+        params = config.load(args.params)
+        section = params
+        for part in self.items.split("."):
+            section = getattr(section, part)
+        unknown = [item for item in args.items if item not in section]
+        if unknown:
+            raise config.ConfigError(f"{self.items}: unknown {unknown}; params.yaml has: {', '.join(section)}")
+        module, function = self.function.split(":")
+        fn = getattr(importlib.import_module(module), function)
+        for item in args.items or list(section):
+            fn(item, params)
 
 
-def cmd_corpus(args) -> None:
-    from l2s import corpus
-
-    params = config.load(args.params)
-    for lang in _languages(args, list(params.corpus.languages), "corpus.languages"):
-        corpus.build(lang, params)
-
-
-def cmd_preprocess(args) -> None:
-    from l2s import preprocess
-
-    params = config.load(args.params)
-    for lang in _languages(args, list(params.languages), "languages"):
-        preprocess.run(lang, params)
+STAGES = (
+    Stage("corpus", "l2s.corpus:build", "corpus.languages", "generate the embedded synthetic corpus (data/raw/<lang>)"),
+    Stage("preprocess", "l2s.preprocess:run", "languages", "raw videos -> data/processed/<lang>"),
+    Stage("test", "l2s.evaluate:run", "evaluations", "synthesise and score test splits (outputs/<model>/<lang>)"),
+    Stage("asr", "l2s.asr:train", "languages", "train each language's speech recogniser (models/asr/<lang>)"),
+    Stage("wer", "l2s.wer:run", "evaluations", "word and character error rates of generated speech"),
+)
 
 
 def cmd_train(args) -> None:
@@ -47,40 +57,6 @@ def cmd_train(args) -> None:
         cmd = train.launch_command(name, params, args.params)
         logging.getLogger("l2s").info("training %s: %s", name, " ".join(cmd))
         subprocess.run(cmd, check=True)
-
-
-def _evaluations(args, params: config.Params) -> list[str]:
-    keys = args.evaluations or list(params.evaluations)
-    for key in keys:
-        if key not in params.evaluations:
-            raise config.ConfigError(
-                f"unknown evaluation {key!r}; params.yaml evaluations: {', '.join(params.evaluations)}"
-            )
-    return keys
-
-
-def cmd_test(args) -> None:
-    from l2s import evaluate
-
-    params = config.load(args.params)
-    for key in _evaluations(args, params):
-        evaluate.run(key, params)
-
-
-def cmd_asr(args) -> None:
-    from l2s import asr
-
-    params = config.load(args.params)
-    for lang in _languages(args, list(params.languages), "languages"):
-        asr.train(lang, params)
-
-
-def cmd_wer(args) -> None:
-    from l2s import wer
-
-    params = config.load(args.params)
-    for key in _evaluations(args, params):
-        wer.run(key, params)
 
 
 def cmd_bench(args) -> None:
@@ -99,29 +75,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--params", help="params file (default: the repository's params.yaml)")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("corpus", help="generate the embedded synthetic corpus (data/raw/<lang>)")
-    p.add_argument("languages", nargs="*", help="languages (default: all of corpus.languages)")
-    p.set_defaults(fn=cmd_corpus)
-
-    p = sub.add_parser("preprocess", help="raw videos -> data/processed/<lang>")
-    p.add_argument("languages", nargs="*", help="languages (default: all of languages)")
-    p.set_defaults(fn=cmd_preprocess)
+    for stage in STAGES:
+        p = sub.add_parser(stage.name, help=stage.help)
+        p.add_argument("items", nargs="*", help=f"keys of params.yaml {stage.items} (default: all)")
+        p.set_defaults(fn=stage.run)
 
     p = sub.add_parser("train", help="train models (models/<name>), on every GPU when there are some")
     p.add_argument("models", nargs="*", help="models of params.yaml (default: all)")
     p.set_defaults(fn=cmd_train)
-
-    p = sub.add_parser("test", help="synthesise and score test splits (outputs/<model>/<lang>)")
-    p.add_argument("evaluations", nargs="*", help="<model>-<lang> keys of params.yaml evaluations (default: all)")
-    p.set_defaults(fn=cmd_test)
-
-    p = sub.add_parser("asr", help="train each language's speech recogniser (models/asr/<lang>)")
-    p.add_argument("languages", nargs="*", help="languages (default: all of languages)")
-    p.set_defaults(fn=cmd_asr)
-
-    p = sub.add_parser("wer", help="word and character error rates of generated speech")
-    p.add_argument("evaluations", nargs="*", help="<model>-<lang> keys of params.yaml evaluations (default: all)")
-    p.set_defaults(fn=cmd_wer)
 
     p = sub.add_parser("bench", help="measure the speed of each step on this machine")
     p.add_argument("--clips", type=int, default=8, help="clips per measurement")
@@ -135,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging()
     try:
         args.fn(args)
-    except (config.ConfigError, FileNotFoundError, FileExistsError, ValueError) as e:
+    except (FileNotFoundError, FileExistsError, ValueError) as e:  # ConfigError is a ValueError
         logging.getLogger("l2s").error("%s", e)
         return 2
     return 0

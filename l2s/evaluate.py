@@ -18,6 +18,7 @@ reports/metrics/test/<model>/<lang>.json   means over the clips (`dvc metrics sh
 from __future__ import annotations
 
 import csv
+import dataclasses
 import logging
 import math
 import os
@@ -70,7 +71,7 @@ def run(key: str, params: config.Params | None = None) -> dict:
     data = ProcessedLanguage(ev.lang)
     gen, meta = load_generator(ckpt)
     mel_cfg = meta["mel"]
-    if data.info["preprocess"]["mel"] != config.dataclasses.asdict(mel_cfg):
+    if data.info["preprocess"]["mel"] != dataclasses.asdict(mel_cfg):
         raise ValueError(
             f"{ev.model} was trained on other audio features than data/processed/{ev.lang} holds "
             "(preprocess.mel changed since training); run: dvc repro train@" + ev.model
@@ -88,36 +89,25 @@ def run(key: str, params: config.Params | None = None) -> dict:
     t0 = time.perf_counter()
     jobs = []
     loader = torch.utils.data.DataLoader(clips, batch_size=cfg.batch_size)
+    linear_vocoder = cfg.vocoder == "linear"
     for batch in loader:
         lengths = batch["valid_frames"]
-        spec_lengths = (lengths * MELS_PER_FRAME).tolist()
+        spec_frames = (lengths * MELS_PER_FRAME).tolist()
         with torch.no_grad():
             lang = None if language is None else torch.full_like(lengths, language)
             o = gen(normalise_frames(batch["frames"]), lengths, lang)
-        mel = unit_to_mel(o.mels[-1][:, 0].float())
-        linear = o.linear[:, 0].float()
-        linear_vocoder = cfg.vocoder == "linear"
+        mel, linear = unit_to_mel(o.mels[-1][:, 0].float()), o.linear[:, 0].float()
         audio = batch["audio"].numpy()
         if linear_vocoder:
-            truth = torch.stack([magnitude(prepare(a, mel_cfg), mel_cfg) for a in audio])
+            generated, truth = linear, torch.stack([magnitude(prepare(a, mel_cfg), mel_cfg) for a in audio])
         else:
-            truth = batch["mel"]
-        vocode = dict(cfg=mel_cfg, lengths=spec_lengths, linear=linear_vocoder, iterations=cfg.griffin_lim_iters)
-        waves = to_waves(linear if linear_vocoder else mel, seed=cfg.seed, **vocode)
-        ceiling = to_waves(truth, seed=cfg.seed, **vocode)
+            generated, truth = mel, batch["mel"]
+        vocode = dict(cfg=mel_cfg, lengths=spec_frames, linear=linear_vocoder, iterations=cfg.griffin_lim_iters)
+        waves, ceiling = to_waves(generated, seed=cfg.seed, **vocode), to_waves(truth, seed=cfg.seed, **vocode)
         for i, clip_id in enumerate(batch["clip_id"]):
-            n = spec_lengths[i] * mel_cfg.hop
-            _save(
-                out,
-                clip_id,
-                waves[i],
-                ceiling[i],
-                mel[i, :, : spec_lengths[i]],
-                linear[i, :, : spec_lengths[i]],
-                mel_cfg.sample_rate,
-                cfg,
-            )
-            jobs.append((clip_id, audio[i][:n], waves[i], ceiling[i], mel_cfg.sample_rate))
+            n = spec_frames[i]
+            _save(out, clip_id, cfg, waves[i], ceiling[i], mel[i, :, :n], linear[i, :, :n], mel_cfg.sample_rate)
+            jobs.append((clip_id, audio[i][: n * mel_cfg.hop], waves[i], ceiling[i], mel_cfg.sample_rate))
     synth_s = time.perf_counter() - t0
 
     scores = dict(parallel.imap(_score, jobs, cfg.workers, desc=f"scoring {key}"))
@@ -140,7 +130,7 @@ def run(key: str, params: config.Params | None = None) -> dict:
     return metrics
 
 
-def _save(out: Path, clip_id: str, wave, ceiling, mel, linear, sample_rate: int, cfg: config.TestConfig) -> None:
+def _save(out: Path, clip_id: str, cfg: config.TestConfig, wave, ceiling, mel, linear, sample_rate: int) -> None:
     import soundfile as sf
 
     folders = ["ceiling"] + (["wav"] if cfg.save_wav else [])

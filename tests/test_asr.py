@@ -12,7 +12,7 @@ import pytest
 import soundfile
 import torch
 
-from l2s import asr, config
+from l2s import asr, cli, config
 from l2s.audio import log_mel
 from l2s.config import MelConfig
 from tests.helpers import write_params
@@ -86,7 +86,7 @@ def trained(tmp_path_factory):
     old = os.environ.get("L2S_ROOT")
     os.environ["L2S_ROOT"] = str(root)
     try:
-        assert asr.main(["en"]) == 0
+        assert cli.main(["asr", "en"]) == 0
     finally:
         if old is None:
             os.environ.pop("L2S_ROOT")
@@ -237,7 +237,7 @@ def test_missing_checkpoint_names_the_stage(workdir):
 def test_missing_processed_data_names_the_stage(workdir):
     with pytest.raises(FileNotFoundError, match="dvc repro preprocess@en"):
         asr.train("en")
-    assert asr.main(["en"]) == 2
+    assert cli.main(["asr", "en"]) == 2
 
 
 def test_empty_train_split_is_a_clear_error(workdir):

@@ -11,4 +11,9 @@ def test_params_command_validates(workdir, capsys):
 
 def test_unknown_language_is_a_clear_error(workdir, caplog):
     assert cli.main(["preprocess", "xx"]) == 2
-    assert "unknown language(s) ['xx']; params.yaml has: en, es, zh" in caplog.text
+    assert "languages: unknown ['xx']; params.yaml has: en, es, zh" in caplog.text
+
+
+def test_unknown_evaluation_is_a_clear_error(workdir, caplog):
+    assert cli.main(["wer", "multi-fr"]) == 2
+    assert "evaluations: unknown ['multi-fr']; params.yaml has: multi-en, multi-es, multi-zh" in caplog.text

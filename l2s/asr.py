@@ -33,7 +33,6 @@ option took wav or mel input.
 from __future__ import annotations
 
 import copy
-import csv
 import dataclasses
 import json
 import logging
@@ -540,7 +539,7 @@ class AsrTrainer:
                     # ties go to the later weights, trained longer at a lower learning rate
                     if row["val_cer"] <= best_cer:
                         best, best_cer, best_step = copy.deepcopy(self.model.state_dict()), row["val_cer"], step
-                _append_history(history, row)
+                paths.append_row(history, row)
                 log.info(
                     "asr %s step %d/%d  loss %.4f%s  (%.0f s)",
                     self.lang,
@@ -564,15 +563,6 @@ class AsrTrainer:
 
 def _valid(clips: Clips) -> list[np.ndarray]:
     return [m[:, :n] for m, n in zip(clips.mel, clips.lengths)]
-
-
-def _append_history(path: Path, row: dict) -> None:
-    new = not path.exists()
-    with open(path, "a", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(row))
-        if new:
-            w.writeheader()
-        w.writerow({k: (round(v, 5) if isinstance(v, float) else v) for k, v in row.items()})
 
 
 def evaluate(rec: CTCRecognizer, clips: Clips, seed: int = 0) -> dict:

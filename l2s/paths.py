@@ -54,3 +54,15 @@ def write_metrics(stage: str, name: str, metrics: dict) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(metrics, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return path
+
+
+def append_row(path: Path, row: dict) -> None:
+    """Add a row to a CSV history (header first when the file is new); floats to 5 decimals."""
+    import csv
+
+    new = not path.exists()
+    with open(path, "a", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(row))
+        if new:
+            w.writeheader()
+        w.writerow({k: (round(v, 5) if isinstance(v, float) else v) for k, v in row.items()})

@@ -363,7 +363,7 @@ class Trainer:
             scores = self.validate(writer)
             for k, v in scores.items():
                 writer.add_scalar(k, v, self.step)
-            _append_history(self.history, {"step": self.step, **last, **scores})
+            paths.append_row(self.history, {"step": self.step, **last, **scores})
             if scores["val/stoi"] > self.best_stoi:
                 self.best_stoi = scores["val/stoi"]
                 self.save("best.pt")
@@ -379,15 +379,6 @@ class Trainer:
             "best_val_stoi": round(self.best_stoi, 4),
             **{k.replace("/", "_"): round(float(v), 4) for k, v in final.items() if k != "step"},
         }
-
-
-def _append_history(path: Path, row: dict) -> None:
-    new = not path.exists()
-    with open(path, "a", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(row))
-        if new:
-            w.writeheader()
-        w.writerow({k: (round(v, 5) if isinstance(v, float) else v) for k, v in row.items()})
 
 
 def _mel_picture(generated: torch.Tensor, target: torch.Tensor) -> np.ndarray:

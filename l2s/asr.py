@@ -49,7 +49,7 @@ from torch import Tensor, nn
 
 from l2s import config, paths, text
 from l2s.config import MelConfig
-from l2s.model import mel_to_unit
+from l2s.model import length_mask, mel_to_unit
 
 log = logging.getLogger(__name__)
 
@@ -99,8 +99,7 @@ class CTCModel(nn.Module):
 def mask_features(x: Tensor, lengths: Tensor) -> Tensor:
     """Frames past each clip's length set to -1, the unit value of silence (ln 1e-5): padding
     then looks like the silent tail of a short clip, whatever the batch it landed in."""
-    valid = torch.arange(x.shape[-1], device=x.device)[None, :] < lengths[:, None]
-    return x.masked_fill(~valid[:, None, :], -1.0)
+    return x.masked_fill(~length_mask(lengths, x.shape[-1])[:, None, :], -1.0)
 
 
 def spec_augment(x: Tensor, lengths: Tensor, gen: torch.Generator) -> Tensor:
@@ -249,15 +248,12 @@ def resynthesise(mels: np.ndarray, mel_cfg: MelConfig, seed: int = 0, batch: int
     The test stage writes Griffin-Lim audio of the generated spectrograms and the wer stage
     recomputes the mel from it; this sends ground truth down the same road."""
     from l2s.audio import log_mel
-    from l2s.vocoder import deemphasis, griffin_lim, mel_to_linear
+    from l2s.vocoder import to_waves
 
     out = []
     for i in range(0, len(mels), batch):
-        mag = mel_to_linear(torch.from_numpy(np.asarray(mels[i : i + batch], dtype=np.float32)), mel_cfg)
-        waves = griffin_lim(mag, mel_cfg, seed=seed + i).numpy()
-        for wave in waves:
-            wave = deemphasis(wave, mel_cfg.preemphasis)
-            out.append(log_mel(wave, mel_cfg))
+        waves = to_waves(torch.from_numpy(np.asarray(mels[i : i + batch], dtype=np.float32)), mel_cfg, seed=seed + i)
+        out.extend(log_mel(wave, mel_cfg) for wave in waves)
     return out
 
 

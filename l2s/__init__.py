@@ -7,3 +7,10 @@ __version__ = "0.1.0"
 # MediaPipe's C++ side logs a screenful of INFO/WARNING lines per graph; keep errors only.
 os.environ.setdefault("GLOG_minloglevel", "2")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def speak(video, model="models/multi", output=None, mux=None, face_index=0, **options):
+    """Voice a video (or a folder of videos) with a trained model: see l2s.synthesis.speak."""
+    from l2s.synthesis import speak as _speak
+
+    return _speak(video, model, output, mux, face_index, **options)

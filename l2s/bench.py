@@ -5,7 +5,11 @@ touches data/. Figures:
 - corpus generation, seconds per clip (one process) and its parts;
 - MediaPipe face mesh alone, ms per frame in tracking mode (the floor of preprocessing);
 - preprocessing, frames per second per core, and its ratio to face mesh alone;
-- the loader, clips per second from data/processed (memory-mapped).
+- the loader, clips per second from data/processed (memory-mapped);
+- training step time and GFLOP/s of the demo and paper presets, next to the machine's
+  convolution peak, and the generator alone;
+- `l2s speak` on a 3 s clip, the whole path (decode, crop, generate, vocode), as a
+  real-time factor with its parts, for both presets (weights are random: speed only).
 """
 
 from __future__ import annotations
@@ -219,6 +223,61 @@ def model_rows(
     ]
 
 
+def untrained_checkpoint(preset: str, folder: Path) -> Path:
+    """A checkpoint of an untrained generator of `preset`, as training writes it, with
+    params.yaml's preprocessing: what `l2s speak` loads, for timing and tests."""
+    import torch
+
+    from l2s import config
+    from l2s.model import CHECKPOINT_FORMAT, Generator, model_config
+
+    params = config.load()
+    cfg = model_config(preset)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{preset}.pt"
+    state = {
+        "format": CHECKPOINT_FORMAT,
+        "model_config": dataclasses.asdict(cfg),
+        "languages": ["en"],
+        "mel": dataclasses.asdict(params.preprocess.mel),
+        "preprocess": dataclasses.asdict(params.preprocess),
+        "generator": Generator(cfg).state_dict(),
+    }
+    torch.save(state, path)
+    return path
+
+
+def speak_rows(repeats: int = 3) -> list[tuple[str, str, str]]:
+    """`l2s speak` on one 3 s, 25 fps clip of the scratch corpus: best of `repeats` warm runs."""
+    import csv
+
+    from l2s import paths
+    from l2s.synthesis import Synthesiser
+
+    raw = paths.raw_dir("en")
+    with open(raw / "manifest.csv", newline="") as f:
+        row = next(r for r in csv.DictReader(f) if r["kind"] == "normal" and float(r["fps"]) == 25.0)
+    video = raw / row["path"]
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for preset in ("demo", "paper"):
+            synth = Synthesiser(untrained_checkpoint(preset, Path(tmp)))
+            synth(video)  # warm-up: first calls build MediaPipe graphs and FFT plans
+            best = min((synth(video) for _ in range(repeats)), key=lambda s: sum(s.timings.values()))
+            total = sum(best.timings.values())
+            seconds = best.seconds
+            precision = "fp32" if synth.dtype is None else str(synth.dtype).removeprefix("torch.")
+            parts = ", ".join(f"{k} {v:.3f}" for k, v in best.timings.items())
+            rows.append(
+                (
+                    f"l2s speak, {preset} ({precision}), {seconds:.1f} s clip",
+                    f"RTF {total / seconds:.3f}",
+                    f"{total:.3f} s = {parts} s; {seconds / total:.1f}x faster than real time",
+                )
+            )
+    return rows
+
+
 def main(args) -> None:
     import torch
 
@@ -237,13 +296,16 @@ def main(args) -> None:
             from l2s import config, corpus, preprocess
 
             corpus.build("en", config.load())
-            preprocess.run("en", config.load())
+            if args.only == "model":
+                preprocess.run("en", config.load())
         if args.only in ("all", "model"):
             device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
             rows.append(("fp32 convolution peak", f"{conv_peak(device):.0f} GFLOP/s", f"{threads} threads, {device}"))
             for preset, batch in (("demo", 8), ("paper", 4)):
                 for precision in ("fp32", "bf16"):
                     rows += model_rows(preset, batch, precision, with_vocoder=(preset, precision) == ("demo", "fp32"))
+        if args.only in ("all", "speak"):
+            rows += speak_rows()
     if old_root is None:
         os.environ.pop("L2S_ROOT", None)
     else:

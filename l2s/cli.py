@@ -65,6 +65,18 @@ def cmd_bench(args) -> None:
     bench.main(args)
 
 
+def cmd_speak(args) -> int:
+    from pathlib import Path
+
+    from l2s import synthesis
+
+    options = dict(device=args.device, language=args.language, vocoder=args.vocoder, precision=args.precision)
+    result = synthesis.speak(args.video, args.model, args.output, args.mux, args.face_index, **options)
+    if isinstance(result, list):  # a folder: failures were logged one by one
+        return 1 if len(result) < len(synthesis.video_files(Path(args.video))) else 0
+    return 0
+
+
 def cmd_params(args) -> None:
     params = config.load(args.params)
     print(f"params OK: languages {', '.join(params.languages)}")
@@ -86,8 +98,29 @@ def main(argv: list[str] | None = None) -> int:
 
     p = sub.add_parser("bench", help="measure the speed of each step on this machine")
     p.add_argument("--clips", type=int, default=8, help="clips per measurement")
-    p.add_argument("--only", choices=("all", "data", "model"), default="all", help="which figures")
+    p.add_argument("--only", choices=("all", "data", "model", "speak"), default="all", help="which figures")
     p.set_defaults(fn=cmd_bench)
+
+    p = sub.add_parser("speak", help="speech from a silent video (or every video in a folder) with a trained model")
+    p.add_argument("video", help="a video file, or a folder of videos (batch mode)")
+    p.add_argument("--model", default="models/multi", help="a models/<name> folder or a .pt checkpoint")
+    p.add_argument("-o", "--output", help="the .wav to write (default ./<video>.wav); a folder in batch mode")
+    p.add_argument(
+        "--mux", help="also write this copy of the video with the speech as its sound (.mp4); a folder in batch mode"
+    )
+    p.add_argument("--face-index", type=int, default=0, help="which face speaks when there are several: 0 = largest")
+    p.add_argument("--language", help="language vector to use, for models trained with one")
+    p.add_argument("--device", help="cpu or cuda (default: cuda when there is a GPU)")
+    p.add_argument(
+        "--vocoder",
+        choices=("mel", "linear"),
+        default="mel",
+        help="Griffin-Lim on the mel or the postnet's spectrogram",
+    )
+    p.add_argument(
+        "--precision", choices=("auto", "fp32", "bf16"), default="auto", help="auto: bf16 where the hardware has it"
+    )
+    p.set_defaults(fn=cmd_speak)
 
     p = sub.add_parser("params", help="validate params.yaml")
     p.set_defaults(fn=cmd_params)
@@ -95,11 +128,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     setup_logging()
     try:
-        args.fn(args)
+        code = args.fn(args)
     except (FileNotFoundError, FileExistsError, ValueError) as e:  # ConfigError is a ValueError
         logging.getLogger("l2s").error("%s", e)
         return 2
-    return 0
+    return code or 0
 
 
 if __name__ == "__main__":

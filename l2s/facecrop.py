@@ -98,31 +98,60 @@ def _face_detector():
     return _detector
 
 
-def count_faces(frames: np.ndarray, samples: int = 3) -> int:
-    """Most faces MediaPipe's full-range detector finds in `samples` evenly spaced frames."""
+@dataclass(frozen=True)
+class FaceBox:
+    """A detected face: its box in pixels (top-left corner and size) in frame `frame`."""
+
+    x: float
+    y: float
+    width: float
+    height: float
+    frame: int = 0
+
+    @property
+    def centre(self) -> tuple[float, float]:
+        return self.x + self.width / 2, self.y + self.height / 2
+
+    def __str__(self) -> str:
+        cx, cy = self.centre
+        return f"{self.width:.0f}x{self.height:.0f} px at ({cx:.0f}, {cy:.0f})"
+
+
+def find_faces(frames: np.ndarray, samples: int = 3) -> list[FaceBox]:
+    """The faces MediaPipe's full-range detector finds in whichever of `samples` evenly
+    spaced frames shows the most of them, largest first."""
     if len(frames) == 0:
-        return 0
+        return []
     picks = np.unique(np.linspace(0, len(frames) - 1, max(1, samples)).round().astype(int))
     detector = _face_detector()
-    best = 0
+    best: list[FaceBox] = []
     for i in picks:
-        result = detector.process(_rgb(frames[i]))
-        best = max(best, len(result.detections or ()))
-    return best
+        h, w = frames[i].shape[:2]
+        detections = detector.process(_rgb(frames[i])).detections or ()
+        if len(detections) > len(best):
+            boxes = [d.location_data.relative_bounding_box for d in detections]
+            best = [FaceBox(b.xmin * w, b.ymin * h, b.width * w, b.height * h, int(i)) for b in boxes]
+    return sorted(best, key=lambda b: b.width * b.height, reverse=True)
+
+
+def count_faces(frames: np.ndarray, samples: int = 3) -> int:
+    """Most faces MediaPipe's full-range detector finds in `samples` evenly spaced frames."""
+    return len(find_faces(frames, samples))
 
 
 class FaceTracker:
     """MediaPipe face mesh in tracking mode; make one per worker process and reuse it.
 
     Tracking (static_image_mode=False) runs the face detector only when the track is lost,
-    which is both faster and steadier than detecting in every frame.
+    which is both faster and steadier than detecting in every frame. With `max_faces` > 1
+    it meshes that many faces per frame, and `track(..., follow=box)` keeps to one of them.
     """
 
-    def __init__(self, min_detection_confidence: float = 0.5, min_tracking_confidence: float = 0.5):
+    def __init__(self, min_detection_confidence: float = 0.5, min_tracking_confidence: float = 0.5, max_faces: int = 1):
         with quiet_native_stderr():
             self._mesh = mp.solutions.face_mesh.FaceMesh(
                 static_image_mode=False,
-                max_num_faces=1,
+                max_num_faces=max_faces,
                 refine_landmarks=False,
                 min_detection_confidence=min_detection_confidence,
                 min_tracking_confidence=min_tracking_confidence,
@@ -141,14 +170,18 @@ class FaceTracker:
             self._mesh.close()
             self._mesh = None
 
-    def track(self, frames: np.ndarray) -> np.ndarray:
+    def track(self, frames: np.ndarray, follow: FaceBox | None = None) -> np.ndarray:
         """Pixel (x, y) of the 468 landmarks per frame, float32 [T, 468, 2]; NaN where no face.
 
+        `follow`: of several faces, the one starting in this box; each frame takes the face
+        nearest to where it was last, and none if every face is farther than the box is
+        wide (the followed face is hidden: better no crop than another person's).
         Each call is one video: tracking restarts, so no face carries over from the last one.
         """
         if self._mesh is None:
             raise RuntimeError("FaceTracker is closed")
         out = np.full((len(frames), N_LANDMARKS, 2), np.nan, np.float32)
+        where = np.array(follow.centre) if follow else None
         for t, frame in enumerate(frames):
             if t == 0:  # a new graph: it warns while building and on its first frame
                 with quiet_native_stderr():
@@ -158,9 +191,19 @@ class FaceTracker:
                 result = self._mesh.process(_rgb(frame))
             if not result.multi_face_landmarks:
                 continue
-            marks = result.multi_face_landmarks[0].landmark
-            out[t] = [(p.x, p.y) for p in marks[:N_LANDMARKS]]
-            out[t] *= (frame.shape[1], frame.shape[0])  # normalised -> pixels
+            size = np.array([frame.shape[1], frame.shape[0]], np.float32)  # normalised -> pixels
+            faces = [
+                np.array([(p.x, p.y) for p in f.landmark[:N_LANDMARKS]], np.float32) * size
+                for f in result.multi_face_landmarks
+            ]
+            if where is None:
+                out[t] = faces[0]
+                continue
+            distances = [np.hypot(*(f.mean(axis=0) - where)) for f in faces]
+            nearest = int(np.argmin(distances))
+            if distances[nearest] <= follow.width:
+                out[t] = faces[nearest]
+                where = faces[nearest].mean(axis=0)
         log.debug("face mesh found no face in %d of %d frames", int(np.isnan(out[:, 0, 0]).sum()), len(frames))
         return out
 

@@ -2,26 +2,56 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import torch
 
-from l2s.config import MelConfig
-from l2s.model import Generator, ModelConfig, normalise_frames, unit_to_mel
+from l2s import config
+from l2s.config import MelConfig, PreprocessConfig
+from l2s.model import CHECKPOINT_FORMAT, Generator, ModelConfig, normalise_frames, unit_to_mel
+
+log = logging.getLogger(__name__)
 
 
 def load_generator(path: str | Path, device: str | torch.device = "cpu") -> tuple[Generator, dict]:
-    """Rebuild the generator from a checkpoint (it carries its model config); eval mode."""
+    """Rebuild the generator from a checkpoint (it carries its model config); eval mode.
+
+    The dict says what data the generator expects: `languages`, `mel` (MelConfig),
+    `preprocess` (PreprocessConfig; None in format-1 checkpoints, which did not record it)
+    and the training `step`.
+
+    A checkpoint written by another version of l2s fails here with a message that says
+    so, not later with a shape error deep inside the model."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no checkpoint at {path}; train the model first: dvc repro train@<model>")
-    ck = torch.load(path, map_location=device, weights_only=False)
-    if "model_config" not in ck or "generator" not in ck:
+    try:
+        ck = torch.load(path, map_location=device, weights_only=False)
+    except Exception as e:  # noqa: BLE001 - torch raises many kinds for a file that is not a checkpoint
+        raise ValueError(f"{path} is not a readable PyTorch checkpoint ({type(e).__name__}: {e})") from e
+    if not isinstance(ck, dict) or "model_config" not in ck or "generator" not in ck:
         raise ValueError(f"{path} is not an l2s checkpoint (no model_config/generator)")
-    gen = Generator(ModelConfig(**ck["model_config"])).to(device)
-    gen.load_state_dict(ck["generator"])
+    fmt = ck.get("format", 1)
+    newer = "update l2s (git pull)" if fmt > CHECKPOINT_FORMAT else "retrain it with this version"
+    if fmt not in range(1, CHECKPOINT_FORMAT + 1):
+        raise ValueError(
+            f"{path} was written by another version of l2s (checkpoint format {fmt}; this version reads "
+            f"1 to {CHECKPOINT_FORMAT}): {newer}"
+        )
+    try:
+        gen = Generator(ModelConfig(**ck["model_config"])).to(device)
+        gen.load_state_dict(ck["generator"])
+    except (TypeError, RuntimeError, config.ConfigError) as e:
+        first = str(e).strip().splitlines()[0][:300]
+        raise ValueError(
+            f"{path} was written by another version of l2s: its generator does not fit this version's ({first}); "
+            f"retrain it with this version, or check out the l2s commit that trained it"
+        ) from e
     gen.eval()
-    meta = {"languages": ck.get("languages", []), "mel": MelConfig(**ck["mel"]), "step": ck.get("step")}
+    preprocess = config.parse(PreprocessConfig, ck["preprocess"], f"{path}: preprocess") if "preprocess" in ck else None
+    meta = {"languages": ck.get("languages", []), "mel": MelConfig(**ck["mel"]), "preprocess": preprocess}
+    meta["step"] = ck.get("step")
     return gen, meta
 
 

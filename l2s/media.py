@@ -59,9 +59,10 @@ class Video:
         return len(self.audio) / self.sample_rate
 
 
-def read_video(path: str | os.PathLike, sample_rate: int = 16000) -> Video:
+def read_video(path: str | os.PathLike, sample_rate: int = 16000, audio: bool = True) -> Video:
     """Decode all frames (RGB, display rotation applied) and the audio (mono float32,
-    resampled to `sample_rate`).
+    resampled to `sample_rate`). With audio=False the soundtrack is neither needed nor
+    decoded (a silent video for `l2s speak`): `Video.audio` is empty.
 
     Raises `Reject` (reasons empty_file, corrupt, not_a_video, no_video, no_audio) for
     inputs preprocessing cannot use, and FileNotFoundError for a path that does not exist.
@@ -81,10 +82,10 @@ def read_video(path: str | os.PathLike, sample_rate: int = 16000) -> Video:
             "index, the 'moov atom', cannot be read): fetch it again",
         ) from e
     with container:
-        return _decode(container, path, sample_rate)
+        return _decode(container, path, sample_rate, audio)
 
 
-def _decode(container: av.container.InputContainer, path: str, sample_rate: int) -> Video:
+def _decode(container: av.container.InputContainer, path: str, sample_rate: int, need_audio: bool) -> Video:
     fmt = container.format.name
     if any(tag in fmt for tag in _IMAGE_DEMUXERS):
         raise Reject("not_a_video", f"{path} is a still image ({fmt}), not a video")
@@ -92,20 +93,20 @@ def _decode(container: av.container.InputContainer, path: str, sample_rate: int)
     videos = [s for s in container.streams.video if not s.disposition & av.stream.Disposition.attached_pic]
     if not videos:
         raise Reject("no_video", f"{path} has no video stream (audio only); lip-to-speech needs the speaker's face")
-    if not container.streams.audio:
+    if need_audio and not container.streams.audio:
         raise Reject("no_audio", f"{path} has no audio track; training needs the speech that goes with the video")
     vstream = videos[0]
-    astream = container.streams.audio[0]
+    streams = [vstream] + ([container.streams.audio[0]] if need_audio else [])
     # One thread per decoder: preprocessing runs one worker process per core.
-    vstream.thread_count = 1
-    astream.thread_count = 1
+    for stream in streams:
+        stream.thread_count = 1
     fps = _stream_fps(vstream)
     resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
     frames: list[np.ndarray] = []
     chunks: list[np.ndarray] = []
     end_time = 0.0  # end of the last decoded frame, in stream seconds
     try:
-        for packet in container.demux(vstream, astream):
+        for packet in container.demux(*streams):
             if packet.stream.type == "video":
                 for frame in packet.decode():
                     # Phones store portrait video sideways plus a display rotation; apply it
@@ -117,7 +118,8 @@ def _decode(container: av.container.InputContainer, path: str, sample_rate: int)
             else:
                 for frame in packet.decode():
                     chunks.extend(f.to_ndarray().reshape(-1) for f in resampler.resample(frame))
-        chunks.extend(f.to_ndarray().reshape(-1) for f in resampler.resample(None))
+        if need_audio:
+            chunks.extend(f.to_ndarray().reshape(-1) for f in resampler.resample(None))
     except av.FFmpegError as e:
         raise Reject(
             "corrupt",
@@ -137,7 +139,7 @@ def _decode(container: av.container.InputContainer, path: str, sample_rate: int)
             "fetch it again",
         )
     audio = np.concatenate(chunks).astype(np.float32, copy=False) if chunks else np.zeros(0, np.float32)
-    if audio.size == 0:
+    if need_audio and audio.size == 0:
         raise Reject("no_audio", f"{path} has an audio track with no decodable samples")
     np.clip(audio, -1.0, 1.0, out=audio)
     return Video(frames=np.stack(frames), fps=fps, audio=audio, sample_rate=sample_rate, path=path)
@@ -288,3 +290,28 @@ def resample_indices(n_frames: int, fps_in: float, fps_out: float) -> np.ndarray
     # The tiny epsilon keeps exact halves (and float noise just below them) rounding up.
     idx = np.floor(np.arange(n_out) * (fps_in / fps_out) + 0.5 + 1e-9).astype(np.int64)
     return np.minimum(idx, n_frames - 1)
+
+
+def mux_audio(video: str | os.PathLike, audio: np.ndarray, sample_rate: int, out: str | os.PathLike) -> None:
+    """Write a copy of `video` whose only sound is `audio` (float mono) to `out`.
+
+    The pictures are copied as they are; only when the output container cannot hold the
+    video's codec (an MPEG-1 .mpg into .mp4, say) are they re-encoded as H.264. The file
+    appears at `out` only when complete; `video` is only read."""
+    require_ffmpeg()
+    video, out = os.fspath(video), os.fspath(out)
+    with tempfile.TemporaryDirectory(dir=os.path.dirname(os.path.abspath(out)), prefix=".mux_") as tmp:
+        wav = os.path.join(tmp, "audio.wav")
+        sf.write(wav, np.asarray(audio, np.float32), sample_rate, subtype="FLOAT")
+        tmp_out = os.path.join(tmp, "out" + (os.path.splitext(out)[1] or ".mp4"))
+        base = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-i", video, "-i", wav]
+        base += ["-map", "0:v:0", "-map", "1:a:0", "-c:a", "aac", "-b:a", "128k"]
+        copy = ["-c:v", "copy"]
+        encode = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-pix_fmt", "yuv420p"]
+        for video_args in (copy, encode):
+            run = subprocess.run(base + video_args + [tmp_out], capture_output=True, text=True)
+            if run.returncode == 0:
+                break
+        else:
+            raise RuntimeError(f"ffmpeg failed writing {out}: {run.stderr.strip()[-2000:]}")
+        os.replace(tmp_out, out)

@@ -42,6 +42,9 @@ LOG_FLOOR = 1e-5
 MEL_HALF_RANGE = -math.log(LOG_FLOOR) / 2  # 5.756: ln(1e-5)..0 maps to -1..1
 MELS_PER_FRAME = 4  # 100 mel frames/s over 25 video frames/s; two x2 up-samplings in time
 SCALES = 3  # mel outputs at n_mels/4, n_mels/2 and n_mels rows
+# Version of what a checkpoint holds. 1: weights, model config, languages, mel features;
+# 2: also the preprocessing its training data was made with (crop, fps), for `l2s speak`.
+CHECKPOINT_FORMAT = 2
 
 
 # --------------------------------------------------------------------------- configuration

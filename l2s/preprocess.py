@@ -109,7 +109,8 @@ def clip_text(item: RawItem, start: float, end: float, video_seconds: float) -> 
     return ""
 
 
-def _missing_ranges(missing: np.ndarray, fps: float) -> str:
+def missing_ranges(missing: np.ndarray, fps: float) -> str:
+    """The time ranges of the True runs of a per-frame mask, e.g. "1.20-2.40 s, 5.00-5.12 s"."""
     ranges, t = [], 0
     while t < len(missing):
         if missing[t]:
@@ -125,14 +126,47 @@ def _missing_ranges(missing: np.ndarray, fps: float) -> str:
 
 # --------------------------------------------------------------------------- one video
 
-_tracker = None  # one face-mesh tracker per worker process, reused across videos
+_trackers: dict[int, object] = {}  # face-mesh trackers by max faces, reused across videos in a process
+
+
+def track_face(
+    frames: np.ndarray, cfg: PreprocessConfig, follow=None, max_faces: int = 1
+) -> tuple[np.ndarray, np.ndarray]:
+    """Crop anchors [T, 3, 2] of the face in `frames` (already at cfg.fps), gap-filled and
+    smoothed, and the [T] mask of frames that had no face for longer than cfg.max_face_gap
+    (their anchors are held from the nearest face, or NaN if no frame has one).
+
+    `follow`: a `facecrop.FaceBox` choosing one of `max_faces` faces; None for the only one.
+    The face is followed forwards and backwards from the frame its box was found in.
+    `l2s speak` calls this too, so a user's video is cropped exactly as training data was."""
+    from l2s import facecrop
+
+    if max_faces not in _trackers:
+        _trackers[max_faces] = facecrop.FaceTracker(max_faces=max_faces)  # lives as long as the process
+    tracker = _trackers[max_faces]
+    if follow is None:
+        marks = tracker.track(frames)
+    else:
+        start = follow.frame
+        before = tracker.track(frames[start::-1], follow)[::-1]
+        marks = np.concatenate([before[:-1], tracker.track(frames[start:], follow)])
+    points = facecrop.anchors(marks)
+    points, missing = facecrop.fill_gaps(points, cfg.max_face_gap)
+    if missing.any():  # a few long gaps: hold the crop across them
+        points, _ = facecrop.fill_gaps(points, len(points))
+    return facecrop.smooth(points, cfg.smooth_window), missing
+
+
+def crop_spec(cfg: PreprocessConfig):
+    from l2s import facecrop
+
+    return facecrop.CropSpec(size=cfg.crop.size, region=cfg.crop.region, gray=cfg.crop.gray)
 
 
 def process_video(item: RawItem, cfg: PreprocessConfig) -> list[Clip]:
     """All clips of one raw video, or Reject with the reason."""
     from l2s import facecrop, media
 
-    global _tracker
     where = str(item.path)
     video = media.read_video(item.path, sample_rate=cfg.mel.sample_rate)
 
@@ -168,21 +202,14 @@ def process_video(item: RawItem, cfg: PreprocessConfig) -> list[Clip]:
         raise Reject("no_face", f"{where}: no face found in sampled frames")
     if faces > 1:
         raise Reject("multiple_faces", f"{where}: {faces} faces in the frame; l2s needs one speaker per video")
-    if _tracker is None:
-        _tracker = facecrop.FaceTracker()  # lives as long as the worker process
-    points = facecrop.anchors(_tracker.track(frames))
-    points, missing = facecrop.fill_gaps(points, cfg.max_face_gap)
+    points, missing = track_face(frames, cfg)
     if missing.mean() > cfg.max_missing_face:
         raise Reject(
             "no_face",
-            f"{where}: no face in {missing.mean():.0%} of frames ({_missing_ranges(missing, cfg.fps)}); "
+            f"{where}: no face in {missing.mean():.0%} of frames ({missing_ranges(missing, cfg.fps)}); "
             f"limit preprocess.max_missing_face={cfg.max_missing_face}",
         )
-    if missing.any():  # a few long gaps: hold the crop across them
-        points, _ = facecrop.fill_gaps(points, len(points))
-    points = facecrop.smooth(points, cfg.smooth_window)
-    spec = facecrop.CropSpec(size=cfg.crop.size, region=cfg.crop.region, gray=cfg.crop.gray)
-    crops = facecrop.crop(frames, points, spec)
+    crops = facecrop.crop(frames, points, crop_spec(cfg))
 
     spf = round(cfg.mel.sample_rate / cfg.fps)  # audio samples per video frame
     clips = []

@@ -36,6 +36,7 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 from l2s import config, losses, paths
 from l2s.dataset import ProcessedLanguage, ResumableSampler, WindowDataset
 from l2s.model import (
+    CHECKPOINT_FORMAT,
     Discriminators,
     Generator,
     SyncNet,
@@ -136,9 +137,12 @@ class Trainer:
 
     def state(self) -> dict:
         return {
+            "format": CHECKPOINT_FORMAT,
             "model_config": dataclasses.asdict(self.model_cfg),
             "languages": self.languages,
             "mel": dataclasses.asdict(self.mel_cfg),
+            # what the training frames were made with, so a new video can be cropped the same way
+            "preprocess": self.datas[0].info["preprocess"],
             "generator": self.gen.state_dict(),
             "discriminators": self.disc.state_dict(),
             "sync": self.sync.state_dict(),

@@ -1,0 +1,345 @@
+"""Speech from any video of a talking face: `l2s speak` and `l2s.speak(...)`.
+
+A video takes the training data's path, then the test stage's:
+
+    decode -> the model's frame rate -> MediaPipe face tracking and the crop that
+    preprocessing makes (l2s.preprocess.track_face) -> the generator over overlapping
+    windows, cross-faded in the log-mel domain -> one Griffin-Lim over the whole video
+
+The windows are as long as the clips the model was tested on (3 s by default), so a
+video of any length sees the context the model learnt with; one Griffin-Lim over the
+blended spectrogram leaves no seam at a window edge. What the crop must look like
+(size, region, frame rate) comes from the checkpoint, not from params.yaml: a model
+keeps working on a machine that has only the model.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from l2s import config, paths
+from l2s.inference import load_generator
+from l2s.model import MELS_PER_FRAME, normalise_frames, unit_to_mel
+from l2s.rejects import Reject
+from l2s.sources import VIDEO_SUFFIXES
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MODEL = "models/multi"
+OVERLAP_SECONDS = 0.6  # shared by neighbouring windows, cross-faded
+MIN_FRAMES = 8  # shorter than the generator's temporal receptive field is not speech
+WINDOW_BATCH = 16  # windows per generator call: bounds memory on long videos
+
+
+class SpeakError(ValueError):
+    """A video `l2s speak` cannot voice; the message says what and where."""
+
+
+@dataclass
+class Speech:
+    """What a model says for one video."""
+
+    video: Path
+    wave: np.ndarray  # float32 mono, peak 0.9
+    sample_rate: int
+    mel: np.ndarray  # the blended ln-mel [n_mels, frames] that was vocoded
+    crops: np.ndarray  # what the model saw: uint8 face crops [T, S, S] at the model's fps
+    faces: list  # facecrop.FaceBox of every face found, largest first
+    face_index: int  # which of them spoke
+    no_face: str = ""  # time ranges where the face was not seen (its crop was held)
+    timings: dict[str, float] = field(default_factory=dict)  # seconds: decode, crop, generate, vocode
+
+    @property
+    def seconds(self) -> float:
+        return len(self.wave) / self.sample_rate
+
+    def save(self, path: str | Path) -> Path:
+        import soundfile as sf
+
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        sf.write(path, self.wave, self.sample_rate, subtype="PCM_16")
+        return path
+
+
+def windows(n_frames: int, size: int, overlap: int) -> list[tuple[int, int]]:
+    """[start, end) frame windows of `size` covering n_frames, neighbours sharing at least
+    `overlap` frames; the last one ends at the last frame (no padding anywhere)."""
+    if n_frames <= size:
+        return [(0, n_frames)]
+    hop = size - overlap
+    starts = list(range(0, n_frames - size, hop)) + [n_frames - size]
+    return [(s, s + size) for s in starts]
+
+
+def blend(pieces: list[np.ndarray], spans: list[tuple[int, int]], n_frames: int, ramp: int) -> np.ndarray:
+    """Spectrograms [F, 4 * window frames] of overlapping windows -> one [F, 4 * n_frames].
+
+    Each window fades in over its first `ramp` spectrogram frames and out over its last
+    (not at the video's own ends); overlapping windows are averaged with those weights, so
+    one window's voice hands over gradually to the next. Windows must be longer than `ramp`."""
+    steps = n_frames * MELS_PER_FRAME
+    total = np.zeros((pieces[0].shape[0], steps), np.float64)
+    weight = np.zeros(steps, np.float64)
+    fade = np.linspace(0.0, 1.0, ramp + 2)[1:-1]  # never exactly 0: every frame keeps a voice
+    for piece, (s, e) in zip(pieces, spans):
+        a, b = s * MELS_PER_FRAME, e * MELS_PER_FRAME
+        w = np.ones(b - a)
+        if ramp and s > 0:
+            w[:ramp] = fade
+        if ramp and e < n_frames:
+            w[-ramp:] = np.minimum(w[-ramp:], fade[::-1])
+        total[:, a:b] += piece[:, : b - a] * w
+        weight[a:b] += w
+    return (total / weight).astype(np.float32)
+
+
+def _checkpoint(model: str | Path) -> Path:
+    """A .pt file, or a model folder (its best.pt), relative to here or to the repository."""
+    path = Path(model)
+    candidates = [path]
+    if not path.is_absolute():
+        with contextlib.suppress(FileNotFoundError):
+            candidates.append(paths.root() / path)
+    for p in candidates:
+        if p.is_dir():
+            p = p / "best.pt"
+        if p.exists():
+            return p
+    raise FileNotFoundError(
+        f"no model at {model} (a models/<name> folder with best.pt, or a .pt file); "
+        "train one first: dvc repro train@<name>"
+    )
+
+
+def _autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
+    """bf16 where the hardware computes it natively (measured 1.6x faster for the paper
+    preset on this project's CPU), else fp32; fp16 on GPUs without bf16."""
+    if precision == "fp32":
+        return None
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    if precision == "bf16":
+        return torch.bfloat16
+    native = torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
+    return torch.bfloat16 if native else None
+
+
+class Synthesiser:
+    """A trained generator, loaded once, that voices any number of videos.
+
+    model: a models/<name> folder or a .pt checkpoint; language: for models with a
+    language vector, which one to speak (default: none, as for an unseen language);
+    vocoder: Griffin-Lim on the mel (default) or on the postnet's linear spectrogram;
+    precision: auto (bf16 where the hardware has it), fp32 or bf16.
+    """
+
+    def __init__(
+        self,
+        model: str | Path = DEFAULT_MODEL,
+        device: str | None = None,
+        language: str | None = None,
+        vocoder: str = "mel",
+        precision: str = "auto",
+        griffin_lim_iters: int = 60,
+        seed: int = 0,
+    ):
+        if vocoder not in ("mel", "linear"):
+            raise ValueError(f"vocoder must be 'mel' or 'linear', got {vocoder!r}")
+        if precision not in ("auto", "fp32", "bf16"):
+            raise ValueError(f"precision must be 'auto', 'fp32' or 'bf16', got {precision!r}")
+        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        if self.device.type == "cpu":
+            torch.set_num_threads(os.cpu_count() or 1)
+        self.checkpoint = _checkpoint(model)
+        self.gen, meta = load_generator(self.checkpoint, self.device)
+        self.mel_cfg = meta["mel"]
+        self.preprocess = meta["preprocess"]
+        if self.preprocess is None:  # format-1 checkpoint: assume this repository's settings
+            try:
+                self.preprocess, source = config.load().preprocess, "params.yaml's"
+            except FileNotFoundError:  # outside any repository
+                self.preprocess, source = config.PreprocessConfig(), "the defaults"
+            log.warning("%s does not record its preprocessing; cropping with %s", self.checkpoint, source)
+        self.language = None
+        if language is not None and self.gen.cfg.languages:
+            if language in meta["languages"]:
+                self.language = torch.tensor([meta["languages"].index(language)], device=self.device)
+            else:
+                log.info("%s never saw %r: speaking without a language vector", self.checkpoint, language)
+        self.vocoder, self.iterations, self.seed = vocoder, griffin_lim_iters, seed
+        self.dtype = _autocast_dtype(precision, self.device)
+        self.window = self.preprocess.clip_frames
+        self.overlap = round(OVERLAP_SECONDS * self.preprocess.fps)
+
+    def __call__(self, video: str | Path, face_index: int = 0) -> Speech:
+        """Voice one video; raises SpeakError when it cannot."""
+        from l2s import facecrop, media, preprocess
+
+        video = Path(video)
+        cfg, fps = self.preprocess, self.preprocess.fps
+        timings: dict[str, float] = {}
+        t0 = time.perf_counter()
+        try:
+            decoded = media.read_video(video, audio=False)
+        except Reject as r:
+            raise SpeakError(r.detail) from r
+        except FileNotFoundError as e:
+            raise SpeakError(f"{video}: no such file") from e
+        frames = decoded.frames
+        if abs(decoded.fps - fps) > 0.01:
+            frames = frames[media.resample_indices(len(frames), decoded.fps, fps)]
+        if len(frames) < MIN_FRAMES:
+            raise SpeakError(f"{video}: {len(frames) / fps:.2f} s is too short to speak (at least {MIN_FRAMES} frames)")
+        timings["decode"] = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        seconds = len(frames) / fps
+        faces = facecrop.find_faces(frames, samples=int(np.clip(seconds, 3, 12)))
+        if not faces:
+            raise SpeakError(f"{video}: no face found anywhere in 0.00-{seconds:.2f} s")
+        if not 0 <= face_index < len(faces):
+            listed = "; ".join(f"#{i}: {f}" for i, f in enumerate(faces))
+            raise SpeakError(f"{video}: face index {face_index}, but {len(faces)} face(s) found: {listed}")
+        if len(faces) > 1:
+            listed = "; ".join(f"#{i}: {f}" for i, f in enumerate(faces))
+            log.info(
+                "%s: %d faces (%s); speaking for #%d (choose with --face-index)", video, len(faces), listed, face_index
+            )
+        follow = faces[face_index] if len(faces) > 1 else None
+        points, missing = preprocess.track_face(frames, cfg, follow=follow, max_faces=len(faces))
+        if missing.all():
+            raise SpeakError(f"{video}: the face tracker found no face in 0.00-{seconds:.2f} s")
+        no_face = preprocess.missing_ranges(missing, fps) if missing.any() else ""
+        if no_face:
+            log.warning("%s: no face in %s; the crop is held there, so that speech is guessed", video, no_face)
+        crops = facecrop.crop(frames, points, preprocess.crop_spec(cfg))
+        timings["crop"] = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        mel, linear = self.generate(crops)
+        timings["generate"] = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        from l2s.vocoder import to_wave
+
+        spec = linear if self.vocoder == "linear" else mel
+        wave = to_wave(torch.from_numpy(spec), self.mel_cfg, linear=self.vocoder == "linear", seed=self.seed)
+        timings["vocode"] = time.perf_counter() - t0
+        return Speech(video, wave, self.mel_cfg.sample_rate, mel, crops, faces, face_index, no_face, timings)
+
+    @torch.no_grad()
+    def generate(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """uint8 crops [T, S, S] -> blended ln-mel [n_mels, 4T] and linear spectrogram [n_fft/2+1, 4T]."""
+        spans = windows(len(crops), self.window, self.overlap)
+        size = spans[0][1] - spans[0][0]
+        mels, linears = [], []
+        torch.manual_seed(self.seed)  # the generator's noise: the same video gives the same speech
+        autocast = (
+            torch.autocast(self.device.type, dtype=self.dtype) if self.dtype is not None else contextlib.nullcontext()
+        )
+        for i in range(0, len(spans), WINDOW_BATCH):
+            batch = spans[i : i + WINDOW_BATCH]
+            x = torch.from_numpy(np.stack([crops[s:e] for s, e in batch])).to(self.device)
+            lengths = torch.full((len(batch),), size, dtype=torch.long, device=self.device)
+            language = None if self.language is None else self.language.expand(len(batch))
+            with autocast:
+                out = self.gen(normalise_frames(x), lengths, language)
+            mels += list(unit_to_mel(out.mels[-1][:, 0].float()).cpu().numpy())
+            linears += list(out.linear[:, 0].float().cpu().numpy())
+        ramp = self.overlap * MELS_PER_FRAME
+        return blend(mels, spans, len(crops), ramp), blend(linears, spans, len(crops), ramp)
+
+
+def video_files(folder: Path) -> list[Path]:
+    """The videos below `folder` (any depth, hidden folders skipped), sorted."""
+    found = []
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder)
+        if path.suffix.lower() in VIDEO_SUFFIXES and not any(p.startswith(".") for p in rel.parts):
+            found.append(path)
+    return found
+
+
+def _check_not_input(out: Path, video: Path) -> None:
+    if out.resolve() == video.resolve():
+        raise SpeakError(f"{out}: the output would overwrite the input video; choose another path")
+
+
+def speak(
+    video: str | Path,
+    model: str | Path = DEFAULT_MODEL,
+    output: str | Path | None = None,
+    mux: str | Path | None = None,
+    face_index: int = 0,
+    **options,
+) -> Speech | list[Speech]:
+    """Voice a video (or every video below a folder) with a trained model.
+
+    Writes the speech to `output` (a .wav; for a folder, a folder mirroring it) and, with
+    `mux`, a copy of the video with that speech as its sound. `options` go to Synthesiser
+    (device, language, vocoder, precision). A folder returns the Speech of every video
+    that could be voiced; the others are logged with the reason and skipped."""
+    video = Path(video)
+    synth = Synthesiser(model, **options)
+    if video.is_dir():
+        return speak_folder(synth, video, output, mux, face_index)
+    speech = synth(video, face_index)
+    _write(speech, Path(output) if output else None, Path(mux) if mux else None)
+    return speech
+
+
+def speak_folder(
+    synth: Synthesiser, folder: Path, output: str | Path | None, mux: str | Path | None, face_index: int = 0
+) -> list[Speech]:
+    """Every video below `folder`: <output>/<relative path>.wav (and .mp4 under `mux`)."""
+    from tqdm.auto import tqdm
+
+    videos = video_files(folder)
+    if not videos:
+        raise SpeakError(f"{folder}: no videos found (looked for {', '.join(sorted(VIDEO_SUFFIXES))})")
+    out_dir = Path(output) if output else Path(f"{folder.name}_speech")
+    done, failed = [], []
+    for video in tqdm(videos, desc="speak", unit="video"):
+        rel = video.relative_to(folder)
+        try:
+            speech = synth(video, face_index)
+            muxed = Path(mux) / rel.with_suffix(".mp4") if mux else None
+            _write(speech, out_dir / rel.with_suffix(".wav"), muxed)
+            done.append(speech)
+        except SpeakError as e:
+            log.error("%s", e)
+            failed.append(video)
+    log.info(
+        "spoke %d of %d videos into %s%s", len(done), len(videos), out_dir, f"; {len(failed)} failed" if failed else ""
+    )
+    return done
+
+
+def _write(speech: Speech, output: Path | None, mux: Path | None) -> None:
+    from l2s import media
+
+    output = output or Path(f"{speech.video.stem}.wav")
+    for path in (output, mux):
+        if path is not None:
+            _check_not_input(path, speech.video)
+    speech.save(output)
+    if mux is not None:
+        mux.parent.mkdir(parents=True, exist_ok=True)
+        media.mux_audio(speech.video, speech.wave, speech.sample_rate, mux)
+    log.info(
+        "%s -> %s%s (%.1f s of speech; %s)",
+        speech.video,
+        output,
+        f" and {mux}" if mux else "",
+        speech.seconds,
+        ", ".join(f"{k} {v:.2f} s" for k, v in speech.timings.items()),
+    )

@@ -1,0 +1,208 @@
+"""`l2s speak`: windows and their cross-fade, the same crop as preprocessing, faces,
+errors, batch mode, muxing, and the CLI. An untrained demo generator is enough: these
+tests check the path a video takes, not what the model says."""
+
+import hashlib
+import logging
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from l2s import cli, config, corpus, preprocess
+from l2s.bench import untrained_checkpoint
+from l2s.inference import load_generator
+from l2s.media import read_video
+from l2s.model import CHECKPOINT_FORMAT
+from l2s.sources import list_items
+from l2s.synthesis import SpeakError, Synthesiser, blend, speak, windows
+from tests.helpers import talking_video, write_params
+
+
+def _sha(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+# --------------------------------------------------------------------------- windows
+
+
+@pytest.mark.parametrize("n", [8, 75, 76, 130, 500])
+def test_windows_cover_the_video_and_overlap(n):
+    spans = windows(n, 75, 15)
+    assert spans[0][0] == 0 and spans[-1][1] == n
+    assert all(e - s == min(n, 75) for s, e in spans)
+    for (s0, e0), (s1, e1) in zip(spans, spans[1:]):
+        assert s0 < s1 and e0 - s1 >= 15  # neighbours share at least the overlap
+
+
+def test_blend_cross_fades_without_a_jump():
+    n, ramp = 130, 60
+    spans = windows(n, 75, 15)
+    levels = [-2.0, 3.0]
+    pieces = [np.full((4, 300), v, np.float32) for v in levels]
+    out = blend(pieces, spans, n, ramp)
+    assert out.shape == (4, 4 * n)
+    assert np.allclose(out[:, :200], -2.0) and np.allclose(out[:, -200:], 3.0)
+    steps = np.abs(np.diff(out[0]))
+    # the hand-over is spread over the fade: no step bigger than an even share of it
+    assert steps.max() <= (levels[1] - levels[0]) / ramp * 1.05
+    # pieces that agree come back unchanged
+    same = [np.arange(300, dtype=np.float32)[None].repeat(2, 0) + 4 * s for s, _ in spans]
+    assert np.allclose(blend(same, spans, n, ramp), np.arange(4 * n)[None])
+
+
+# --------------------------------------------------------------------------- one root for the module
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory, face_frame):
+    """A scratch repository with a tiny 30 fps synthetic corpus and an untrained demo model."""
+    tmp = tmp_path_factory.mktemp("speak")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("L2S_ROOT", str(tmp))
+        (tmp / "dvc.yaml").write_text("stages: {}\n")
+        tiny = {"speakers": 1, "utterances_per_speaker": 2, "workers": 1, "fps30_fraction": 1.0}
+        tiny |= {"short_fraction": 0.0, "long_fraction": 0.0, "image_size": 160, "languages": {"en": {}}}
+        params = config.load(write_params(tmp, languages={"en": {"source": "synthetic"}}, corpus=tiny))
+        corpus.build("en", params)
+        untrained_checkpoint("demo", tmp / "models")
+        yield tmp
+
+
+@pytest.fixture
+def synth(root, monkeypatch):
+    monkeypatch.setenv("L2S_ROOT", str(root))
+    return Synthesiser(root / "models" / "demo.pt")
+
+
+def test_speaks_a_30fps_corpus_video_cropped_exactly_as_preprocessing(root, synth, monkeypatch):
+    params = config.load(root / "params.yaml")
+    item = list_items(params.source("en"), root / "data" / "raw" / "en")[0]
+    assert read_video(item.path).fps == 30.0
+    speech = synth(item.path)
+    seconds = read_video(item.path).video_seconds
+    assert speech.sample_rate == 16000 and abs(speech.seconds - seconds) < 0.05
+    assert np.isfinite(speech.wave).all() and 0.5 < np.abs(speech.wave).max() <= 0.9 + 1e-6
+    assert speech.mel.shape == (80, 4 * len(speech.crops))
+    assert len(speech.faces) == 1 and speech.no_face == ""
+    assert set(speech.timings) == {"decode", "crop", "generate", "vocode"}
+    clips = preprocess.process_video(item, params.preprocess)
+    valid = clips[0].valid_frames
+    # preprocessing tracks only the 3 s it keeps, so its smoothing window is cut short at
+    # the clip's last frames; everywhere else the crops are the same to the bit
+    inside = valid - params.preprocess.smooth_window // 2
+    assert np.array_equal(clips[0].frames[:inside], speech.crops[:inside])
+    again = synth(item.path)
+    assert np.array_equal(again.wave, speech.wave)  # seeded: the same video gives the same speech
+
+
+def test_a_long_video_goes_through_overlapping_windows(tmp_path, synth, face_frame):
+    video = talking_video(tmp_path / "long.mp4", face_frame, seconds=20.0, audio=False)
+    speech = synth(video)
+    assert len(speech.crops) == 500 and abs(speech.seconds - 20.0) < 0.05
+    assert len(windows(500, synth.window, synth.overlap)) > 5
+    assert np.isfinite(speech.mel).all()
+
+
+def test_largest_face_by_default_and_face_index(tmp_path, synth, face_frame):
+    import cv2
+
+    from l2s.talking_face import load_photo
+
+    hopper = load_photo("grace_hopper")  # another person, smaller
+    small = cv2.resize(hopper[40:440, 60:460], (128, 128), interpolation=cv2.INTER_AREA)
+    canvas = np.full((192, 352, 3), 90, np.uint8)
+    canvas[:, :192] = face_frame
+    canvas[32:160, 208:336] = small
+    video = talking_video(tmp_path / "two.mp4", canvas, seconds=1.2, audio=False)
+    alone = canvas.copy()
+    alone[:, :192] = 90  # the small face by itself, where it was
+    video_alone = talking_video(tmp_path / "alone.mp4", alone, seconds=1.2, audio=False)
+
+    first, second = synth(video), synth(video, face_index=1)
+    assert len(first.faces) == 2 and first.faces[0].width > first.faces[1].width
+    assert first.faces[0].centre[0] < 192 < first.faces[1].centre[0]
+    by_itself = synth(video_alone).crops.astype(int)
+    assert np.abs(second.crops.astype(int) - by_itself).mean() < 6  # the small face, followed
+    assert np.abs(first.crops.astype(int) - by_itself).mean() > 15  # not the large one
+    with pytest.raises(SpeakError, match=r"face index 2, but 2 face\(s\) found: #0: .*#1: "):
+        synth(video, face_index=2)
+
+
+def test_no_face_and_unreadable_files(tmp_path, synth, face_frame):
+    blank = talking_video(tmp_path / "blank.mp4", np.full((96, 96, 3), 128, np.uint8), seconds=1.0, audio=False)
+    with pytest.raises(SpeakError, match=r"no face found anywhere in 0\.00-1\.00 s"):
+        synth(blank)
+    junk = tmp_path / "junk.mp4"
+    junk.write_bytes(b"not a video at all" * 100)
+    with pytest.raises(SpeakError, match="junk.mp4 cannot be opened"):
+        synth(junk)
+    with pytest.raises(SpeakError, match="no such file"):
+        synth(tmp_path / "missing.mp4")
+
+
+def test_a_face_that_leaves_is_named_with_its_time_range(tmp_path, synth, face_frame, caplog):
+    from l2s.media import write_video
+
+    frames = np.stack([face_frame] * 75)
+    frames[25:50] = 128  # one second without anybody
+    video = tmp_path / "gap.mp4"
+    write_video(video, frames, 25.0, None, 16000)
+    with caplog.at_level(logging.WARNING):
+        speech = synth(video)
+    assert speech.no_face == "1.00-2.00 s"
+    assert "no face in 1.00-2.00 s" in caplog.text
+
+
+def test_checkpoints_of_another_version_are_refused_clearly(root, tmp_path):
+    ck = torch.load(root / "models" / "demo.pt", weights_only=False)
+    _, meta = load_generator(root / "models" / "demo.pt")
+    assert isinstance(meta["preprocess"], config.PreprocessConfig)
+    torch.save({**ck, "format": CHECKPOINT_FORMAT + 1}, tmp_path / "newer.pt")
+    with pytest.raises(ValueError, match=r"another version of l2s \(checkpoint format 3.*update l2s"):
+        load_generator(tmp_path / "newer.pt")
+    renamed = {k.replace("frontend.", "front."): v for k, v in ck["generator"].items()}
+    torch.save({**ck, "generator": renamed}, tmp_path / "renamed.pt")
+    with pytest.raises(ValueError, match="another version of l2s: its generator does not fit"):
+        load_generator(tmp_path / "renamed.pt")
+    torch.save({**ck, "model_config": {**ck["model_config"], "new_knob": 1}}, tmp_path / "knob.pt")
+    with pytest.raises(ValueError, match="another version of l2s"):
+        load_generator(tmp_path / "knob.pt")
+    (tmp_path / "text.pt").write_text("hello")
+    with pytest.raises(ValueError, match="not a readable PyTorch checkpoint"):
+        load_generator(tmp_path / "text.pt")
+
+
+def test_folder_batch_mode_and_mux(root, tmp_path, face_frame, monkeypatch):
+    monkeypatch.setenv("L2S_ROOT", str(root))
+    raw = tmp_path / "videos"
+    talking_video(raw / "a.mp4", face_frame, seconds=1.2)
+    talking_video(raw / "sub" / "b.mp4", face_frame, seconds=1.6, fps=30.0)
+    (raw / "sub" / "broken.mp4").write_bytes(b"\0" * 10)
+    before = {p: _sha(p) for p in raw.rglob("*") if p.is_file()}
+    out, muxed = tmp_path / "out", tmp_path / "muxed"
+    code = cli.main(
+        ["speak", str(raw), "--model", str(root / "models" / "demo.pt"), "-o", str(out), "--mux", str(muxed)]
+    )
+    assert code == 1  # one video could not be voiced; the others were
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.wav")) == ["a.wav", "sub/b.wav"]
+    assert {p: _sha(p) for p in raw.rglob("*") if p.is_file()} == before  # the user's files untouched
+    copy, original = read_video(muxed / "sub" / "b.mp4"), read_video(raw / "sub" / "b.mp4")
+    assert copy.fps == original.fps == 30.0 and len(copy.frames) == len(original.frames)
+    wave, sr = sf.read(out / "sub" / "b.wav")
+    assert sr == 16000 and abs(len(wave) / sr - 1.6) < 0.05
+    assert abs(copy.audio_seconds - 1.6) < 0.1 and np.abs(copy.audio).max() > 0.1  # the generated speech
+
+
+def test_python_api_and_refusing_to_overwrite_the_input(root, tmp_path, face_frame, monkeypatch):
+    import l2s
+
+    monkeypatch.setenv("L2S_ROOT", str(root))
+    video = talking_video(tmp_path / "v.mp4", face_frame, seconds=1.2, audio=False)
+    speech = l2s.speak(video, root / "models" / "demo.pt", output=tmp_path / "v.wav")
+    assert (tmp_path / "v.wav").exists() and speech.video == video
+    with pytest.raises(SpeakError, match="would overwrite the input video"):
+        speak(video, root / "models" / "demo.pt", output=tmp_path / "x.wav", mux=video)
+    with pytest.raises(FileNotFoundError, match="no model at"):
+        speak(video, tmp_path / "nowhere")

@@ -27,13 +27,21 @@ class ConfigError(ValueError):
 # --------------------------------------------------------------------------- sections
 
 
+# GRID's speakers are s1 ... s34; s21 has no video in the corpus, so it is no setting
+GRID_SPEAKER_SUBJECTS = tuple(f"s{n}" for n in range(1, 35) if n != 21)
+GRID_SUBJECTS = ("four", "overlap", "unseen", *GRID_SPEAKER_SUBJECTS)
+
+
 @dataclass(frozen=True)
 class LanguageSource:
     """Where one language's raw videos come from (params: `languages.<lang>`)."""
 
-    source: Literal["synthetic", "folder"] = "synthetic"
-    # Raw data folder, relative to the repository. Keep it at data/raw/<lang> so that the
-    # preprocess stage depends on it and `dvc add` versions it (see README).
+    # synthetic: the embedded corpus; folder: your own videos; grid, lrs: the GRID and
+    # LRS2/LRS3 corpora as distributed; manifest: a CSV listing the videos
+    source: Literal["synthetic", "folder", "grid", "lrs", "manifest"] = "synthetic"
+    # Raw data folder (manifest: the CSV file, or a folder holding manifest.csv), relative
+    # to the repository. Keep it at data/raw/<lang> so that the preprocess stage depends on
+    # it and `dvc add` versions it (see README).
     path: str = ""
     # folder source: where transcripts come from. "auto": <video>.txt beside each video,
     # else a transcripts.csv (columns path,text[,speaker]) at the folder's top.
@@ -43,6 +51,25 @@ class LanguageSource:
     speaker: Literal["folder", "single"] = "folder"
     # Held-out test speakers for split mode "unseen", or the speakers of mode "speaker".
     speakers: list[str] = field(default_factory=list)
+    # grid source: VCA-GAN's --subject setting (GRID_SUBJECTS): s<N> one speaker, four
+    # (s1, s2, s4, s29), overlap (every speaker in every split), unseen (held-out speakers)
+    subject: str = ""
+    # lrs source: include the pretrain/ folder (long clips, most of LRS3's videos)
+    pretrain: bool = True
+    # manifest source: the value of the CSV's language column that marks this language's
+    # rows. Empty in params.yaml: the language's own key (filled in on load).
+    language: str = ""
+
+
+def check_grid_subject(subject: str, where: str) -> None:
+    """ConfigError unless `subject` is one of VCA-GAN's GRID settings."""
+    if subject in GRID_SUBJECTS:
+        return
+    problem = "GRID needs a subject setting" if not subject else f"{subject!r} is not a GRID subject setting"
+    raise ConfigError(
+        f"{where}: {problem}; choose one of: four (s1, s2, s4, s29), overlap (all speakers, each in every "
+        "split), unseen (held-out speakers), or one speaker s1 ... s34 (not s21: GRID has no video of s21)"
+    )
 
 
 @dataclass(frozen=True)
@@ -307,17 +334,9 @@ class Params:
         if not self.languages:
             raise ConfigError("languages: at least one language is needed")
         for lang, src in self.languages.items():
-            if src.source == "synthetic" and lang not in self.corpus.languages:
-                raise ConfigError(
-                    f"languages.{lang}: source is 'synthetic' but corpus.languages has no entry "
-                    f"'{lang}' (it has: {', '.join(self.corpus.languages) or 'none'})"
-                )
-            if src.source == "folder" and lang in self.corpus.languages and src.path in ("", f"data/raw/{lang}"):
-                raise ConfigError(
-                    f"languages.{lang}: source is 'folder' (your videos in data/raw/{lang}) but "
-                    f"corpus.languages.{lang} would generate a synthetic corpus into the same folder; "
-                    "remove one of them"
-                )
+            self._check_source(lang, src)
+            if not src.language:  # a manifest's rows of this language are marked with its key
+                self.languages[lang] = dataclasses.replace(src, language=lang)
 
         for name, entry in self.models.items():
             if name == "asr":
@@ -326,6 +345,26 @@ class Params:
                 raise ConfigError(f"models.{name}.languages: at least one language is needed")
             self.train_config(name, check_languages=False)  # bad overrides fail now, not hours into a run
         self._check_evaluations()
+
+    def _check_source(self, lang: str, src: LanguageSource) -> None:
+        where = f"languages.{lang}"
+        if src.source == "synthetic" and lang not in self.corpus.languages:
+            raise ConfigError(
+                f"{where}: source is 'synthetic' but corpus.languages has no entry "
+                f"'{lang}' (it has: {', '.join(self.corpus.languages) or 'none'})"
+            )
+        if src.source != "synthetic" and lang in self.corpus.languages and src.path in ("", f"data/raw/{lang}"):
+            raise ConfigError(
+                f"{where}: source is '{src.source}' (your videos in data/raw/{lang}) but "
+                f"corpus.languages.{lang} would generate a synthetic corpus into the same folder; "
+                "remove one of them"
+            )
+        if src.source == "grid":
+            check_grid_subject(src.subject, f"{where}.subject")
+        elif src.subject:
+            raise ConfigError(f"{where}.subject: only for source grid (this language's source is {src.source})")
+        if src.source != "lrs" and not src.pretrain:
+            raise ConfigError(f"{where}.pretrain: only for source lrs (this language's source is {src.source})")
 
     def _check_evaluations(self) -> None:
         """`evaluations` lists every (model, language) pair the test and wer stages run: each

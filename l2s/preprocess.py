@@ -383,7 +383,9 @@ def pack(lang: str, tasks: list[Task], params: Params, errors: dict[str, str]) -
         out / "clips.csv", rows, ["index", "clip_id", "utt_id", "speaker", "text", "start", "valid_frames", "source"]
     )
     _write_csv(out / "rejects.csv", rejects, ["utt_id", "path", "reason", "detail"])
-    splits = make_splits({r["clip_id"]: r["speaker"] for r in rows}, cfg.split, params.source(lang).speakers)
+    # a corpus's own split (LRS test/, GRID unseen) holds for every clip cut from the video
+    fixed = {m["clip_id"]: t.item.split for t, meta in zip(kept, metas) for m in meta if t.item.split}
+    splits = make_splits({r["clip_id"]: r["speaker"] for r in rows}, cfg.split, params.source(lang).speakers, fixed)
     for s in SPLITS:
         (out / "splits" / f"{s}.txt").write_text("".join(f"{c}\n" for c in splits[s]), encoding="utf-8")
 

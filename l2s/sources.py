@@ -1,25 +1,34 @@
 """Where a language's raw videos come from: one list of `RawItem`s per source kind.
 
 Every source ends as the same list, so preprocessing does not care whether the videos
-were made by the embedded corpus generator or recorded by a user. A source only reads:
-it never writes into the raw folder.
+were made by the embedded corpus generator, recorded by a user or come from a published
+corpus. A source only reads: it never writes into the raw folder.
+
+    synthetic  the embedded corpus (its manifest.csv, read like any manifest)
+    folder     your own videos in speaker sub-folders, transcripts beside them
+    grid       the GRID corpus as distributed (s1/ ... s34/, .align transcripts)
+    lrs        LRS2 (main/, pretrain/, list files) or LRS3 (pretrain/, trainval/, test/)
+    manifest   a CSV with a row per video (path, transcript, speaker, language[, split])
 """
 
 from __future__ import annotations
 
 import csv
 import logging
-from dataclasses import dataclass, field
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from l2s import alignment
 from l2s.alignment import Span
-from l2s.config import LanguageSource
+from l2s.config import LanguageSource, check_grid_subject
+from l2s.splits import FIXED_SPLITS
 
 log = logging.getLogger(__name__)
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".m4v", ".flv"}
-MANIFEST = "manifest.csv"  # written by the corpus generator; the columns of RawItem
+MANIFEST = "manifest.csv"  # written by the corpus generator; read by the manifest source too
 TRANSCRIPTS_CSV = "transcripts.csv"
 
 
@@ -31,17 +40,21 @@ class RawItem:
     path: Path
     speaker: str
     text: str | None = None
-    # word timings when known (the synthetic corpus keeps them): lets a cut clip keep
+    # word timings when known (the synthetic corpus, GRID, LRS): lets a cut clip keep
     # exactly the words it contains
     words: tuple[Span, ...] = field(default=())
+    # the split the corpus itself gives the video (train, val, test, or trainval: train or
+    # val, divided by preprocess.split.val_fraction); None: preprocess.split decides
+    split: str | None = None
 
 
 def list_items(src: LanguageSource, raw_dir: Path) -> list[RawItem]:
     """The raw items of a language, sorted by id."""
-    if not raw_dir.is_dir():
-        hint = "run its corpus stage: dvc repro corpus@<lang>" if src.source == "synthetic" else "put your videos there"
-        raise FileNotFoundError(f"raw data folder {raw_dir} does not exist ({hint})")
-    items = _manifest(raw_dir) if src.source == "synthetic" else _folder(src, raw_dir)
+    if not raw_dir.exists():
+        raise FileNotFoundError(f"raw data {raw_dir} does not exist ({_WHERE_HINTS[src.source]})")
+    if src.source != "manifest" and not raw_dir.is_dir():
+        raise NotADirectoryError(f"raw data {raw_dir} is a file; languages.<lang>.path must name a folder")
+    items = _ADAPTERS[src.source](src, raw_dir)
     if not items:
         raise FileNotFoundError(f"no videos found in {raw_dir} (looked for {', '.join(sorted(VIDEO_SUFFIXES))})")
     return sorted(items, key=lambda i: i.utt_id)
@@ -51,19 +64,12 @@ def _alignment(video: Path) -> tuple[Span, ...]:
     return tuple(alignment.read(video).get("words", ()))
 
 
-def _manifest(raw_dir: Path) -> list[RawItem]:
-    manifest = raw_dir / MANIFEST
-    if not manifest.exists():
-        raise FileNotFoundError(
-            f"{manifest} is missing: the synthetic corpus is incomplete; run dvc repro corpus@<lang>"
-        )
-    with open(manifest, newline="", encoding="utf-8") as f:
-        rows = list(csv.DictReader(f))
-    items = []
-    for row in rows:
-        path = raw_dir / row["path"]
-        items.append(RawItem(row["utt_id"], path, row["speaker"], row["text"], _alignment(path)))
-    return items
+def _is_video(path: Path, below: Path) -> bool:
+    hidden = any(part.startswith(".") for part in path.relative_to(below).parts)
+    return path.suffix.lower() in VIDEO_SUFFIXES and not hidden and path.is_file()
+
+
+# --------------------------------------------------------------------------- folder
 
 
 def _folder(src: LanguageSource, raw_dir: Path) -> list[RawItem]:
@@ -94,3 +100,354 @@ def _folder(src: LanguageSource, raw_dir: Path) -> list[RawItem]:
             speaker = row.get("speaker") or (rel.parts[0] if len(rel.parts) > 1 else "speaker")
         items.append(RawItem(rel.with_suffix("").as_posix(), path, speaker, text, _alignment(path)))
     return items
+
+
+# --------------------------------------------------------------------------- manifest
+
+MANIFEST_REQUIRED = ("path", "speaker")
+MANIFEST_TEXT_COLUMNS = ("transcript", "text")  # either name holds the transcript
+
+
+def _synthetic(src: LanguageSource, raw_dir: Path) -> list[RawItem]:
+    manifest = raw_dir / MANIFEST
+    if not manifest.exists():
+        raise FileNotFoundError(
+            f"{manifest} is missing: the synthetic corpus is incomplete; run dvc repro corpus@<lang>"
+        )
+    # the generator's manifest has no language column: every row is this language
+    return read_manifest(manifest, language=None)
+
+
+def _manifest(src: LanguageSource, path: Path) -> list[RawItem]:
+    if path.is_dir():
+        if not (path / MANIFEST).exists():
+            raise FileNotFoundError(
+                f"{path} holds no {MANIFEST}; set languages.<lang>.path to your manifest CSV file, "
+                f"or name it {MANIFEST}"
+            )
+        path = path / MANIFEST
+    return read_manifest(path, language=src.language)
+
+
+def read_manifest(manifest: Path, language: str | None) -> list[RawItem]:
+    """The videos a manifest CSV lists, one row each.
+
+    Columns: path (relative to the CSV's folder, or absolute), transcript or text,
+    speaker; optional language (rows of another language are skipped; an empty cell,
+    or no such column, means this language; `language` None reads every row), split
+    (train, val, test, trainval; empty: preprocess.split decides) and utt_id (default:
+    the path without its suffix). Word timings come from a <video>.align.json beside
+    a video when there is one.
+    """
+    with open(manifest, newline="", encoding="utf-8-sig") as f:  # -sig: a spreadsheet's BOM
+        reader = csv.DictReader(f)
+        columns = [c.strip().lower() for c in reader.fieldnames or []]
+        reader.fieldnames = columns
+        rows = list(reader)
+    text_column = _manifest_text_column(manifest, columns)
+    items, seen, missing = [], {}, []
+    for number, row in enumerate(rows, start=2):  # as a spreadsheet numbers them: the header is row 1
+        if language is not None and not _same_language(row.get("language"), language):
+            continue
+        where = f"{manifest}, row {number}"
+        item = _manifest_item(row, text_column, manifest.parent, where)
+        if item.utt_id in seen:
+            raise ValueError(
+                f"{where}: utt_id {item.utt_id!r} is also row {seen[item.utt_id]}; every video needs its own id "
+                "(add a unique utt_id column)"
+            )
+        seen[item.utt_id] = number
+        if not item.path.is_file():
+            missing.append(f"row {number}: {item.path}")
+            continue
+        items.append(replace(item, words=_alignment(item.path)))
+    if missing:
+        shown = "; ".join(missing[:5]) + (f"; ... ({len(missing)} in all)" if len(missing) > 5 else "")
+        raise FileNotFoundError(
+            f"{manifest}: {len(missing)} videos in the path column do not exist ({shown}). Relative paths are "
+            f"read from {manifest.parent}; fix those paths or remove the rows"
+        )
+    return items
+
+
+def _manifest_text_column(manifest: Path, columns: list[str]) -> str:
+    absent = [c for c in MANIFEST_REQUIRED if c not in columns]
+    text_column = next((c for c in MANIFEST_TEXT_COLUMNS if c in columns), None)
+    if text_column is None:
+        absent.append(" or ".join(MANIFEST_TEXT_COLUMNS))
+    if absent:
+        raise ValueError(
+            f"{manifest}: missing column {', '.join(absent)}; it has: {', '.join(columns) or 'no header'}. "
+            "A manifest needs path, transcript (or text) and speaker; language, split and utt_id are optional"
+        )
+    return text_column
+
+
+def _same_language(cell: str | None, language: str) -> bool:
+    cell = (cell or "").strip()
+    return not cell or cell.casefold() == language.casefold()
+
+
+def _manifest_item(row: dict[str, str], text_column: str, folder: Path, where: str) -> RawItem:
+    """A row as a RawItem, checked; words are read later, for the rows that are kept."""
+    written = (row.get("path") or "").strip()
+    speaker = (row.get("speaker") or "").strip()
+    if not written:
+        raise ValueError(f"{where}: the path cell is empty")
+    if not speaker:
+        raise ValueError(f"{where}: the speaker cell is empty; every video needs one (splits keep speakers apart)")
+    split = (row.get("split") or "").strip().lower() or None
+    if split not in (None, *FIXED_SPLITS):
+        raise ValueError(f"{where}: split {split!r} is not one of {', '.join(FIXED_SPLITS)} (or empty)")
+    path = Path(written)
+    video = path if path.is_absolute() else folder / path
+    utt_id = (row.get("utt_id") or "").strip() or _utt_id(path, folder)
+    text = (row.get(text_column) or "").strip() or None
+    return RawItem(utt_id, video, speaker, text, split=split)
+
+
+def _utt_id(path: Path, folder: Path) -> str:
+    """The path below the manifest's folder without its suffix (an absolute path outside
+    it: the whole path, without its root)."""
+    if path.is_absolute():
+        try:
+            path = path.relative_to(folder)
+        except ValueError:
+            path = Path(*path.parts[1:])
+    return path.with_suffix("").as_posix()
+
+
+# --------------------------------------------------------------------------- GRID
+
+# VCA-GAN's four-speaker setting
+GRID_FOUR = ("s1", "s2", "s4", "s29")
+# VCA-GAN's unseen-speaker setting: these speakers' videos are only val or only test,
+# every other speaker's only train.
+# TODO(lead): fill the published lists
+GRID_UNSEEN_VAL = ("s20", "s27")
+GRID_UNSEEN_TEST = ("s1", "s2")
+GRID_ALIGN_UNITS = 25000  # .align times count 1/25000 s: 1000 per video frame at 25 fps
+GRID_SILENCE = frozenset({"sil", "sp"})  # silence markers, not words
+GRID_SPEAKER_FOLDER = re.compile(r"s\d+")
+
+
+def _grid(src: LanguageSource, root: Path) -> list[RawItem]:
+    check_grid_subject(src.subject, "languages.<lang>.subject")
+    items, untranscribed = [], 0
+    for speaker in _grid_speakers(src.subject, root):
+        split = _grid_unseen_split(speaker) if src.subject == "unseen" else None
+        for video in _grid_videos(root / speaker):
+            align = _grid_align_file(root, speaker, video)
+            words = read_grid_align(align) if align else ()
+            text = " ".join(w.label for w in words) if align else None
+            untranscribed += align is None
+            items.append(RawItem(f"{speaker}/{video.stem}", video, speaker, text, words, split))
+    if untranscribed:
+        log.warning(
+            "GRID %s: %d of %d videos have no .align file (looked in sN/align/, beside the video and in "
+            "alignments/sN/); they are listed without a transcript",
+            root,
+            untranscribed,
+            len(items),
+        )
+    return items
+
+
+def _grid_speakers(subject: str, root: Path) -> list[str]:
+    """The speaker folders a subject setting reads: only the ones it uses, so that a
+    one-speaker setting never lists (or preprocesses) the other 30 000 videos."""
+    if subject in ("overlap", "unseen"):
+        found = [d.name for d in root.iterdir() if d.is_dir() and GRID_SPEAKER_FOLDER.fullmatch(d.name)]
+        if not found:
+            raise FileNotFoundError(
+                f"{root} holds no GRID speaker folders (s1 ... s34); languages.<lang>.path must name the "
+                "folder that holds them"
+            )
+        if subject == "unseen":
+            _warn_missing_held_out(root, found)
+        return sorted(found, key=lambda s: int(s[1:]))
+    wanted = list(GRID_FOUR) if subject == "four" else [subject]
+    absent = [s for s in wanted if not (root / s).is_dir()]
+    if absent:
+        raise FileNotFoundError(
+            f"GRID subject {subject!r} needs the speaker folders {', '.join(wanted)}, but {', '.join(absent)} "
+            f"{'is' if len(absent) == 1 else 'are'} not in {root}"
+        )
+    return wanted
+
+
+def _warn_missing_held_out(root: Path, found: list[str]) -> None:
+    for split, held in (("val", GRID_UNSEEN_VAL), ("test", GRID_UNSEEN_TEST)):
+        absent = [s for s in held if s not in found]
+        if absent:
+            log.warning("GRID unseen: %s speakers %s are not in %s; that split is smaller", split, absent, root)
+
+
+def _grid_unseen_split(speaker: str) -> str:
+    if speaker in GRID_UNSEEN_TEST:
+        return "test"
+    return "val" if speaker in GRID_UNSEEN_VAL else "train"
+
+
+def _grid_videos(speaker_dir: Path) -> list[Path]:
+    """A speaker's videos, directly in sN/ or anywhere under sN/video/; where one id is
+    there twice (the original .mpg and a converted copy), the .mp4 is used."""
+    candidates = [p for p in speaker_dir.iterdir() if _is_video(p, speaker_dir)]
+    video_dir = speaker_dir / "video"
+    if video_dir.is_dir():
+        candidates += [p for p in video_dir.rglob("*") if _is_video(p, video_dir)]
+    by_id: dict[str, Path] = {}
+    for video in sorted(candidates, key=lambda p: (p.suffix.lower() != ".mp4", str(p))):
+        by_id.setdefault(video.stem, video)
+    if len(by_id) < len(candidates):
+        log.warning(
+            "GRID %s: %d videos have the id of another one (an .mpg and its converted copy?); using the .mp4",
+            speaker_dir,
+            len(candidates) - len(by_id),
+        )
+    return [by_id[k] for k in sorted(by_id)]
+
+
+def _grid_align_file(root: Path, speaker: str, video: Path) -> Path | None:
+    """The .align of a video: sN/align/<id>.align, beside the video (or in sN/ when the
+    video is under sN/video/), or alignments/sN/<id>.align at the corpus's top."""
+    name = f"{video.stem}.align"
+    for candidate in (
+        root / speaker / "align" / name,
+        video.with_suffix(".align"),
+        root / speaker / name,
+        root / "alignments" / speaker / name,
+    ):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def read_grid_align(path: Path) -> tuple[Span, ...]:
+    """The words of a GRID .align file (lines `start end word`, times in 1/25000 s), in
+    seconds; the silence markers sil and sp are left out."""
+    words = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        parts = line.split()
+        if not parts:
+            continue
+        try:
+            start, end, word = parts
+            start_s, end_s = float(start) / GRID_ALIGN_UNITS, float(end) / GRID_ALIGN_UNITS
+        except ValueError:
+            raise ValueError(
+                f"{path}, line {number}: expected 'start end word' with times in 1/25000 s, got {line!r}"
+            ) from None
+        if word not in GRID_SILENCE:
+            words.append(Span(word, start_s, end_s))
+    return tuple(words)
+
+
+# --------------------------------------------------------------------------- LRS2 / LRS3
+
+# the split each LRS folder gives its videos; main/ (LRS2) takes it from the list files
+LRS_FOLDERS = {"main": None, "pretrain": "train", "trainval": "trainval", "test": "test"}
+# top-level list files (`<id>/<utt>` per line, maybe more columns): the split of the
+# videos in main/ (LRS2) or trainval/ (LRS3, val.txt) they name
+LRS_LISTS = {"train.txt": "train", "val.txt": "val", "test.txt": "test"}
+LRS_LISTED_FOLDERS = ("main", "trainval")
+LRS_WORDS_HEADER = ["WORD", "START", "END"]
+
+
+def _lrs(src: LanguageSource, root: Path) -> list[RawItem]:
+    """LRS2 and LRS3 as distributed. The speaker is the `<id>` folder: in LRS that is a
+    programme (LRS2) or a TED talk / YouTube video (LRS3), not a known person."""
+    folders = [f for f in LRS_FOLDERS if (root / f).is_dir()]
+    if not folders:
+        raise FileNotFoundError(
+            f"{root} holds none of the LRS folders {', '.join(f + '/' for f in LRS_FOLDERS)}; "
+            "languages.<lang>.path must name the folder that holds them"
+        )
+    if not src.pretrain:
+        folders = [f for f in folders if f != "pretrain"]
+    listed = _lrs_lists(root)
+    items, found, untranscribed = [], set(), 0
+    for folder in folders:
+        for video in sorted((root / folder).glob("*/*")):
+            if not _is_video(video, root / folder):
+                continue
+            key = f"{video.parent.name}/{video.stem}"
+            found.add(key)
+            split = LRS_FOLDERS[folder]
+            if folder in LRS_LISTED_FOLDERS:
+                split = listed.get(key, split)
+            txt = video.with_suffix(".txt")
+            text, words = read_lrs_transcript(txt) if txt.is_file() else (None, ())
+            untranscribed += text is None
+            items.append(RawItem(f"{folder}/{key}", video, video.parent.name, text, words, split))
+    _warn_lrs_gaps(root, listed, found, untranscribed, len(items))
+    return items
+
+
+def _lrs_lists(root: Path) -> dict[str, str]:
+    """`<id>/<utt>` -> split, from the top-level list files that exist."""
+    listed = {}
+    for name, split in LRS_LISTS.items():
+        path = root / name
+        if path.is_file():
+            for line in path.read_text(encoding="utf-8").splitlines():
+                if line.strip():
+                    listed[line.split()[0]] = split  # LRS2's test.txt adds a column (NF / MV)
+    return listed
+
+
+def _warn_lrs_gaps(root: Path, listed: dict[str, str], found: set[str], untranscribed: int, total: int) -> None:
+    absent = [key for key in listed if key not in found]
+    if absent:
+        log.warning(
+            "LRS %s: %d videos named in %s are not there (e.g. %s); only the videos present are used",
+            root,
+            len(absent),
+            "/".join(LRS_LISTS),
+            absent[0],
+        )
+    if untranscribed:
+        log.warning("LRS %s: %d of %d videos have no .txt transcript; listed without one", root, untranscribed, total)
+
+
+def read_lrs_transcript(path: Path) -> tuple[str, tuple[Span, ...]]:
+    """Text and word timings of an LRS .txt: a `Text:  WORDS` line (lower-cased here, as
+    GRID and the embedded corpus write theirs), `Conf:` / `Ref:` lines, and optionally a
+    `WORD START END ASDSCORE` header followed by `word start end score` (seconds)."""
+    text, words, in_words = None, [], False
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        parts = line.split()
+        if line.startswith("Text:"):
+            text = line.removeprefix("Text:").strip().lower()
+        elif parts[:3] == LRS_WORDS_HEADER:
+            in_words = True
+        elif in_words and parts:
+            try:
+                words.append(Span(parts[0].lower(), float(parts[1]), float(parts[2])))
+            except (IndexError, ValueError):
+                raise ValueError(
+                    f"{path}, line {number}: expected 'word start end score' (seconds) after the "
+                    f"WORD START END header, got {line!r}"
+                ) from None
+    if text is None:
+        raise ValueError(f"{path}: no 'Text:' line; an LRS transcript starts with 'Text:  THE WORDS SPOKEN'")
+    return text, tuple(words)
+
+
+# --------------------------------------------------------------------------- dispatch
+
+_ADAPTERS: dict[str, Callable[[LanguageSource, Path], list[RawItem]]] = {
+    "synthetic": _synthetic,
+    "folder": _folder,
+    "grid": _grid,
+    "lrs": _lrs,
+    "manifest": _manifest,
+}
+# what to do when a source's path does not exist
+_WHERE_HINTS = {
+    "synthetic": "run its corpus stage: dvc repro corpus@<lang>",
+    "folder": "put your videos there",
+    "grid": "set languages.<lang>.path to the folder holding s1/ ... s34/",
+    "lrs": "set languages.<lang>.path to the folder holding LRS2's main/ or LRS3's trainval/ and test/",
+    "manifest": "set languages.<lang>.path to your manifest CSV, or a folder holding manifest.csv",
+}

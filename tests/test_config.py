@@ -40,6 +40,17 @@ def test_repository_params_load():
             {"languages": {"fr": {"source": "youtube"}}},
             "languages.fr.source: 'youtube' is not allowed; choose one of: synthetic, folder",
         ),
+        (
+            {"languages": {"g": {"source": "grid", "subject": "five"}}},
+            "languages.g.subject: 'five' is not a GRID subject setting; choose one of: four (s1, s2, s4, s29), overlap",
+        ),
+        ({"languages": {"g": {"source": "grid", "subject": "s21"}}}, "not s21: GRID has no video of s21"),
+        ({"languages": {"g": {"source": "grid"}}}, "languages.g.subject: GRID needs a subject setting"),
+        ({"languages": {"xx": {"source": "folder", "subject": "s1"}}}, "languages.xx.subject: only for source grid"),
+        (
+            {"languages": {"xx": {"source": "manifest", "pretrain": False}}},
+            "languages.xx.pretrain: only for source lrs",
+        ),
         ({"preprocess": {"mel": {"fmax": 9000.0}}}, "fmax <= sample_rate/2"),
         ({"preprocess": {"smooth_window": 4}}, "preprocess.smooth_window must be a positive odd number"),
         ({"models": {"m": {"languages": ["en"], "train": {"stpes": 3}}}}, "models.m.train.stpes: unknown key"),
@@ -78,3 +89,17 @@ def test_a_model_naming_an_unknown_language_fails_when_trained(tmp_path):
     params = config.load(write_params(tmp_path, models={"m": {"languages": ["fr"]}}))
     with pytest.raises(ConfigError, match=r"models.m.languages: \['fr'\] not in languages"):
         params.train_config("m")
+
+
+def test_real_corpus_sources_load(tmp_path):
+    languages = {
+        "g4": {"source": "grid", "path": "/corpora/grid", "subject": "four"},
+        "g1": {"source": "grid", "path": "/corpora/grid", "subject": "s34"},
+        "lrs3": {"source": "lrs", "path": "/corpora/lrs3", "pretrain": False},
+        "xx": {"source": "manifest", "path": "/corpora/all.csv"},
+        "yy": {"source": "manifest", "path": "/corpora/all.csv", "language": "yy-YY"},
+    }
+    p = config.load(write_params(tmp_path, languages=languages))
+    assert p.source("g1").subject == "s34" and p.source("lrs3").pretrain is False
+    # a manifest's rows are picked by the language's key unless params name another value
+    assert (p.source("xx").language, p.source("yy").language) == ("xx", "yy-YY")

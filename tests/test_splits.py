@@ -49,3 +49,37 @@ def test_deterministic_and_independent_of_order():
     b = make_splits(dict(reversed(list(CLIPS.items()))), cfg)
     assert a == b
     assert make_splits(CLIPS, SplitConfig(seed=4)) != a
+
+
+def test_fixed_clips_keep_their_split_and_the_rest_follow_the_mode():
+    cfg = SplitConfig(mode="overlap", val_fraction=0.2, test_fraction=0.2)
+    fixed = {c: "test" for c, s in CLIPS.items() if s == "s1"}
+    fixed |= {c: "train" for c, s in CLIPS.items() if s == "s2"}
+    fixed["s3/u000"] = "val"
+    fixed["elsewhere/u1"] = "test"  # not a clip of the data: ignored
+    out = make_splits(CLIPS, cfg, fixed=fixed)
+    assert sorted(sum(out.values(), [])) == sorted(CLIPS)  # still a partition
+    free = make_splits({c: s for c, s in CLIPS.items() if c not in fixed}, cfg)
+    for split, ids in out.items():
+        pinned = [c for c, s in fixed.items() if s == split and c in CLIPS]
+        assert ids == sorted(free[split] + pinned)
+    assert make_splits(CLIPS, cfg, fixed={}) == make_splits(CLIPS, cfg)
+
+
+def test_trainval_clips_are_divided_per_speaker_and_never_tested():
+    fixed = {c: "trainval" for c in CLIPS}
+    out = make_splits(CLIPS, SplitConfig(val_fraction=0.2, test_fraction=0.3), fixed=fixed)
+    assert out["test"] == []
+    for s in range(1, 7):
+        assert sum(CLIPS[c] == f"s{s}" for c in out["val"]) == 10  # 20 % of each speaker's 50
+    assert sorted(out["train"] + out["val"]) == sorted(CLIPS)
+
+
+def test_a_corpus_that_fixes_every_clip_needs_no_mode_settings():
+    fixed = {c: "test" if CLIPS[c] == "s6" else "train" for c in CLIPS}
+    # neither mode could run on these clips alone, and neither has to
+    for cfg, speakers in ((SplitConfig(mode="unseen", unseen_speakers=6), None), (SplitConfig(mode="speaker"), None)):
+        out = make_splits(CLIPS, cfg, speakers, fixed=fixed)
+        assert _speakers(out["test"]) == {"s6"} and out["val"] == []
+    with pytest.raises(ValueError, match="split 'dev' is not one of train, val, test, trainval"):
+        make_splits(CLIPS, SplitConfig(), fixed={"s1/u000": "dev"})

@@ -69,6 +69,11 @@ def _is_video(path: Path, below: Path) -> bool:
     return path.suffix.lower() in VIDEO_SUFFIXES and not hidden and path.is_file()
 
 
+def video_files(folder: Path) -> list[Path]:
+    """The videos below `folder`, at any depth (hidden folders skipped), sorted."""
+    return [p for p in sorted(folder.rglob("*")) if _is_video(p, folder)]
+
+
 # --------------------------------------------------------------------------- folder
 
 
@@ -85,10 +90,8 @@ def _folder(src: LanguageSource, raw_dir: Path) -> list[RawItem]:
         raise FileNotFoundError(f"languages: transcripts 'csv' but {table} does not exist")
 
     items = []
-    for path in sorted(raw_dir.rglob("*")):
+    for path in video_files(raw_dir):
         rel = path.relative_to(raw_dir)
-        if path.suffix.lower() not in VIDEO_SUFFIXES or any(p.startswith(".") for p in rel.parts):
-            continue
         row = csv_texts.get(rel.as_posix(), {})
         text = row.get("text")
         txt = path.with_suffix(".txt")
@@ -221,11 +224,11 @@ def _utt_id(path: Path, folder: Path) -> str:
 
 # VCA-GAN's four-speaker setting
 GRID_FOUR = ("s1", "s2", "s4", "s29")
-# VCA-GAN's unseen-speaker setting: these speakers' videos are only val or only test,
-# every other speaker's only train.
-# TODO(lead): fill the published lists
-GRID_UNSEEN_VAL = ("s20", "s27")
-GRID_UNSEEN_TEST = ("s1", "s2")
+# VCA-GAN's unseen-speaker setting, as its published split file (data/unseen_splits.txt
+# of the authors' repository) holds it: these speakers' videos are only val or only
+# test, the other 16 speakers' only train.
+GRID_UNSEEN_VAL = ("s9", "s20", "s23", "s27", "s29", "s30", "s34")
+GRID_UNSEEN_TEST = ("s2", "s4", "s11", "s13", "s15", "s18", "s19", "s25", "s31", "s33")
 GRID_ALIGN_UNITS = 25000  # .align times count 1/25000 s: 1000 per video frame at 25 fps
 GRID_SILENCE = frozenset({"sil", "sp"})  # silence markers, not words
 GRID_SPEAKER_FOLDER = re.compile(r"s\d+")

@@ -29,7 +29,7 @@ from l2s import config, paths
 from l2s.inference import load_generator
 from l2s.model import MELS_PER_FRAME, normalise_frames, unit_to_mel
 from l2s.rejects import Reject
-from l2s.sources import VIDEO_SUFFIXES
+from l2s.sources import VIDEO_SUFFIXES, video_files
 
 log = logging.getLogger(__name__)
 
@@ -257,16 +257,6 @@ class Synthesiser:
             linears += list(out.linear[:, 0].float().cpu().numpy())
         ramp = self.overlap * MELS_PER_FRAME
         return blend(mels, spans, len(crops), ramp), blend(linears, spans, len(crops), ramp)
-
-
-def video_files(folder: Path) -> list[Path]:
-    """The videos below `folder` (any depth, hidden folders skipped), sorted."""
-    found = []
-    for path in sorted(folder.rglob("*")):
-        rel = path.relative_to(folder)
-        if path.suffix.lower() in VIDEO_SUFFIXES and not any(p.startswith(".") for p in rel.parts):
-            found.append(path)
-    return found
 
 
 def _check_not_input(out: Path, video: Path) -> None:

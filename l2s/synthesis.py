@@ -6,9 +6,9 @@ A video takes the training data's path, then the test stage's:
     preprocessing makes (l2s.preprocess.track_face) -> the generator over overlapping
     windows, cross-faded in the log-mel domain -> one Griffin-Lim over the whole video
 
-The windows are as long as the clips the model was tested on (3 s by default), so a
-video of any length sees the context the model learnt with; one Griffin-Lim over the
-blended spectrogram leaves no seam at a window edge. What the crop must look like
+Windows of at most 6 s keep the generator near the clip lengths it was trained and
+tested on, whatever the video's length; one Griffin-Lim over the blended spectrogram
+leaves no seam at a window edge. What the crop must look like
 (size, region, frame rate) comes from the checkpoint, not from params.yaml: a model
 keeps working on a machine that has only the model.
 """
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import os
 import time
 from dataclasses import dataclass, field
@@ -34,6 +35,9 @@ from l2s.sources import VIDEO_SUFFIXES, video_files
 log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "models/multi"
+# The generator sees a long video in windows of at most this length: twice the training
+# clips, near the longest videos the published test script took (155 frames)
+WINDOW_SECONDS = 6.0
 OVERLAP_SECONDS = 0.6  # shared by neighbouring windows, cross-faded
 MIN_FRAMES = 8  # shorter than the generator's temporal receptive field is not speech
 WINDOW_BATCH = 16  # windows per generator call: bounds memory on long videos
@@ -71,13 +75,16 @@ class Speech:
 
 
 def windows(n_frames: int, size: int, overlap: int) -> list[tuple[int, int]]:
-    """[start, end) frame windows of `size` covering n_frames, neighbours sharing at least
-    `overlap` frames; the last one ends at the last frame (no padding anywhere)."""
+    """[start, end) frame windows, all of one length of at most `size`, covering n_frames
+    with neighbours sharing at least `overlap` frames. The windows are spread evenly, so
+    a video a little longer than `size` costs two half-length windows, not two whole ones."""
     if n_frames <= size:
         return [(0, n_frames)]
-    hop = size - overlap
-    starts = list(range(0, n_frames - size, hop)) + [n_frames - size]
-    return [(s, s + size) for s in starts]
+    count = math.ceil((n_frames - overlap) / (size - overlap))
+    length = math.ceil((n_frames + (count - 1) * overlap) / count)
+    return [
+        (i * (n_frames - length) // (count - 1), i * (n_frames - length) // (count - 1) + length) for i in range(count)
+    ]
 
 
 def blend(pieces: list[np.ndarray], spans: list[tuple[int, int]], n_frames: int, ramp: int) -> np.ndarray:
@@ -177,7 +184,7 @@ class Synthesiser:
                 log.info("%s never saw %r: speaking without a language vector", self.checkpoint, language)
         self.vocoder, self.iterations, self.seed = vocoder, griffin_lim_iters, seed
         self.dtype = _autocast_dtype(precision, self.device)
-        self.window = self.preprocess.clip_frames
+        self.window = round(WINDOW_SECONDS * self.preprocess.fps)
         self.overlap = round(OVERLAP_SECONDS * self.preprocess.fps)
 
     def __call__(self, video: str | Path, face_index: int = 0) -> Speech:

@@ -71,9 +71,11 @@ def cmd_speak(args) -> int:
     from l2s import synthesis
 
     options = dict(device=args.device, language=args.language, vocoder=args.vocoder, precision=args.precision)
-    result = synthesis.speak(args.video, args.model, args.output, args.mux, args.face_index, **options)
+    video = Path(args.video)
+    output = args.output or (None if video.is_dir() else f"{video.stem}.wav")
+    result = synthesis.speak(video, args.model, output, args.mux, args.face_index, **options)
     if isinstance(result, list):  # a folder: failures were logged one by one
-        return 1 if len(result) < len(synthesis.video_files(Path(args.video))) else 0
+        return 1 if len(result) < len(synthesis.video_files(video)) else 0
     return 0
 
 

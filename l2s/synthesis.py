@@ -278,65 +278,71 @@ def speak(
     mux: str | Path | None = None,
     face_index: int = 0,
     **options,
-) -> Speech | list[Speech]:
+) -> Speech | list[Path]:
     """Voice a video (or every video below a folder) with a trained model.
 
-    Writes the speech to `output` (a .wav; for a folder, a folder mirroring it) and, with
-    `mux`, a copy of the video with that speech as its sound. `options` go to Synthesiser
-    (device, language, vocoder, precision). A folder returns the Speech of every video
-    that could be voiced; the others are logged with the reason and skipped."""
+    One video: returns its Speech, and writes the speech to `output` (a .wav) and, with
+    `mux`, a copy of the video with that speech as its sound. A folder: writes
+    <output>/<relative path>.wav (default output: ./<folder>_speech) and .mp4 copies
+    under `mux`, and returns the .wav files written; a video that cannot be voiced is
+    logged with the reason and skipped. `options` go to Synthesiser (device, language,
+    vocoder, precision)."""
     video = Path(video)
     synth = Synthesiser(model, **options)
     if video.is_dir():
-        return speak_folder(synth, video, output, mux, face_index)
+        return speak_folder(synth, video, Path(output or f"{video.name}_speech"), mux, face_index)
     speech = synth(video, face_index)
-    _write(speech, Path(output) if output else None, Path(mux) if mux else None)
+    if output or mux:
+        _write(speech, Path(output) if output else None, Path(mux) if mux else None)
     return speech
 
 
 def speak_folder(
-    synth: Synthesiser, folder: Path, output: str | Path | None, mux: str | Path | None, face_index: int = 0
-) -> list[Speech]:
-    """Every video below `folder`: <output>/<relative path>.wav (and .mp4 under `mux`)."""
+    synth: Synthesiser, folder: Path, output: Path, mux: str | Path | None, face_index: int = 0
+) -> list[Path]:
+    """Every video below `folder`: <output>/<relative path>.wav (and .mp4 under `mux`).
+    Only the paths are kept, so a folder of any size fits in memory."""
     from tqdm.auto import tqdm
 
     videos = video_files(folder)
     if not videos:
         raise SpeakError(f"{folder}: no videos found (looked for {', '.join(sorted(VIDEO_SUFFIXES))})")
-    out_dir = Path(output) if output else Path(f"{folder.name}_speech")
-    done, failed = [], []
+    written, failed = [], []
     for video in tqdm(videos, desc="speak", unit="video"):
         rel = video.relative_to(folder)
         try:
             speech = synth(video, face_index)
             muxed = Path(mux) / rel.with_suffix(".mp4") if mux else None
-            _write(speech, out_dir / rel.with_suffix(".wav"), muxed)
-            done.append(speech)
+            written.append(_write(speech, output / rel.with_suffix(".wav"), muxed))
         except SpeakError as e:
             log.error("%s", e)
             failed.append(video)
     log.info(
-        "spoke %d of %d videos into %s%s", len(done), len(videos), out_dir, f"; {len(failed)} failed" if failed else ""
+        "spoke %d of %d videos into %s%s",
+        len(written),
+        len(videos),
+        output,
+        f"; {len(failed)} failed" if failed else "",
     )
-    return done
+    return written
 
 
-def _write(speech: Speech, output: Path | None, mux: Path | None) -> None:
+def _write(speech: Speech, output: Path | None, mux: Path | None) -> Path | None:
     from l2s import media
 
-    output = output or Path(f"{speech.video.stem}.wav")
     for path in (output, mux):
         if path is not None:
             _check_not_input(path, speech.video)
-    speech.save(output)
+    if output is not None:
+        speech.save(output)
     if mux is not None:
         mux.parent.mkdir(parents=True, exist_ok=True)
         media.mux_audio(speech.video, speech.wave, speech.sample_rate, mux)
     log.info(
-        "%s -> %s%s (%.1f s of speech; %s)",
+        "%s -> %s (%.1f s of speech; %s)",
         speech.video,
-        output,
-        f" and {mux}" if mux else "",
+        " and ".join(str(p) for p in (output, mux) if p is not None),
         speech.seconds,
         ", ".join(f"{k} {v:.2f} s" for k, v in speech.timings.items()),
     )
+    return output

@@ -202,9 +202,12 @@ def test_python_api_and_refusing_to_overwrite_the_input(root, tmp_path, face_fra
     import l2s
 
     monkeypatch.setenv("L2S_ROOT", str(root))
-    video = talking_video(tmp_path / "v.mp4", face_frame, seconds=1.2, audio=False)
-    speech = l2s.speak(video, root / "models" / "demo.pt", output=tmp_path / "v.wav")
-    assert (tmp_path / "v.wav").exists() and speech.video == video
+    monkeypatch.chdir(tmp_path)
+    video = talking_video(tmp_path / "in" / "v.mp4", face_frame, seconds=1.2, audio=False)
+    speech = l2s.speak(video, root / "models" / "demo.pt")
+    assert speech.video == video and sorted(tmp_path.rglob("*.wav")) == []  # asked for nothing: wrote nothing
+    assert cli.main(["speak", str(video), "--model", str(root / "models" / "demo.pt")]) == 0
+    assert (tmp_path / "v.wav").exists()  # the command's default: ./<video>.wav
     with pytest.raises(SpeakError, match="would overwrite the input video"):
         speak(video, root / "models" / "demo.pt", output=tmp_path / "x.wav", mux=video)
     with pytest.raises(FileNotFoundError, match="no model at"):

@@ -173,10 +173,12 @@ def model_rows(
         params,
         train=dataclasses.replace(params.train, preset=preset, batch_size=batch, precision=precision),
         models={"bench": config.ModelEntry(languages=["en"])},
+        evaluations={"bench-en": config.Evaluation(model="bench", lang="en")},
     )
     with tempfile.TemporaryDirectory() as out:
         trainer = train.Trainer("bench", params, Path(out), Path(out) / "h.csv", d, device)
     data = WindowDataset(trainer.datas, "train", 40, params.preprocess.mel)
+    batch = min(batch, len(data))  # a scratch corpus of a few clips (--clips) holds less than a batch
     loader = torch.utils.data.DataLoader(data, batch_size=batch, shuffle=True, drop_last=True)
     batch_data = next(iter(loader))
     # the FLOP counter cannot follow R1's double backward: count a step without it
@@ -247,7 +249,7 @@ def untrained_checkpoint(preset: str, folder: Path) -> Path:
     return path
 
 
-def speak_rows(repeats: int = 3) -> list[tuple[str, str, str]]:
+def speak_rows(presets: tuple[str, ...] = ("demo", "paper"), repeats: int = 3) -> list[tuple[str, str, str]]:
     """`l2s speak` on a 3 s, 25 fps video cut from the scratch corpus: best of `repeats`
     warm runs, for both presets."""
     import csv
@@ -263,7 +265,7 @@ def speak_rows(repeats: int = 3) -> list[tuple[str, str, str]]:
     with tempfile.TemporaryDirectory() as tmp:
         video = Path(tmp) / "3s.mp4"
         media.write_video(video, source.frames[:75], 25.0, source.audio[: 3 * source.sample_rate], source.sample_rate)
-        for preset in ("demo", "paper"):
+        for preset in presets:
             synth = Synthesiser(untrained_checkpoint(preset, Path(tmp)))
             synth(video)  # warm-up: first calls build MediaPipe graphs and FFT plans
             best = min((synth(video) for _ in range(repeats)), key=lambda s: sum(s.timings.values()))
@@ -304,10 +306,12 @@ def main(args) -> None:
             device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
             rows.append(("fp32 convolution peak", f"{conv_peak(device):.0f} GFLOP/s", f"{threads} threads, {device}"))
             for preset, batch in (("demo", 8), ("paper", 4)):
+                if preset not in args.presets:
+                    continue
                 for precision in ("fp32", "bf16"):
                     rows += model_rows(preset, batch, precision, with_vocoder=(preset, precision) == ("demo", "fp32"))
         if args.only in ("all", "speak"):
-            rows += speak_rows()
+            rows += speak_rows(tuple(args.presets))
     if old_root is None:
         os.environ.pop("L2S_ROOT", None)
     else:

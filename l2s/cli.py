@@ -101,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("bench", help="measure the speed of each step on this machine")
     p.add_argument("--clips", type=int, default=8, help="clips per measurement")
     p.add_argument("--only", choices=("all", "data", "model", "speak"), default="all", help="which figures")
+    p.add_argument("--presets", nargs="+", choices=("demo", "paper"), default=["demo", "paper"], help="model presets")
     p.set_defaults(fn=cmd_bench)
 
     p = sub.add_parser("speak", help="speech from a silent video (or every video in a folder) with a trained model")

@@ -59,10 +59,13 @@ class Video:
         return len(self.audio) / self.sample_rate
 
 
-def read_video(path: str | os.PathLike, sample_rate: int = 16000, audio: bool = True) -> Video:
+def read_video(
+    path: str | os.PathLike, sample_rate: int = 16000, audio: bool = True, fps: float | None = None
+) -> Video:
     """Decode all frames (RGB, display rotation applied) and the audio (mono float32,
     resampled to `sample_rate`). With audio=False the soundtrack is neither needed nor
-    decoded (a silent video for `l2s speak`): `Video.audio` is empty.
+    decoded (a silent video for `l2s speak`): `Video.audio` is empty. With `fps`, the
+    frames come at that rate (`resample_indices`), and the ones it drops are never held.
 
     Raises `Reject` (reasons empty_file, corrupt, not_a_video, no_video, no_audio) for
     inputs preprocessing cannot use, and FileNotFoundError for a path that does not exist.
@@ -82,10 +85,36 @@ def read_video(path: str | os.PathLike, sample_rate: int = 16000, audio: bool = 
             "index, the 'moov atom', cannot be read): fetch it again",
         ) from e
     with container:
-        return _decode(container, path, sample_rate, audio)
+        return _decode(container, path, sample_rate, audio, fps)
 
 
-def _decode(container: av.container.InputContainer, path: str, sample_rate: int, need_audio: bool) -> Video:
+class _Resampler:
+    """Picks, while decoding, the frames `resample_indices` would pick afterwards, so a
+    60 fps video brought to 25 fps never holds the frames it drops."""
+
+    def __init__(self, fps_in: float, fps_out: float):
+        self.fps_in, self.fps_out = fps_in, fps_out
+        self.step = fps_in / fps_out
+        self.wanted = 0  # the next output frame
+        self.seen = 0  # input frames so far
+
+    def push(self, frame: np.ndarray, out: list[np.ndarray]) -> None:
+        # the same arithmetic as resample_indices: output k shows input floor(k * step + 0.5)
+        while np.floor(self.wanted * self.step + 0.5 + 1e-9) <= self.seen:
+            out.append(frame)
+            self.wanted += 1
+        self.seen += 1
+
+    def finish(self, out: list[np.ndarray]) -> None:
+        """Cut or extend (repeating the last frame) to resample_indices' output length."""
+        n_out = max(1, int(np.floor(self.seen * self.fps_out / self.fps_in + 0.5)))
+        del out[n_out:]
+        out.extend([out[-1]] * (n_out - len(out)))
+
+
+def _decode(
+    container: av.container.InputContainer, path: str, sample_rate: int, need_audio: bool, target_fps: float | None
+) -> Video:
     fmt = container.format.name
     if any(tag in fmt for tag in _IMAGE_DEMUXERS):
         raise Reject("not_a_video", f"{path} is a still image ({fmt}), not a video")
@@ -103,6 +132,8 @@ def _decode(container: av.container.InputContainer, path: str, sample_rate: int,
     fps = _stream_fps(vstream)
     resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
     frames: list[np.ndarray] = []
+    picker = _Resampler(fps, target_fps) if target_fps and abs(target_fps - fps) > 0.01 else None
+    decoded = 0
     chunks: list[np.ndarray] = []
     end_time = 0.0  # end of the last decoded frame, in stream seconds
     try:
@@ -112,7 +143,12 @@ def _decode(container: av.container.InputContainer, path: str, sample_rate: int,
                     # Phones store portrait video sideways plus a display rotation; apply it
                     # as players do, or the face mesh would see a face lying on its side.
                     quarter_turns = round(frame.rotation / 90) % 4
-                    frames.append(np.rot90(_rgb(frame), quarter_turns))
+                    image = np.rot90(_rgb(frame), quarter_turns)
+                    if picker is None:
+                        frames.append(image)
+                    else:
+                        picker.push(image, frames)
+                    decoded += 1
                     if frame.time is not None:
                         end_time = max(end_time, frame.time + 1.0 / fps)
             else:
@@ -123,18 +159,18 @@ def _decode(container: av.container.InputContainer, path: str, sample_rate: int,
     except av.FFmpegError as e:
         raise Reject(
             "corrupt",
-            f"{path}: decoding failed after frame {len(frames)} "
+            f"{path}: decoding failed after frame {decoded} "
             f"(t={end_time:.2f} s): {_ffmpeg_msg(e)}; fetch the file again "
             "or re-encode it",
         ) from e
-    if len(frames) < 2:
-        raise Reject("not_a_video", f"{path} holds {len(frames)} video frame(s), not a video")
+    if decoded < 2:
+        raise Reject("not_a_video", f"{path} holds {decoded} video frame(s), not a video")
     expected_end = _stream_end(vstream)
     missing = expected_end - end_time
     if expected_end and missing > max(_MISSING_FRAMES_SLACK / fps, _MISSING_FRAMES_FRACTION * expected_end):
         raise Reject(
             "corrupt",
-            f"{path}: video stops at frame {len(frames)} (t={end_time:.2f} s) "
+            f"{path}: video stops at frame {decoded} (t={end_time:.2f} s) "
             f"but the file announces {expected_end:.2f} s; it is probably truncated: "
             "fetch it again",
         )
@@ -142,7 +178,28 @@ def _decode(container: av.container.InputContainer, path: str, sample_rate: int,
     if need_audio and audio.size == 0:
         raise Reject("no_audio", f"{path} has an audio track with no decodable samples")
     np.clip(audio, -1.0, 1.0, out=audio)
+    if picker is not None:
+        picker.finish(frames)
+        fps = target_fps
     return Video(frames=np.stack(frames), fps=fps, audio=audio, sample_rate=sample_rate, path=path)
+
+
+def probe(path: str | os.PathLike) -> tuple[int, int, float, float]:
+    """Width, height, frame rate and seconds of a video's first video stream, from its
+    header alone (0.0 seconds when the header does not say); raises Reject like read_video."""
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(path)
+    try:
+        container = av.open(path, mode="r")
+    except av.FFmpegError as e:
+        raise Reject("corrupt", f"{path} cannot be opened as a media file ({_ffmpeg_msg(e)})") from e
+    with container:
+        if not container.streams.video:
+            raise Reject("no_video", f"{path} has no video stream")
+        stream = container.streams.video[0]
+        seconds = _stream_end(stream) or (float(container.duration) / av.time_base if container.duration else 0.0)
+        return stream.width, stream.height, _stream_fps(stream), seconds
 
 
 def _rgb(frame: av.VideoFrame) -> np.ndarray:

@@ -195,14 +195,12 @@ class Synthesiser:
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
         try:
-            decoded = media.read_video(video, audio=False)
+            _check_memory(video, *media.probe(video), fps)
+            frames = media.read_video(video, audio=False, fps=fps).frames
         except Reject as r:
             raise SpeakError(r.detail) from r
         except FileNotFoundError as e:
             raise SpeakError(f"{video}: no such file") from e
-        frames = decoded.frames
-        if abs(decoded.fps - fps) > 0.01:
-            frames = frames[media.resample_indices(len(frames), decoded.fps, fps)]
         if len(frames) < MIN_FRAMES:
             raise SpeakError(f"{video}: {len(frames) / fps:.2f} s is too short to speak (at least {MIN_FRAMES} frames)")
         timings["decode"] = time.perf_counter() - t0
@@ -263,6 +261,30 @@ class Synthesiser:
             linears += list(out.linear[:, 0].float().cpu().numpy())
         ramp = self.overlap * MELS_PER_FRAME
         return blend(mels, spans, len(crops), ramp), blend(linears, spans, len(crops), ramp)
+
+
+def _available_memory() -> int | None:
+    """Bytes of memory available now (Linux), or None where it cannot be read."""
+    try:
+        with open("/proc/meminfo") as f:
+            fields = dict(line.split(":", 1) for line in f)
+        return int(fields["MemAvailable"].split()[0]) * 1024
+    except (OSError, KeyError, ValueError):
+        return None
+
+
+def _check_memory(video: Path, width: int, height: int, fps: float, seconds: float, model_fps: float) -> None:
+    """Refuse, with what to do instead, a video whose frames would not fit in memory: they
+    are all held at once (at the model's frame rate) so that the face can be tracked and
+    smoothed over the whole video exactly as preprocessing does."""
+    needed = seconds * min(fps, model_fps) * width * height * 3
+    available = _available_memory()
+    if available is not None and needed > available / 2:
+        raise SpeakError(
+            f"{video}: {seconds:.0f} s of {width}x{height} video needs {needed / 2**30:.1f} GiB of frames in memory, "
+            f"more than half of the {available / 2**30:.1f} GiB available; cut it into parts "
+            f"(ffmpeg -i {video.name} -c copy -f segment -segment_time 300 part%03d.mp4) and speak the folder of parts"
+        )
 
 
 def _check_not_input(out: Path, video: Path) -> None:

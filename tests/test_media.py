@@ -302,6 +302,29 @@ def test_resample_up_and_edges():
     assert list(resample_indices(1, 30, 25)) == [0]
 
 
+@pytest.mark.parametrize("n", [1, 2, 10, 89, 90, 91, 301])
+@pytest.mark.parametrize(("fps_in", "fps_out"), [(30, 25), (60, 25), (75, 25), (30000 / 1001, 25), (20, 25), (25, 30)])
+def test_resampling_while_decoding_picks_what_resample_indices_picks(n, fps_in, fps_out):
+    frames = [np.full(1, i) for i in range(n)]
+    picker, out = media._Resampler(fps_in, fps_out), []
+    for frame in frames:
+        picker.push(frame, out)
+    picker.finish(out)
+    assert [int(f[0]) for f in out] == list(resample_indices(n, fps_in, fps_out))
+
+
+def test_read_video_at_another_frame_rate_and_probe(tmp_path):
+    path = tmp_path / "v30.mp4"
+    write_video(path, moving_frames(50), 30, None, SR)
+    whole = read_video(path, audio=False)
+    at25 = read_video(path, audio=False, fps=25.0)
+    assert at25.fps == 25.0 and at25.audio.size == 0  # no soundtrack needed, none decoded
+    assert np.array_equal(at25.frames, whole.frames[resample_indices(50, 30, 25)])
+    width, height, fps, seconds = media.probe(path)
+    assert (width, height, fps) == (whole.frames.shape[2], whole.frames.shape[1], 30.0)
+    assert abs(seconds - 50 / 30) < 0.05
+
+
 @pytest.mark.parametrize("sample_rate", [16000, 22050, 48000])
 def test_audio_stays_in_sync_with_video_through_aac(tmp_path, sample_rate):
     # AAC adds encoder priming samples; the decoder must trim them or speech drifts off the lips

@@ -145,6 +145,15 @@ def test_no_face_and_unreadable_files(tmp_path, synth, face_frame):
         synth(tmp_path / "missing.mp4")
 
 
+def test_a_video_too_big_for_memory_is_refused_with_what_to_do(tmp_path, synth, face_frame, monkeypatch):
+    from l2s import synthesis
+
+    video = talking_video(tmp_path / "big.mp4", face_frame, seconds=1.0, audio=False)
+    monkeypatch.setattr(synthesis, "_available_memory", lambda: 4 * 2**20)  # 4 MiB free
+    with pytest.raises(SpeakError, match=r"big.mp4: 1 s of 192x192 video needs 0.0 GiB .* cut it into parts"):
+        synth(video)
+
+
 def test_a_face_that_leaves_is_named_with_its_time_range(tmp_path, synth, face_frame, caplog):
     from l2s.media import write_video
 

@@ -31,6 +31,7 @@ from l2s.inference import load_generator
 from l2s.model import MELS_PER_FRAME, normalise_frames, unit_to_mel
 from l2s.rejects import Reject
 from l2s.sources import VIDEO_SUFFIXES, video_files
+from l2s.vocoder import to_waves
 
 log = logging.getLogger(__name__)
 
@@ -210,11 +211,10 @@ class Synthesiser:
         faces = facecrop.find_faces(frames, samples=int(np.clip(seconds, 3, 12)))
         if not faces:
             raise SpeakError(f"{video}: no face found anywhere in 0.00-{seconds:.2f} s")
+        listed = "; ".join(f"#{i}: {f}" for i, f in enumerate(faces))
         if not 0 <= face_index < len(faces):
-            listed = "; ".join(f"#{i}: {f}" for i, f in enumerate(faces))
             raise SpeakError(f"{video}: face index {face_index}, but {len(faces)} face(s) found: {listed}")
         if len(faces) > 1:
-            listed = "; ".join(f"#{i}: {f}" for i, f in enumerate(faces))
             log.info(
                 "%s: %d faces (%s); speaking for #%d (choose with --face-index)", video, len(faces), listed, face_index
             )
@@ -233,10 +233,10 @@ class Synthesiser:
         timings["generate"] = time.perf_counter() - t0
 
         t0 = time.perf_counter()
-        from l2s.vocoder import to_wave
-
-        spec = linear if self.vocoder == "linear" else mel
-        wave = to_wave(torch.from_numpy(spec), self.mel_cfg, linear=self.vocoder == "linear", seed=self.seed)
+        linear_vocoder = self.vocoder == "linear"
+        spec = torch.from_numpy(linear if linear_vocoder else mel)[None]
+        vocode = dict(linear=linear_vocoder, iterations=self.iterations, seed=self.seed)
+        wave = to_waves(spec, self.mel_cfg, **vocode)[0]
         timings["vocode"] = time.perf_counter() - t0
         return Speech(video, wave, self.mel_cfg.sample_rate, mel, crops, faces, face_index, no_face, timings)
 

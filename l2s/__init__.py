@@ -9,8 +9,9 @@ os.environ.setdefault("GLOG_minloglevel", "2")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
-def speak(video, model="models/multi", output=None, mux=None, face_index=0, **options):
-    """Voice a video (or a folder of videos) with a trained model: see l2s.synthesis.speak."""
+def speak(video, *args, **kwargs):
+    """Voice a video (or a folder of videos) with a trained model; the arguments and what
+    comes back are l2s.synthesis.speak's (model, output, mux, face_index, options)."""
     from l2s.synthesis import speak as _speak
 
-    return _speak(video, model, output, mux, face_index, **options)
+    return _speak(video, *args, **kwargs)

@@ -231,21 +231,14 @@ def untrained_checkpoint(preset: str, folder: Path) -> Path:
     import torch
 
     from l2s import config
-    from l2s.model import CHECKPOINT_FORMAT, Generator, model_config
+    from l2s.inference import generator_checkpoint
+    from l2s.model import Generator, model_config
 
     params = config.load()
-    cfg = model_config(preset)
+    gen = Generator(model_config(preset))
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{preset}.pt"
-    state = {
-        "format": CHECKPOINT_FORMAT,
-        "model_config": dataclasses.asdict(cfg),
-        "languages": ["en"],
-        "mel": dataclasses.asdict(params.preprocess.mel),
-        "preprocess": dataclasses.asdict(params.preprocess),
-        "generator": Generator(cfg).state_dict(),
-    }
-    torch.save(state, path)
+    torch.save(generator_checkpoint(gen, ["en"], params.preprocess.mel, dataclasses.asdict(params.preprocess)), path)
     return path
 
 

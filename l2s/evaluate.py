@@ -17,7 +17,6 @@ reports/metrics/test/<model>/<lang>.json   means over the clips (`dvc metrics sh
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import logging
 import math
@@ -115,7 +114,7 @@ def run(key: str, params: config.Params | None = None) -> dict:
         {k: data.clips[r][k] for k in ("clip_id", "speaker", "text")} | scores[data.clips[r]["clip_id"]]
         for r in clips.rows
     ]
-    _write_csv(out / "scores.csv", rows)
+    paths.write_csv(out / "scores.csv", rows, digits=4)
     elapsed = time.perf_counter() - t0
 
     metrics = {
@@ -154,12 +153,3 @@ def _score(job) -> tuple[str, dict]:
 def _mean(rows: list[dict], key: str) -> float:
     values = [r[key] for r in rows if not math.isnan(r[key])]
     return round(float(np.mean(values)), 4) if values else math.nan
-
-
-def _write_csv(path: Path, rows: list[dict]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        w = csv.DictWriter(f, fieldnames=list(rows[0]))
-        w.writeheader()
-        for r in rows:
-            w.writerow({k: round(v, 4) if isinstance(v, float) else v for k, v in r.items()})

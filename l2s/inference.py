@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from pathlib import Path
 
@@ -53,6 +54,19 @@ def load_generator(path: str | Path, device: str | torch.device = "cpu") -> tupl
     meta = {"languages": ck.get("languages", []), "mel": MelConfig(**ck["mel"]), "preprocess": preprocess}
     meta["step"] = ck.get("step")
     return gen, meta
+
+
+def generator_checkpoint(gen: Generator, languages: list[str], mel: MelConfig, preprocess: dict) -> dict:
+    """What `load_generator` reads: the weights, the model config, and the data the generator
+    expects (its languages, audio features and the preprocessing of its frames)."""
+    return {
+        "format": CHECKPOINT_FORMAT,
+        "model_config": dataclasses.asdict(gen.cfg),
+        "languages": languages,
+        "mel": dataclasses.asdict(mel),
+        "preprocess": preprocess,
+        "generator": gen.state_dict(),
+    }
 
 
 @torch.no_grad()

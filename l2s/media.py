@@ -71,12 +71,28 @@ def read_video(
     inputs preprocessing cannot use, and FileNotFoundError for a path that does not exist.
     """
     path = os.fspath(path)
+    with _open(path) as container:
+        return _decode(container, path, sample_rate, audio, fps)
+
+
+def probe(path: str | os.PathLike) -> tuple[int, int, float, float]:
+    """Width, height, frame rate and seconds of a video's video stream, from its header
+    alone (0.0 seconds when the header does not say); raises like read_video."""
+    path = os.fspath(path)
+    with _open(path) as container:
+        stream = _video_stream(container, path)
+        seconds = _stream_end(stream) or (float(container.duration) / av.time_base if container.duration else 0.0)
+        return stream.width, stream.height, _stream_fps(stream), seconds
+
+
+def _open(path: str) -> av.container.InputContainer:
+    """The container of a file that exists, is not empty and opens as media (else Reject)."""
     if not os.path.exists(path):
         raise FileNotFoundError(path)
     if os.path.getsize(path) == 0:
         raise Reject("empty_file", f"{path} has zero bytes; copy it again from its source")
     try:
-        container = av.open(path, mode="r")
+        return av.open(path, mode="r")
     except av.FFmpegError as e:
         raise Reject(
             "corrupt",
@@ -84,8 +100,18 @@ def read_video(
             "the download or copy may be incomplete (an .mp4 cut off before its "
             "index, the 'moov atom', cannot be read): fetch it again",
         ) from e
-    with container:
-        return _decode(container, path, sample_rate, audio, fps)
+
+
+def _video_stream(container: av.container.InputContainer, path: str) -> av.video.stream.VideoStream:
+    """The video stream, or Reject for a still image or a file with none."""
+    fmt = container.format.name
+    if any(tag in fmt for tag in _IMAGE_DEMUXERS):
+        raise Reject("not_a_video", f"{path} is a still image ({fmt}), not a video")
+    # Cover art in an audio file (.m4a, .mp3) is a one-picture "video" stream: not a video.
+    videos = [s for s in container.streams.video if not s.disposition & av.stream.Disposition.attached_pic]
+    if not videos:
+        raise Reject("no_video", f"{path} has no video stream (audio only); lip-to-speech needs the speaker's face")
+    return videos[0]
 
 
 class _Resampler:
@@ -99,15 +125,14 @@ class _Resampler:
         self.seen = 0  # input frames so far
 
     def push(self, frame: np.ndarray, out: list[np.ndarray]) -> None:
-        # the same arithmetic as resample_indices: output k shows input floor(k * step + 0.5)
-        while np.floor(self.wanted * self.step + 0.5 + 1e-9) <= self.seen:
+        while _source_frame(self.wanted, self.step) <= self.seen:
             out.append(frame)
             self.wanted += 1
         self.seen += 1
 
     def finish(self, out: list[np.ndarray]) -> None:
         """Cut or extend (repeating the last frame) to resample_indices' output length."""
-        n_out = max(1, int(np.floor(self.seen * self.fps_out / self.fps_in + 0.5)))
+        n_out = _output_frames(self.seen, self.fps_in, self.fps_out)
         del out[n_out:]
         out.extend([out[-1]] * (n_out - len(out)))
 
@@ -115,16 +140,9 @@ class _Resampler:
 def _decode(
     container: av.container.InputContainer, path: str, sample_rate: int, need_audio: bool, target_fps: float | None
 ) -> Video:
-    fmt = container.format.name
-    if any(tag in fmt for tag in _IMAGE_DEMUXERS):
-        raise Reject("not_a_video", f"{path} is a still image ({fmt}), not a video")
-    # Cover art in an audio file (.m4a, .mp3) is a one-picture "video" stream: not a video.
-    videos = [s for s in container.streams.video if not s.disposition & av.stream.Disposition.attached_pic]
-    if not videos:
-        raise Reject("no_video", f"{path} has no video stream (audio only); lip-to-speech needs the speaker's face")
+    vstream = _video_stream(container, path)
     if need_audio and not container.streams.audio:
         raise Reject("no_audio", f"{path} has no audio track; training needs the speech that goes with the video")
-    vstream = videos[0]
     streams = [vstream] + ([container.streams.audio[0]] if need_audio else [])
     # One thread per decoder: preprocessing runs one worker process per core.
     for stream in streams:
@@ -182,24 +200,6 @@ def _decode(
         picker.finish(frames)
         fps = target_fps
     return Video(frames=np.stack(frames), fps=fps, audio=audio, sample_rate=sample_rate, path=path)
-
-
-def probe(path: str | os.PathLike) -> tuple[int, int, float, float]:
-    """Width, height, frame rate and seconds of a video's first video stream, from its
-    header alone (0.0 seconds when the header does not say); raises Reject like read_video."""
-    path = os.fspath(path)
-    if not os.path.exists(path):
-        raise FileNotFoundError(path)
-    try:
-        container = av.open(path, mode="r")
-    except av.FFmpegError as e:
-        raise Reject("corrupt", f"{path} cannot be opened as a media file ({_ffmpeg_msg(e)})") from e
-    with container:
-        if not container.streams.video:
-            raise Reject("no_video", f"{path} has no video stream")
-        stream = container.streams.video[0]
-        seconds = _stream_end(stream) or (float(container.duration) / av.time_base if container.duration else 0.0)
-        return stream.width, stream.height, _stream_fps(stream), seconds
 
 
 def _rgb(frame: av.VideoFrame) -> np.ndarray:
@@ -343,10 +343,18 @@ def resample_indices(n_frames: int, fps_in: float, fps_out: float) -> np.ndarray
     """
     if n_frames <= 0:
         return np.zeros(0, np.int64)
-    n_out = max(1, int(np.floor(n_frames * fps_out / fps_in + 0.5)))
-    # The tiny epsilon keeps exact halves (and float noise just below them) rounding up.
-    idx = np.floor(np.arange(n_out) * (fps_in / fps_out) + 0.5 + 1e-9).astype(np.int64)
+    idx = _source_frame(np.arange(_output_frames(n_frames, fps_in, fps_out)), fps_in / fps_out).astype(np.int64)
     return np.minimum(idx, n_frames - 1)
+
+
+def _output_frames(n_frames: int, fps_in: float, fps_out: float) -> int:
+    return max(1, int(np.floor(n_frames * fps_out / fps_in + 0.5)))
+
+
+def _source_frame(k, step: float):
+    """The input frame nearest in time to output frame(s) k, `step` input frames apart;
+    the tiny epsilon keeps exact halves (and float noise just below them) rounding up."""
+    return np.floor(k * step + 0.5 + 1e-9)
 
 
 def mux_audio(video: str | os.PathLike, audio: np.ndarray, sample_rate: int, out: str | os.PathLike) -> None:

@@ -65,4 +65,20 @@ def append_row(path: Path, row: dict) -> None:
         w = csv.DictWriter(f, fieldnames=list(row))
         if new:
             w.writeheader()
-        w.writerow({k: (round(v, 5) if isinstance(v, float) else v) for k, v in row.items()})
+        w.writerow(_rounded(row, 5))
+
+
+def write_csv(path: Path, rows: list[dict], columns: list[str] | None = None, digits: int | None = None) -> None:
+    """A CSV of `rows` (columns: the given ones, else the first row's keys), its folder made;
+    floats rounded to `digits` decimals when given."""
+    import csv
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=columns or list(rows[0]))
+        w.writeheader()
+        w.writerows(rows if digits is None else (_rounded(r, digits) for r in rows))
+
+
+def _rounded(row: dict, digits: int) -> dict:
+    return {k: (round(v, digits) if isinstance(v, float) else v) for k, v in row.items()}

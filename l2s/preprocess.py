@@ -22,7 +22,6 @@ parameters, so a re-run only processes what changed.
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import hashlib
 import json
@@ -379,10 +378,9 @@ def pack(lang: str, tasks: list[Task], params: Params, errors: dict[str, str]) -
         a.flush()
     del arrays
 
-    _write_csv(
-        out / "clips.csv", rows, ["index", "clip_id", "utt_id", "speaker", "text", "start", "valid_frames", "source"]
-    )
-    _write_csv(out / "rejects.csv", rejects, ["utt_id", "path", "reason", "detail"])
+    clip_columns = ["index", "clip_id", "utt_id", "speaker", "text", "start", "valid_frames", "source"]
+    paths.write_csv(out / "clips.csv", rows, clip_columns)
+    paths.write_csv(out / "rejects.csv", rejects, ["utt_id", "path", "reason", "detail"])
     # a corpus's own split (LRS test/, GRID unseen) holds for every clip cut from the video
     fixed = {m["clip_id"]: t.item.split for t, meta in zip(kept, metas) for m in meta if t.item.split}
     splits = make_splits({r["clip_id"]: r["speaker"] for r in rows}, cfg.split, params.source(lang).speakers, fixed)
@@ -411,13 +409,6 @@ def pack(lang: str, tasks: list[Task], params: Params, errors: dict[str, str]) -
         "preprocess %s: %d clips from %d videos, %d rejected %s", lang, n, len(tasks), len(rejects), dict(by_reason)
     )
     return metrics
-
-
-def _write_csv(path: Path, rows: list[dict], columns: list[str]) -> None:
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows(rows)
 
 
 def _prune(cache_dir: Path, keep: set[str]) -> None:

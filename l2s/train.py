@@ -35,8 +35,8 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 
 from l2s import config, losses, paths
 from l2s.dataset import ProcessedLanguage, ResumableSampler, WindowDataset
+from l2s.inference import generator_checkpoint
 from l2s.model import (
-    CHECKPOINT_FORMAT,
     Discriminators,
     Generator,
     SyncNet,
@@ -136,14 +136,10 @@ class Trainer:
     # ------------------------------------------------------------------ checkpoints
 
     def state(self) -> dict:
+        # what the training frames were made with, so a new video can be cropped the same way
+        preprocess = self.datas[0].info["preprocess"]
         return {
-            "format": CHECKPOINT_FORMAT,
-            "model_config": dataclasses.asdict(self.model_cfg),
-            "languages": self.languages,
-            "mel": dataclasses.asdict(self.mel_cfg),
-            # what the training frames were made with, so a new video can be cropped the same way
-            "preprocess": self.datas[0].info["preprocess"],
-            "generator": self.gen.state_dict(),
+            **generator_checkpoint(self.gen, self.languages, self.mel_cfg, preprocess),
             "discriminators": self.disc.state_dict(),
             "sync": self.sync.state_dict(),
             "opt_g": self.opt_g.state_dict(),

@@ -47,19 +47,19 @@ def _root(tmp: Path, clips: int) -> None:
 
 def corpus_parts(params, n: int) -> dict[str, float]:
     """Seconds per clip of each part of corpus generation, in this process."""
-    from l2s import corpus
-    from l2s.espeak import synthesize
-    from l2s.media import write_video
-    from l2s.visemes import mouth_track
+    from l2s.corpus import build
+    from l2s.corpus.espeak import synthesize
+    from l2s.corpus.visemes import mouth_track
+    from l2s.data.media import write_video
 
-    utts = corpus.plan("en", params)[:n]
+    utts = build.plan("en", params)[:n]
     rng = np.random.default_rng(0)
     t = {"speech": 0.0, "face": 0.0, "encode": 0.0}
     for u in utts:
         speech, dt = _timed(synthesize, u.spoken, u.speaker.voice)
         t["speech"] += dt
         n_frames = int(75 * u.fps / 25)
-        face = corpus._face(u.speaker.look, u.size)
+        face = build._face(u.speaker.look, u.size)
         frames, dt = _timed(face.render, mouth_track(speech.phonemes, n_frames, u.fps), rng)
         t["face"] += dt
         with tempfile.TemporaryDirectory() as d:
@@ -70,7 +70,7 @@ def corpus_parts(params, n: int) -> dict[str, float]:
 
 def face_mesh_only(videos: list[Path], fps: float) -> tuple[float, int]:
     """Seconds of face mesh tracking alone over the videos' frames at the target fps."""
-    from l2s import facecrop, media
+    from l2s.data import facecrop, media
 
     decoded = []
     for v in videos:
@@ -88,7 +88,7 @@ def face_mesh_only(videos: list[Path], fps: float) -> tuple[float, int]:
 def loader_rate(lang: str, batch: int = 8, epochs: int = 3) -> float:
     import torch
 
-    from l2s.dataset import ClipDataset, ProcessedLanguage
+    from l2s.data.dataset import ClipDataset, ProcessedLanguage
 
     data = ClipDataset(ProcessedLanguage(lang), "train")
     loader = torch.utils.data.DataLoader(data, batch_size=batch, shuffle=True, num_workers=0)
@@ -101,12 +101,14 @@ def loader_rate(lang: str, batch: int = 8, epochs: int = 3) -> float:
 
 def data_rows(clips: int) -> list[tuple[str, str, str]]:
     """Corpus, face mesh, preprocessing and loader figures, one thread, in a scratch root."""
-    from l2s import config, corpus, paths, preprocess
-    from l2s.dataset import ProcessedLanguage
+    from l2s import config, paths
+    from l2s.corpus import build
+    from l2s.data import preprocess
+    from l2s.data.dataset import ProcessedLanguage
 
     params = config.load()
-    n = len(corpus.plan("en", params))
-    _, t_corpus = _timed(corpus.build, "en", params)
+    n = len(build.plan("en", params))
+    _, t_corpus = _timed(build.run, "en", params)
     parts = corpus_parts(params, min(n, 4))
     _, t_pre = _timed(preprocess.run, "en", params)
     processed_frames = sum(int(c["valid_frames"]) for c in ProcessedLanguage("en").clips)
@@ -162,10 +164,11 @@ def model_rows(
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    from l2s import config, train
-    from l2s.dataset import WindowDataset
-    from l2s.inference import generate
-    from l2s.vocoder import to_wave
+    from l2s import config
+    from l2s.data.dataset import WindowDataset
+    from l2s.vcagan import train
+    from l2s.vcagan.inference import generate
+    from l2s.vcagan.vocoder import to_wave
 
     params = config.load()
     d, device = train.Dist(), torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -177,7 +180,7 @@ def model_rows(
     )
     with tempfile.TemporaryDirectory() as out:
         trainer = train.Trainer("bench", params, Path(out), Path(out) / "h.csv", d, device)
-    data = WindowDataset(trainer.datas, "train", 40, params.preprocess.mel)
+    data = WindowDataset(trainer.data, "train", 40, params.preprocess.mel)
     batch = min(batch, len(data))  # a scratch corpus of a few clips (--clips) holds less than a batch
     loader = torch.utils.data.DataLoader(data, batch_size=batch, shuffle=True, drop_last=True)
     batch_data = next(iter(loader))
@@ -198,16 +201,13 @@ def model_rows(
     step = min(times)
 
     gen = trainer.gen.eval()
-    clip = torch.from_numpy(np.array(trainer.datas[0].frames[:1]))
-    autocast = trainer._autocast
-    with autocast():
-        generate(gen, clip)
+    clip = torch.from_numpy(np.array(trainer.data[0].frames[:1]))
+    generate(gen, clip, dtype=trainer.dtype)
     gen_times = []
     for _ in range(3):
         _sync(device)
         t0 = time.perf_counter()
-        with autocast():
-            mel = generate(gen, clip)[0].float().cpu()
+        mel = generate(gen, clip, dtype=trainer.dtype).mel[0].cpu()
         _sync(device)
         gen_times.append(time.perf_counter() - t0)
     t_gen = min(gen_times)
@@ -231,11 +231,12 @@ def untrained_checkpoint(preset: str, folder: Path) -> Path:
     import torch
 
     from l2s import config
-    from l2s.inference import generator_checkpoint
-    from l2s.model import Generator, model_config
+    from l2s.vcagan.inference import generator_checkpoint
+    from l2s.vcagan.model import Generator
+    from l2s.vcagan.presets import model_config
 
     params = config.load()
-    gen = Generator(model_config(preset))
+    gen = Generator(model_config(preset, mel=params.preprocess.mel))
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{preset}.pt"
     torch.save(generator_checkpoint(gen, ["en"], params.preprocess.mel, dataclasses.asdict(params.preprocess)), path)
@@ -247,8 +248,9 @@ def speak_rows(presets: tuple[str, ...] = ("demo", "paper"), repeats: int = 3) -
     warm runs, for both presets."""
     import csv
 
-    from l2s import media, paths
-    from l2s.synthesis import Synthesiser
+    from l2s import paths
+    from l2s.data import media
+    from l2s.vcagan.speak import Synthesiser
 
     raw = paths.raw_dir("en")
     with open(raw / "manifest.csv", newline="") as f:
@@ -290,9 +292,11 @@ def main(args) -> None:
             rows += data_rows(max(4, args.clips))
             torch.set_num_threads(threads)
         elif not (Path(tmp) / "data" / "processed" / "en").exists():
-            from l2s import config, corpus, preprocess
+            from l2s import config
+            from l2s.corpus import build
+            from l2s.data import preprocess
 
-            corpus.build("en", config.load())
+            build.run("en", config.load())
             if args.only == "model":
                 preprocess.run("en", config.load())
         if args.only in ("all", "model"):

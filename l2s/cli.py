@@ -39,18 +39,27 @@ class Stage:
 
 
 STAGES = (
-    Stage("corpus", "l2s.corpus:build", "corpus.languages", "generate the embedded synthetic corpus (data/raw/<lang>)"),
-    Stage("preprocess", "l2s.preprocess:run", "languages", "raw videos -> data/processed/<lang>"),
-    Stage("test", "l2s.evaluate:run", "evaluations", "synthesise and score test splits (outputs/<model>/<lang>)"),
-    Stage("asr", "l2s.asr:train", "languages", "train each language's speech recogniser (models/asr/<lang>)"),
-    Stage("wer", "l2s.wer:run", "evaluations", "word and character error rates of generated speech"),
+    Stage(
+        "corpus", "l2s.corpus.build:run", "corpus.languages", "generate the embedded synthetic corpus (data/raw/<lang>)"
+    ),
+    Stage("preprocess", "l2s.data.preprocess:run", "languages", "raw videos -> data/processed/<lang>"),
+    Stage(
+        "test", "l2s.evaluation.test:run", "evaluations", "synthesise and score test splits (outputs/<model>/<lang>)"
+    ),
+    Stage(
+        "asr",
+        "l2s.evaluation.asr.stage:run",
+        "languages",
+        "train each language's speech recogniser (models/asr/<lang>)",
+    ),
+    Stage("wer", "l2s.evaluation.wer:run", "evaluations", "word and character error rates of generated speech"),
 )
 
 
 def cmd_train(args) -> None:
     import subprocess
 
-    from l2s import train
+    from l2s.vcagan import train
 
     params = config.load(args.params)
     for name in args.models or list(params.models):
@@ -68,15 +77,21 @@ def cmd_bench(args) -> None:
 def cmd_speak(args) -> int:
     from pathlib import Path
 
-    from l2s import synthesis
+    from l2s.vcagan import speak
 
     options = dict(device=args.device, language=args.language, vocoder=args.vocoder, precision=args.precision)
     video = Path(args.video)
     output = args.output or (None if video.is_dir() else f"{video.stem}.wav")
-    result = synthesis.speak(video, args.model, output, args.mux, args.face_index, **options)
+    result = speak.speak(video, args.model, output, args.mux, args.face_index, **options)
     if isinstance(result, list):  # a folder: failures were logged one by one
-        return 1 if len(result) < len(synthesis.video_files(video)) else 0
+        return 1 if len(result) < len(speak.video_files(video)) else 0
     return 0
+
+
+def cmd_report(args) -> None:
+    from l2s.evaluation import report
+
+    report.render(args.params)
 
 
 def cmd_params(args) -> None:
@@ -85,26 +100,32 @@ def cmd_params(args) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    params_help = "params file (default: the repository's params.yaml)"
     parser = argparse.ArgumentParser(prog="l2s", description="Lip-to-speech synthesis in many languages.")
-    parser.add_argument("--params", help="params file (default: the repository's params.yaml)")
+    parser.add_argument("--params", help=params_help)
+    # --params after the subcommand too; SUPPRESS keeps a value given before it
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--params", default=argparse.SUPPRESS, help=params_help)
     sub = parser.add_subparsers(dest="command", required=True)
 
     for stage in STAGES:
-        p = sub.add_parser(stage.name, help=stage.help)
+        p = sub.add_parser(stage.name, help=stage.help, parents=[common])
         p.add_argument("items", nargs="*", help=f"keys of params.yaml {stage.items} (default: all)")
         p.set_defaults(fn=stage.run)
 
-    p = sub.add_parser("train", help="train models (models/<name>), on every GPU when there are some")
+    p = sub.add_parser("train", help="train models (models/<name>), on every GPU when there are some", parents=[common])
     p.add_argument("models", nargs="*", help="models of params.yaml (default: all)")
     p.set_defaults(fn=cmd_train)
 
-    p = sub.add_parser("bench", help="measure the speed of each step on this machine")
+    p = sub.add_parser("bench", help="measure the speed of each step on this machine", parents=[common])
     p.add_argument("--clips", type=int, default=8, help="clips per measurement")
     p.add_argument("--only", choices=("all", "data", "model", "speak"), default="all", help="which figures")
     p.add_argument("--presets", nargs="+", choices=("demo", "paper"), default=["demo", "paper"], help="model presets")
     p.set_defaults(fn=cmd_bench)
 
-    p = sub.add_parser("speak", help="speech from a silent video (or every video in a folder) with a trained model")
+    p = sub.add_parser(
+        "speak", help="speech from a silent video (or every video in a folder) with a trained model", parents=[common]
+    )
     p.add_argument("video", help="a video file, or a folder of videos (batch mode)")
     p.add_argument("--model", default="models/multi", help="a models/<name> folder or a .pt checkpoint")
     p.add_argument("-o", "--output", help="the .wav to write (default ./<video>.wav); a folder in batch mode")
@@ -125,7 +146,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.set_defaults(fn=cmd_speak)
 
-    p = sub.add_parser("params", help="validate params.yaml")
+    p = sub.add_parser(
+        "report",
+        help="render the cross-language report (reports/report.html) from the stages' results",
+        parents=[common],
+    )
+    p.set_defaults(fn=cmd_report)
+
+    p = sub.add_parser("params", help="validate params.yaml", parents=[common])
     p.set_defaults(fn=cmd_params)
 
     args = parser.parse_args(argv)

@@ -18,18 +18,30 @@ from typing import Any, Literal
 import yaml
 
 from l2s import paths
+from l2s.data import grid
 
 
 class ConfigError(ValueError):
     """A parameter that is missing, unknown or out of range; the message names the key."""
 
 
+class FieldError(ConfigError):
+    """A bad value of one field, found where the section does not know its own key
+    (languages.<lang> is any name): `parse` puts the section's key in front."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field, self.message = field, message
+
+
+# VCA-GAN's decoder doubles the time rate twice from one step per video frame, so the
+# audio features must have exactly 4 mel frames per video frame (16 kHz, hop 160, 25 fps).
+MELS_PER_FRAME = 4
+# Its lowest scale has n_mels / 4 rows, which the discriminators halve twice more.
+MEL_ROWS_MULTIPLE = 16
+
+
 # --------------------------------------------------------------------------- sections
-
-
-# GRID's speakers are s1 ... s34; s21 has no video in the corpus, so it is no setting
-GRID_SPEAKER_SUBJECTS = tuple(f"s{n}" for n in range(1, 35) if n != 21)
-GRID_SUBJECTS = ("four", "overlap", "unseen", *GRID_SPEAKER_SUBJECTS)
 
 
 @dataclass(frozen=True)
@@ -51,7 +63,7 @@ class LanguageSource:
     speaker: Literal["folder", "single"] = "folder"
     # Held-out test speakers for split mode "unseen", or the speakers of mode "speaker".
     speakers: list[str] = field(default_factory=list)
-    # grid source: VCA-GAN's --subject setting (GRID_SUBJECTS): s<N> one speaker, four
+    # grid source: VCA-GAN's --subject setting (l2s.data.grid.SUBJECTS): s<N> one speaker, four
     # (s1, s2, s4, s29), overlap (every speaker in every split), unseen (held-out speakers)
     subject: str = ""
     # lrs source: include the pretrain/ folder (long clips, most of LRS3's videos)
@@ -60,16 +72,15 @@ class LanguageSource:
     # rows. Empty in params.yaml: the language's own key (filled in on load).
     language: str = ""
 
-
-def check_grid_subject(subject: str, where: str) -> None:
-    """ConfigError unless `subject` is one of VCA-GAN's GRID settings."""
-    if subject in GRID_SUBJECTS:
-        return
-    problem = "GRID needs a subject setting" if not subject else f"{subject!r} is not a GRID subject setting"
-    raise ConfigError(
-        f"{where}: {problem}; choose one of: four (s1, s2, s4, s29), overlap (all speakers, each in every "
-        "split), unseen (held-out speakers), or one speaker s1 ... s34 (not s21: GRID has no video of s21)"
-    )
+    def __post_init__(self):
+        if self.source == "grid":
+            problem = grid.subject_problem(self.subject)
+            if problem:
+                raise FieldError("subject", problem)
+        elif self.subject:
+            raise FieldError("subject", f"only for source grid (this language's source is {self.source})")
+        if self.source != "lrs" and not self.pretrain:
+            raise FieldError("pretrain", f"only for source lrs (this language's source is {self.source})")
 
 
 @dataclass(frozen=True)
@@ -77,7 +88,7 @@ class CorpusLanguage:
     """One synthetic language (params: `corpus.languages.<lang>`).
 
     Empty for a built-in language (en, es, zh). A new espeak-ng language gives its
-    voice and the word list of every GRID slot (see l2s.grammar).
+    voice and the word list of every GRID slot (see l2s.corpus.grammar).
     """
 
     voice: str = ""
@@ -115,12 +126,17 @@ class CorpusConfig:
 
 @dataclass(frozen=True)
 class CropConfig:
+    """Output crop: `size` x `size` pixels of `region` (face or mouth), gray or RGB."""
+
     size: int = 112
     region: Literal["face", "mouth"] = "face"
     gray: bool = True
 
     def __post_init__(self):
-        _positive("preprocess.crop.size", self.size)
+        if self.size < 8:
+            raise ConfigError(f"preprocess.crop.size: at least 8 pixels, got {self.size}")
+        if self.region not in ("face", "mouth"):  # also for a CropConfig made in code, not parsed
+            raise ConfigError(f"preprocess.crop.region: face or mouth, got {self.region!r}")
 
 
 @dataclass(frozen=True)
@@ -201,28 +217,39 @@ class PreprocessConfig:
         if self.smooth_window < 1 or self.smooth_window % 2 == 0:
             raise ConfigError(f"preprocess.smooth_window must be a positive odd number, got {self.smooth_window}")
         samples_per_frame = self.mel.sample_rate / self.fps
-        if samples_per_frame != int(samples_per_frame) or int(samples_per_frame) % self.mel.hop:
-            raise ConfigError("preprocess: mel.hop must divide the audio samples of one video frame")
+        if samples_per_frame != self.mel.hop * MELS_PER_FRAME:
+            raise ConfigError(
+                f"preprocess: VCA-GAN makes {MELS_PER_FRAME} mel frames per video frame, so mel.hop must be "
+                f"mel.sample_rate / fps / {MELS_PER_FRAME} = {samples_per_frame / MELS_PER_FRAME:g} samples "
+                f"(fps {self.fps:g}, sample_rate {self.mel.sample_rate}), got hop {self.mel.hop}"
+            )
+        if self.mel.n_mels % MEL_ROWS_MULTIPLE:
+            raise ConfigError(
+                f"preprocess.mel.n_mels: VCA-GAN needs a multiple of {MEL_ROWS_MULTIPLE} (its lowest scale has "
+                f"n_mels/4 rows, which the discriminators halve twice), got {self.mel.n_mels}"
+            )
 
     @property
     def clip_frames(self) -> int:
         return round(self.clip_seconds * self.fps)
 
     @property
-    def mels_per_frame(self) -> int:
-        return round(self.mel.sample_rate / self.fps) // self.mel.hop
+    def samples_per_frame(self) -> int:
+        """Audio samples of one video frame."""
+        return self.mel.hop * MELS_PER_FRAME
 
 
 @dataclass(frozen=True)
 class TrainConfig:
     """Training of every model (stage train@<model>); a model may override any key."""
 
-    preset: str = "demo"  # model size preset of l2s.model: demo | paper
+    preset: str = "demo"  # model size preset of l2s.vcagan.presets: demo | paper
     model: dict[str, Any] = field(default_factory=dict)  # overrides of the preset's size knobs
-    steps: int = 2000
+    steps: int = 3000
     batch_size: int = 8  # per process
     window: int = 40  # video frames per training window (4 mel frames each)
-    lr: float = 1e-4
+    # the demo preset's; the paper trained its sizes with 1e-4 for far more steps
+    lr: float = 1e-3
     weight_decay: float = 1e-5
     recon_weight: float = 50.0
     sync_weight: float = 1.0
@@ -250,6 +277,9 @@ class TrainConfig:
             _positive(f"train.{name}", getattr(self, name))
         if self.nproc != "auto" and not (self.nproc.isdigit() and int(self.nproc) > 0):
             raise ConfigError(f"train.nproc: 'auto' or a positive number of processes, got {self.nproc!r}")
+        from l2s.vcagan.presets import model_config  # torch-free: sizes only
+
+        model_config(self.preset, self.model)  # a misspelt preset or size knob fails on load, not in torchrun
 
 
 @dataclass(frozen=True)
@@ -359,12 +389,6 @@ class Params:
                 f"corpus.languages.{lang} would generate a synthetic corpus into the same folder; "
                 "remove one of them"
             )
-        if src.source == "grid":
-            check_grid_subject(src.subject, f"{where}.subject")
-        elif src.subject:
-            raise ConfigError(f"{where}.subject: only for source grid (this language's source is {src.source})")
-        if src.source != "lrs" and not src.pretrain:
-            raise ConfigError(f"{where}.pretrain: only for source lrs (this language's source is {src.source})")
 
     def _check_evaluations(self) -> None:
         """`evaluations` lists every (model, language) pair the test and wer stages run: each
@@ -402,6 +426,13 @@ class Params:
             )
         merged = {**dataclasses.asdict(self.train), **self.models[model].train}
         return parse(TrainConfig, merged, f"models.{model}.train")
+
+    def evaluation(self, key: str) -> Evaluation:
+        if key not in self.evaluations:
+            raise ConfigError(
+                f"unknown evaluation {key!r}; params.yaml evaluations: {', '.join(self.evaluations) or 'none'}"
+            )
+        return self.evaluations[key]
 
     def source(self, lang: str) -> LanguageSource:
         if lang not in self.languages:
@@ -447,6 +478,8 @@ def parse(cls: type, data: Any, where: str) -> Any:
     values = {name: _convert(hints[name], data[name], _join(where, name)) for name in data}
     try:
         return cls(**values)
+    except FieldError as e:
+        raise ConfigError(f"{_join(where, e.field)}: {e.message}") from e
     except ConfigError:
         raise
     except (TypeError, ValueError) as e:

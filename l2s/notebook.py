@@ -1,4 +1,4 @@
-"""What the pipeline notebooks share: parameter checks and the pictures they show."""
+"""What the pipeline notebooks share: parameter checks, the pictures they show and audio players."""
 
 from __future__ import annotations
 
@@ -53,3 +53,25 @@ def mel_image(mel: np.ndarray, title: str = "", ax=None, hop_seconds: float = 0.
     ax.set_title(title)
     plt.colorbar(im, ax=ax, label="ln mel")
     return ax
+
+
+def mel_pair(
+    recorded: np.ndarray, generated: np.ndarray, recorded_title: str, generated_title: str, side_by_side=False
+):
+    """Recorded and generated log-mel spectrograms one above the other (or side by side),
+    the recorded one cut to the generated one's length; returns the figure."""
+    shape = (1, 2) if side_by_side else (2, 1)
+    fig, axes = plt.subplots(*shape, figsize=(13, 2.8) if side_by_side else (10, 5.5), sharey=side_by_side)
+    mel_image(np.asarray(recorded, np.float32)[:, : generated.shape[1]], title=recorded_title, ax=axes[0])
+    mel_image(np.asarray(generated, np.float32), title=generated_title, ax=axes[1])
+    fig.tight_layout()
+    return fig
+
+
+def listen(wave: np.ndarray, sample_rate: int, label: str = ""):
+    """An audio player, with a label above it when given."""
+    from IPython.display import Audio, Markdown, display
+
+    if label:
+        display(Markdown(label))
+    display(Audio(wave, rate=sample_rate))

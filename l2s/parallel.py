@@ -1,8 +1,8 @@
 """Run work over both cores without oversubscribing threads.
 
 Each worker process is limited to one thread for torch, OpenCV and BLAS: two workers
-on two cores each spawning a thread per core made everything slower (DESIGN.md saw
-Griffin-Lim 17x slower with oversubscribed threads).
+on two cores each spawning a thread per core made everything slower (Griffin-Lim ran 17x
+slower with oversubscribed threads on a 2-core machine).
 """
 
 from __future__ import annotations

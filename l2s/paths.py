@@ -7,7 +7,11 @@ holding params.yaml and dvc.yaml, or $L2S_ROOT when set.
 
 from __future__ import annotations
 
+import contextlib
+import csv
+import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 
@@ -42,24 +46,92 @@ def processed_dir(lang: str) -> Path:
     return root() / "data" / "processed" / lang
 
 
+def model_dir(model: str) -> Path:
+    """A trained VCA-GAN model: checkpoints, TensorBoard logs and the training history."""
+    return root() / "models" / model
+
+
+BEST = "best.pt"  # in a model's folder: the checkpoint of the best validation STOI
+LAST = "last.pt"  # in a model's folder: the latest checkpoint, which a run resumes from
+
+
+def best_checkpoint(model: str) -> Path:
+    """The checkpoint the test stage and `l2s speak` use."""
+    return model_dir(model) / BEST
+
+
+def train_plot(model: str) -> Path:
+    """The training history as `dvc plots` reads it (a copy of models/<model>/history.csv)."""
+    return root() / "reports" / "plots" / "train" / f"{model}.csv"
+
+
+def test_dir(model: str, lang: str) -> Path:
+    """What the test stage writes for one evaluation: wav/, mel/, ceiling/, scores.csv."""
+    return root() / "outputs" / model / lang
+
+
+def asr_dir(lang: str) -> Path:
+    return root() / "models" / "asr" / lang
+
+
+def asr_checkpoint(lang: str) -> Path:
+    return asr_dir(lang) / "asr.pt"
+
+
+def transcripts(model: str, lang: str) -> Path:
+    """The wer stage's per-clip transcripts and edit counts."""
+    return root() / "reports" / "wer" / model / f"{lang}.csv"
+
+
+def notebook(name: str) -> Path:
+    return root() / "notebooks" / f"{name}.ipynb"
+
+
+def executed_notebook(name: str) -> Path:
+    """Where a stage's executed copy of its notebook goes (an output, never a dependency)."""
+    return root() / "reports" / "notebooks" / f"{name}.ipynb"
+
+
+def report_html() -> Path:
+    return root() / "reports" / "report.html"
+
+
 def metrics_path(stage: str, name: str) -> Path:
     return root() / "reports" / "metrics" / stage / f"{name}.json"
 
 
 def write_metrics(stage: str, name: str, metrics: dict) -> Path:
     """reports/metrics/<stage>/<name>.json: one row per language (or model) in `dvc metrics show`."""
-    import json
-
     path = metrics_path(stage, name)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(metrics, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    write_json(path, metrics)
     return path
+
+
+@contextlib.contextmanager
+def atomic(path: str | Path) -> Iterator[Path]:
+    """A temporary path beside `path` to write to; when the block ends without an error it
+    replaces `path` in one step, so a run killed mid-write leaves the old file whole.
+
+    The temporary name keeps the suffix (ffmpeg and numpy choose the format by it)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.stem}.tmp{path.suffix}")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_json(path: str | Path, data: dict | list, indent: int | None = 2) -> None:
+    """UTF-8 JSON (non-ASCII text kept readable), written atomically."""
+    text = json.dumps(data, indent=indent, ensure_ascii=False) + "\n"
+    with atomic(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
 
 
 def append_row(path: Path, row: dict) -> None:
     """Add a row to a CSV history (header first when the file is new); floats to 5 decimals."""
-    import csv
-
     new = not path.exists()
     with open(path, "a", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(row))
@@ -71,8 +143,6 @@ def append_row(path: Path, row: dict) -> None:
 def write_csv(path: Path, rows: list[dict], columns: list[str] | None = None, digits: int | None = None) -> None:
     """A CSV of `rows` (columns: the given ones, else the first row's keys), its folder made;
     floats rounded to `digits` decimals when given."""
-    import csv
-
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="", encoding="utf-8") as f:
         w = csv.DictWriter(f, fieldnames=columns or list(rows[0]))

@@ -11,7 +11,8 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 
-from l2s import config, train
+from l2s import config
+from l2s.vcagan import train
 
 
 def main(base: Path) -> None:

@@ -56,7 +56,7 @@ def talking_video(
     """A video of `frame` with a slowly moving head, and a tone (or silence) as audio."""
     import cv2
 
-    from l2s.media import write_video
+    from l2s.data.media import write_video
 
     n = int(round(seconds * fps))
     h, w = frame.shape[:2]

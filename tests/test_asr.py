@@ -12,9 +12,11 @@ import pytest
 import soundfile
 import torch
 
-from l2s import asr, cli, config
-from l2s.audio import log_mel
+from l2s import cli, config
 from l2s.config import MelConfig
+from l2s.data.features import log_mel
+from l2s.evaluation.asr import decoding, recognizers, stage
+from l2s.evaluation.asr import model as asr_model
 from tests.helpers import write_params
 
 # Three "words", each a tone of its own pitch: a language a tiny model learns in seconds
@@ -37,7 +39,7 @@ def _sentence(words: list[str], rng: np.random.Generator) -> np.ndarray:
 
 
 def write_processed(root, lang="en", counts=None, seed=0) -> dict:
-    """A data/processed/<lang>/ of tone sentences in the format l2s.preprocess writes."""
+    """A data/processed/<lang>/ of tone sentences in the format l2s.data.preprocess writes."""
     counts = counts or {"train": 32, "val": 4, "test": 4}
     rng = np.random.default_rng(seed)
     out = root / "data" / "processed" / lang
@@ -113,9 +115,9 @@ VOCAB = [" ", "b", "e", "i", "l", "n", "u"]
 def test_greedy_collapses_repeats_and_drops_blanks():
     frames = [{"-": 0.9}, {"b": 0.8}, {"b": 0.9}, {"-": 0.9}, {"i": 0.7}, {"n": 0.8}, {"n": 0.8}, {"-": 0.9}]
     frames += [{"n": 0.9}, {" ": 0.6}, {"-": 0.9}]
-    assert asr.greedy_decode(_posteriors(frames, VOCAB), VOCAB) == "binn"  # a blank splits a repeat
-    assert asr.greedy_decode(np.zeros((0, len(VOCAB) + 1)), VOCAB) == ""
-    assert asr.lexicon_decode(np.zeros((0, len(VOCAB) + 1)), VOCAB, asr.build_trie(["bin"]), 4, True) == ""
+    assert decoding.greedy_decode(_posteriors(frames, VOCAB), VOCAB) == "binn"  # a blank splits a repeat
+    assert decoding.greedy_decode(np.zeros((0, len(VOCAB) + 1)), VOCAB) == ""
+    assert decoding.lexicon_decode(np.zeros((0, len(VOCAB) + 1)), VOCAB, decoding.build_trie(["bin"]), 4, True) == ""
 
 
 def test_lexicon_beam_fixes_a_misspelling():
@@ -123,15 +125,15 @@ def test_lexicon_beam_fixes_a_misspelling():
     frames = [{"b": 0.9}, {"l": 0.9}, {"i": 0.55, "u": 0.4}, {"e": 0.9}, {"-": 0.9}, {" ": 0.8}]
     frames += [{"b": 0.9}, {"i": 0.9}, {"n": 0.9}, {"-": 0.9}]
     lp = _posteriors(frames, VOCAB)
-    assert asr.greedy_decode(lp, VOCAB) == "blie bin"
-    trie = asr.build_trie(["bin", "blue"])
-    assert asr.lexicon_decode(lp, VOCAB, trie, beam=8, spaced=True) == "blue bin"
+    assert decoding.greedy_decode(lp, VOCAB) == "blie bin"
+    trie = decoding.build_trie(["bin", "blue"])
+    assert decoding.lexicon_decode(lp, VOCAB, trie, beam=8, spaced=True) == "blue bin"
 
 
 def test_lexicon_beam_falls_back_to_greedy_without_a_whole_word():
     frames = [{"b": 0.9}, {"l": 0.9}, {"-": 0.9}]
     lp = _posteriors(frames, VOCAB)
-    assert asr.lexicon_decode(lp, VOCAB, asr.build_trie(["blue"]), beam=4, spaced=True) == "bl"
+    assert decoding.lexicon_decode(lp, VOCAB, decoding.build_trie(["blue"]), beam=4, spaced=True) == "bl"
 
 
 def test_lexicon_beam_unspaced_language():
@@ -139,13 +141,13 @@ def test_lexicon_beam_unspaced_language():
     frames = [{"送": 0.9}, {"-": 0.9}, {"绿": 0.5, "戊": 0.45}, {"-": 0.9}, {"七": 0.9}]
     lp = _posteriors(frames, vocab)
     # the lexicon of an unspaced language is its characters: "绿" is not one of them here
-    trie = asr.build_trie(["送", "戊", "七"])
-    assert asr.greedy_decode(lp, vocab) == "送绿七"
-    assert asr.lexicon_decode(lp, vocab, trie, beam=4, spaced=False) == "送戊七"
+    trie = decoding.build_trie(["送", "戊", "七"])
+    assert decoding.greedy_decode(lp, vocab) == "送绿七"
+    assert decoding.lexicon_decode(lp, vocab, trie, beam=4, spaced=False) == "送戊七"
 
 
 def test_model_output_lengths():
-    model = asr.CTCModel(80, 5, hidden=8, layers=1, subsample=2)
+    model = asr_model.CTCModel(80, 5, hidden=8, layers=1, subsample=2)
     lengths = torch.tensor([100, 99, 37])
     lp, steps = model(torch.full((3, 80, 100), -5.0), lengths)
     assert lp.shape == (3, 50, 6)
@@ -159,7 +161,7 @@ def test_model_output_lengths():
 def test_training_lowers_the_loss_and_reports_metrics(trained):
     root, _ = trained
     out = root / "models" / "asr" / "en"
-    assert (out / "asr.pt").exists() and not (out / "asr.pt.tmp").exists()
+    assert (out / "asr.pt").exists() and not list(out.glob("*.tmp*"))
     with open(out / "history.csv") as f:
         losses = [float(r["loss"]) for r in csv.DictReader(f)]
     assert len(losses) >= 5
@@ -176,8 +178,8 @@ def test_training_is_deterministic(trained, tmp_path, monkeypatch):
     root, _ = trained
     monkeypatch.setenv("L2S_ROOT", str(root))
     params = config.load(write_params(tmp_path, base=root / "params.yaml", asr={"steps": 10}))
-    first = asr.train("en", params, tmp_path / "a")
-    second = asr.train("en", params, tmp_path / "b")
+    first = stage.run("en", params, tmp_path / "a")
+    second = stage.run("en", params, tmp_path / "b")
     histories = []
     for run in ("a", "b"):
         with open(tmp_path / run / "history.csv") as f:
@@ -190,10 +192,10 @@ def test_training_is_deterministic(trained, tmp_path, monkeypatch):
 def test_checkpoint_alone_rebuilds_the_recognizer(trained, tmp_path, monkeypatch):
     root, corpus = trained
     monkeypatch.setenv("L2S_ROOT", str(root))
-    rec = asr.load_recognizer("en")
+    rec = recognizers.load_recognizer("en")
     moved = tmp_path / "elsewhere.pt"
     shutil.copyfile(root / "models" / "asr" / "en" / "asr.pt", moved)
-    again = asr.CTCRecognizer.load(moved, "lexicon", TINY["beam"])
+    again = recognizers.CTCRecognizer.load(moved, "lexicon", TINY["beam"])
     assert again.vocab == [" ", "d", "e", "i", "m", "o", "r"] and again.lexicon == ["do", "mi", "re"]
     assert again.mel_cfg == MelConfig() and again.lang == "en"
 
@@ -213,7 +215,7 @@ def test_checkpoint_alone_rebuilds_the_recognizer(trained, tmp_path, monkeypatch
 
 def test_bad_inputs_are_named(trained, tmp_path):
     root, _ = trained
-    rec = asr.CTCRecognizer.load(root / "models" / "asr" / "en" / "asr.pt")
+    rec = recognizers.CTCRecognizer.load(root / "models" / "asr" / "en" / "asr.pt")
     with pytest.raises(FileNotFoundError, match="nothing.wav"):
         rec.transcribe([tmp_path / "nothing.wav"])
     np.savez(tmp_path / "bad.npz", spectrogram=np.zeros((80, 10)))
@@ -223,7 +225,7 @@ def test_bad_inputs_are_named(trained, tmp_path):
         rec.transcribe([np.zeros((2, 100), np.float32)])
     torch.save({"weights": 1}, tmp_path / "other.pt")
     with pytest.raises(ValueError, match="not an l2s CTC recogniser"):
-        asr.CTCRecognizer.load(tmp_path / "other.pt")
+        recognizers.CTCRecognizer.load(tmp_path / "other.pt")
 
 
 # --------------------------------------------------------------------------- errors
@@ -231,26 +233,26 @@ def test_bad_inputs_are_named(trained, tmp_path):
 
 def test_missing_checkpoint_names_the_stage(workdir):
     with pytest.raises(FileNotFoundError, match=r"models/asr/es/asr\.pt.*dvc repro asr@es"):
-        asr.load_recognizer("es")
+        recognizers.load_recognizer("es")
 
 
 def test_missing_processed_data_names_the_stage(workdir):
     with pytest.raises(FileNotFoundError, match="dvc repro preprocess@en"):
-        asr.train("en")
+        stage.run("en")
     assert cli.main(["asr", "en"]) == 2
 
 
 def test_empty_train_split_is_a_clear_error(workdir):
     write_processed(workdir, counts={"train": 0, "val": 2, "test": 2})
     with pytest.raises(ValueError, match="asr en: split 'train'.*empty"):
-        asr.train("en")
+        stage.run("en")
 
 
 def test_whisper_backend_errors(workdir, monkeypatch):
     params = config.load(write_params(workdir, asr={"backend": "faster-whisper", "model_dir": "models/whisper"}))
     with pytest.raises(FileNotFoundError, match=r"models/whisper.*never downloaded"):
-        asr.load_recognizer("en", params)
+        recognizers.load_recognizer("en", params)
     (workdir / "models" / "whisper").mkdir(parents=True)
     monkeypatch.setitem(sys.modules, "faster_whisper", None)  # as if not installed
     with pytest.raises(ImportError, match="pip install faster-whisper"):
-        asr.load_recognizer("en", params)
+        recognizers.load_recognizer("en", params)

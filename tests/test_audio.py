@@ -1,7 +1,7 @@
 import numpy as np
 
-from l2s.audio import LOG_FLOOR, log_mel, peak_dbfs
 from l2s.config import MelConfig
+from l2s.data.features import LOG_FLOOR, log_mel, peak_dbfs
 from tests.helpers import tone
 
 

@@ -1,25 +1,59 @@
 """`l2s bench` prints one table with every figure the README quotes (demo preset only:
-the paper preset's training steps take minutes on a CPU)."""
+the paper preset's training steps take minutes on a CPU), and its figures add up."""
 
 import re
 
+import pytest
+
 from l2s import cli
 
+NUMBER = r"([\d.]+)"
 
-def test_bench_prints_the_whole_table(workdir, capsys):
+
+def _row(table: str, pattern: str) -> tuple[float, ...]:
+    match = re.search(pattern, table)
+    assert match, f"no row matching {pattern!r} in:\n{table}"
+    return tuple(float(g) for g in match.groups())
+
+
+def test_bench_prints_the_whole_table_and_its_figures_agree(workdir, capsys):
     assert cli.main(["bench", "--clips", "4", "--presets", "demo"]) == 0
     table = capsys.readouterr().out
-    expected = [
-        r"corpus generation\s+[\d.]+ s/clip",
-        r"face mesh alone \(tracking\)\s+[\d.]+ ms/frame",
-        r"preprocessing, one core\s+\d+ frames/s .* = [\d.]+x face mesh alone",
-        r"loader \(memory-mapped\)\s+\d+ clips/s",
-        r"fp32 convolution peak\s+\d+ GFLOP/s",
-        r"demo \(fp32\) training step\s+[\d.]+ s .* = \d+ GFLOP/s",
-        r"demo \(bf16\) generator, 3 s clip\s+[\d.]+ s",
-        r"l2s speak, demo \(\w+\), 3 s clip\s+RTF [\d.]+\s+[\d.]+ s = decode [\d.]+, crop [\d.]+, generate [\d.]+, "
-        r"vocode [\d.]+ s; [\d.]+x faster than real time",
-    ]
-    for row in expected:
-        assert re.search(row, table), f"no row matching {row!r} in:\n{table}"
     assert "paper" not in table
+
+    per_clip, speech, face, encode = _row(
+        table, rf"corpus generation\s+{NUMBER} s/clip\s+speech {NUMBER} \+ face {NUMBER} \+ encode {NUMBER} s"
+    )
+    assert 0 < per_clip < 30 and min(speech, face, encode) > 0
+    mesh_ms, mesh_fps = _row(table, rf"face mesh alone \(tracking\)\s+{NUMBER} ms/frame\s+{NUMBER} frames/s")
+    assert 0.1 < mesh_ms < 200 and mesh_fps == pytest.approx(1000 / mesh_ms, rel=0.02)
+    pre_fps, pre_ms, ratio = _row(
+        table, rf"preprocessing, one core\s+{NUMBER} frames/s\s+{NUMBER} ms/frame = {NUMBER}x face mesh alone"
+    )
+    # preprocessing runs face mesh on every frame and more besides: never faster than it
+    assert pre_ms == pytest.approx(1000 / pre_fps, rel=0.02) and ratio == pytest.approx(pre_ms / mesh_ms, rel=0.02)
+    assert ratio > 1
+    (loader,) = _row(table, rf"loader \(memory-mapped\)\s+{NUMBER} clips/s")
+    assert loader > 10
+    (peak,) = _row(table, rf"fp32 convolution peak\s+{NUMBER} GFLOP/s")
+    assert peak > 1
+
+    step, gflop, rate = _row(
+        table, rf"demo \(fp32\) training step\s+{NUMBER} s\s+batch 8 x 40, {NUMBER} GFLOP .* = {NUMBER} GFLOP/s"
+    )
+    assert rate == pytest.approx(gflop / step, rel=0.05, abs=1) and rate <= peak * 1.5
+    for precision in ("fp32", "bf16"):
+        seconds, rtf = _row(
+            table, rf"demo \({precision}\) generator, 3 s clip\s+{NUMBER} s\s+real-time factor {NUMBER}"
+        )
+        assert rtf == pytest.approx(seconds / 3.0, abs=0.002)
+    (griffin_lim,) = _row(table, rf"Griffin-Lim, 60 iterations\s+{NUMBER} s")
+    assert 0 < griffin_lim < 10
+
+    rtf, total, *parts, faster = _row(
+        table,
+        rf"l2s speak, demo \(\w+\), 3 s clip\s+RTF {NUMBER}\s+{NUMBER} s = decode {NUMBER}, crop {NUMBER}, "
+        rf"generate {NUMBER}, vocode {NUMBER} s; {NUMBER}x faster than real time",
+    )
+    assert sum(parts) == pytest.approx(total, abs=0.005) and rtf == pytest.approx(total / 3.0, abs=0.002)
+    assert faster == pytest.approx(3.0 / total, rel=0.05)

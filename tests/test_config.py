@@ -1,3 +1,5 @@
+import dataclasses
+
 import pytest
 
 from l2s import config
@@ -9,7 +11,7 @@ def test_repository_params_load():
     p = config.load(REPO / "params.yaml")
     assert set(p.languages) == {"en", "es", "zh"}
     assert p.preprocess.clip_frames == 75
-    assert p.preprocess.mels_per_frame == 4
+    assert p.preprocess.samples_per_frame == 4 * p.preprocess.mel.hop
     assert p.preprocess.crop.size == 112 and p.preprocess.mel.n_mels == 80
 
 
@@ -56,6 +58,18 @@ def test_repository_params_load():
         ({"models": {"m": {"languages": ["en"], "train": {"stpes": 3}}}}, "models.m.train.stpes: unknown key"),
         ({"train": {"precision": "fp8"}}, "train.precision: 'fp8' is not allowed; choose one of: auto, fp32, bf16"),
         ({"train": {"nproc": "many"}}, "train.nproc: 'auto' or a positive number of processes"),
+        # the model's sizes are checked on load, not after torchrun has started
+        ({"train": {"preset": "papr"}}, "train.preset: unknown model preset 'papr'; choose one of: paper, demo"),
+        ({"train": {"model": {"scale_chanels": [1]}}}, "train.model.scale_chanels: unknown model size knob"),
+        ({"train": {"model": {"kernel": 4}}}, "model.kernel and model.stem_kernel: odd sizes needed"),
+        ({"train": {"model": {"n_mels": 40}}}, "train.model.n_mels: set by the audio features (preprocess.mel)"),
+        (
+            {"models": {"m": {"languages": ["en"], "train": {"preset": "huge"}}}},
+            "train.preset: unknown model preset 'huge'",
+        ),
+        # VCA-GAN's decoder makes 4 mel frames per video frame
+        ({"preprocess": {"fps": 20.0}}, "mel.hop must be mel.sample_rate / fps / 4 = 200 samples"),
+        ({"preprocess": {"mel": {"n_mels": 72}}}, "preprocess.mel.n_mels: VCA-GAN needs a multiple of 16"),
         ({"colour": {}}, "colour: unknown key; allowed keys of params.yaml: languages, corpus, preprocess, train"),
     ],
 )
@@ -103,3 +117,40 @@ def test_real_corpus_sources_load(tmp_path):
     assert p.source("g1").subject == "s34" and p.source("lrs3").pretrain is False
     # a manifest's rows are picked by the language's key unless params name another value
     assert (p.source("xx").language, p.source("yy").language) == ("xx", "yy-YY")
+
+
+def test_code_defaults_are_the_shipped_params():
+    """A section left out of params.yaml, or a dataclass made in code, behaves as the
+    repository's params.yaml says."""
+    shipped = config.load(REPO / "params.yaml")
+    for section in ("preprocess", "train", "test", "asr"):
+        assert getattr(shipped, section) == type(getattr(shipped, section))(), section
+    corpus = dataclasses.replace(shipped.corpus, languages={})
+    assert corpus == config.CorpusConfig()
+
+
+def test_other_mel_settings_build_a_model_that_fits_them():
+    """A 512-point FFT at 20 fps (hop 200) passes params and trains: the model's mel and
+    linear sizes follow the audio features."""
+    import torch
+
+    from l2s.data.features import magnitude, prepare
+    from l2s.vcagan import losses
+    from l2s.vcagan.model import Generator, normalise_frames
+    from l2s.vcagan.presets import model_config
+
+    cfg = config.parse(
+        config.PreprocessConfig,
+        {"fps": 20.0, "mel": {"n_fft": 512, "win": 512, "hop": 200, "n_mels": 64}},
+        "preprocess",
+    )
+    model_cfg = model_config("demo", mel=cfg.mel)
+    assert (model_cfg.n_mels, model_cfg.n_linear) == (64, 257)
+    gen = Generator(model_cfg)
+    frames = torch.randint(0, 255, (2, 8, 112, 112), dtype=torch.uint8)
+    out = gen(normalise_frames(frames), torch.tensor([8, 6]))
+    wave = torch.randn(2, 8 * cfg.samples_per_frame).numpy()
+    linear = torch.stack([magnitude(prepare(w, cfg.mel), cfg.mel) for w in wave])
+    mel = torch.zeros(2, 64, 32)
+    assert out.mels[-1].shape == (2, 1, 64, 32) and linear.shape == out.linear[:, 0].shape
+    assert torch.isfinite(losses.reconstruction(out, mel, linear, torch.tensor([8, 6])))

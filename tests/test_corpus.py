@@ -8,8 +8,9 @@ import json
 import numpy as np
 import pytest
 
-from l2s import config, corpus
-from l2s.media import read_video
+from l2s import config
+from l2s.corpus import build
+from l2s.data.media import read_video
 from tests.helpers import write_params
 
 TINY = {
@@ -38,7 +39,7 @@ def _digest(folder):
 
 def test_layout_and_determinism(workdir):
     params = _params(workdir)
-    metrics = corpus.build("es", params)
+    metrics = build.run("es", params)
     raw = workdir / "data/raw/es"
     assert metrics["clips"] == 6 and metrics["speakers"] == 2
     rows = list(csv.DictReader(open(raw / "manifest.csv", encoding="utf-8")))
@@ -67,9 +68,9 @@ def test_layout_and_determinism(workdir):
     first = _digest(raw)
 
     # the same seed gives the same bytes, however the work is spread over processes
-    corpus.build("es", _params(workdir, workers=2))
+    build.run("es", _params(workdir, workers=2))
     assert _digest(raw) == first
-    corpus.build("es", _params(workdir, seed=1))
+    build.run("es", _params(workdir, seed=1))
     assert _digest(raw) != first
 
 
@@ -78,5 +79,5 @@ def test_never_overwrites_a_folder_it_did_not_make(workdir):
     user.parent.mkdir(parents=True)
     user.write_bytes(b"precious")
     with pytest.raises(FileExistsError, match="did not make"):
-        corpus.build("es", _params(workdir))
+        build.run("es", _params(workdir))
     assert user.read_bytes() == b"precious"

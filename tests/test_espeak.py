@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from l2s import espeak
-from l2s.espeak import Speech, Voice, require_espeak, synthesize
+from l2s.corpus import espeak
+from l2s.corpus.espeak import TimedSpeech, Voice, require_espeak, synthesize
 
 try:
     require_espeak()
@@ -22,7 +22,7 @@ SENTENCES = {
 }
 
 
-def _envelope_db(speech: Speech, hop_s: float = 0.005) -> tuple[np.ndarray, float]:
+def _envelope_db(speech: TimedSpeech, hop_s: float = 0.005) -> tuple[np.ndarray, float]:
     hop = int(speech.sample_rate * hop_s)
     n = len(speech.audio) // hop
     frames = speech.audio[: n * hop].reshape(n, hop).astype(np.float64)
@@ -31,13 +31,13 @@ def _envelope_db(speech: Speech, hop_s: float = 0.005) -> tuple[np.ndarray, floa
     return db - db.max(), hop_s
 
 
-def _onset_offset(speech: Speech, floor_db: float = -35.0) -> tuple[float, float]:
+def _onset_offset(speech: TimedSpeech, floor_db: float = -35.0) -> tuple[float, float]:
     db, hop = _envelope_db(speech)
     loud = np.flatnonzero(db > floor_db)
     return loud[0] * hop, (loud[-1] + 1) * hop
 
 
-def _median_f0(speech: Speech) -> float:
+def _median_f0(speech: TimedSpeech) -> float:
     """Median pitch of the loud frames by autocorrelation (60..400 Hz)."""
     sr, x = speech.sample_rate, speech.audio.astype(np.float64)
     win, lo, hi = int(0.04 * sr), int(sr / 400), int(sr / 60)

@@ -1,4 +1,4 @@
-"""l2s.facecrop: crop geometry on synthetic anchors, gap filling, smoothing, and a real face."""
+"""l2s.data.facecrop: crop geometry on synthetic anchors, gap filling, smoothing, and a real face."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 import skimage.data
 
-from l2s.facecrop import CropSpec, FaceTracker, anchors, count_faces, crop, fill_gaps, similarity, smooth, template
+from l2s.config import CropConfig
+from l2s.data.facecrop import FaceTracker, anchors, count_faces, crop, fill_gaps, similarity, smooth, template
 
 # The astronaut's pupils, read off the image by hand (x, y): image-left, image-right.
 ASTRONAUT_EYES = np.array([[204.0, 102.0], [245.0, 104.0]])
@@ -47,7 +48,7 @@ def tracker():
 
 @pytest.mark.parametrize("region", ["face", "mouth"])
 def test_similarity_recovers_a_known_transform(region):
-    dst = template(CropSpec(region=region))
+    dst = template(CropConfig(region=region))
     truth = similarity_matrix(17.0, 0.37, (-40.0, 12.5))  # frame -> crop
     inv = cv2.invertAffineTransform(truth)
     src = np.stack([apply(inv, dst), apply(inv, dst) + (100, -30)])  # a moving head
@@ -59,7 +60,7 @@ def test_similarity_recovers_a_known_transform(region):
 
 @pytest.mark.parametrize("scale, gray", [(0.9, True), (0.22, False)])  # direct warp; area pre-shrink
 def test_crop_puts_the_anchors_on_the_template(scale, gray):
-    spec = CropSpec(size=112, region="face", gray=gray)
+    spec = CropConfig(size=112, region="face", gray=gray)
     dst = template(spec)
     inv = cv2.invertAffineTransform(similarity_matrix(-12.0, scale, (5.0, -8.0)))
     src = apply(inv, dst) + (140, 90)
@@ -76,7 +77,7 @@ def test_crop_puts_the_anchors_on_the_template(scale, gray):
 
 
 def test_template_is_in_pixels_and_mouth_is_tighter():
-    face, mouth = template(CropSpec(size=112)), template(CropSpec(size=88, region="mouth"))
+    face, mouth = template(CropConfig(size=112)), template(CropConfig(size=88, region="mouth"))
     assert face.shape == (3, 2) and np.all((face > 0) & (face < 112))
     assert face[0, 0] < face[1, 0] and face[2, 1] > face[0, 1]  # eyes left to right, mouth below
     assert np.allclose(mouth[2], [44, 44])  # mouth-centred
@@ -86,14 +87,14 @@ def test_template_is_in_pixels_and_mouth_is_tighter():
 
     assert eye_dist(mouth, 88) > eye_dist(face, 112)  # zoomed in
     with pytest.raises(ValueError):
-        CropSpec(region="lips")
+        CropConfig(region="lips")
 
 
 def test_crop_refuses_missing_points():
-    pts = np.tile(template(CropSpec()), (3, 1, 1))
+    pts = np.tile(template(CropConfig()), (3, 1, 1))
     pts[1] = np.nan
     with pytest.raises(ValueError, match="fill_gaps"):
-        crop(np.zeros((3, 64, 64, 3), np.uint8), pts, CropSpec())
+        crop(np.zeros((3, 64, 64, 3), np.uint8), pts, CropConfig())
 
 
 # --------------------------------------------------------------------------- gaps, smoothing
@@ -157,7 +158,7 @@ def test_tracked_astronaut_eyes_land_on_the_template(astronaut, tracker, angle):
     assert landmarks.shape == (8, 468, 2) and landmarks.dtype == np.float32
     assert not np.isnan(landmarks).any()
     points = smooth(anchors(landmarks), 3)
-    spec = CropSpec(size=112, region="face", gray=True)
+    spec = CropConfig(size=112, region="face", gray=True)
     crops = crop(frames, points, spec)
     assert crops.shape == (8, 112, 112) and crops.dtype == np.uint8
     m = similarity(points[:1], template(spec))[0]
@@ -169,7 +170,7 @@ def test_tracked_astronaut_eyes_land_on_the_template(astronaut, tracker, angle):
 
 
 def test_rotation_does_not_change_the_crop(astronaut, tracker):
-    spec = CropSpec(size=96, region="mouth", gray=True)
+    spec = CropConfig(size=96, region="mouth", gray=True)
     out = []
     for angle in (0.0, 10.0):
         rot = cv2.getRotationMatrix2D((256.0, 256.0), angle, 1.0)

@@ -5,7 +5,7 @@ import re
 import numpy as np
 import pytest
 
-from l2s.grammar import BUILTIN, SLOTS, Grammar, Word, grammar_for
+from l2s.corpus.grammar import BUILTIN, SLOTS, Grammar, Word, grammar_for
 
 HANZI = re.compile(r"^[\u3400-\u4dbf\u4e00-\u9fff]+$")
 

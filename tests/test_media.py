@@ -1,4 +1,4 @@
-"""l2s.media: write/read round trips, every kind of unusable input, frame-rate resampling."""
+"""l2s.data.media: write/read round trips, every kind of unusable input, frame-rate resampling."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from l2s import media
-from l2s.media import Video, read_video, require_ffmpeg, resample_indices, write_video
-from l2s.rejects import Reject
+from l2s.data import media
+from l2s.data.media import Video, read_video, require_ffmpeg, resample_indices, write_video
+from l2s.data.rejects import Reject
 
 SR = 16000
 

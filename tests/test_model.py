@@ -8,10 +8,10 @@ import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from l2s import losses
 from l2s.config import ConfigError
-from l2s.model import (
-    PRESETS,
+from l2s.data.features import mel_to_unit, unit_to_mel
+from l2s.vcagan import losses
+from l2s.vcagan.model import (
     ContextAttention,
     Discriminators,
     Generator,
@@ -21,11 +21,9 @@ from l2s.model import (
     count_parameters,
     length_mask,
     mel_scales,
-    mel_to_unit,
-    model_config,
     normalise_frames,
-    unit_to_mel,
 )
+from l2s.vcagan.presets import PRESETS, model_config
 
 # the paper's counts (VCA-GAN, NeurIPS 2021) and its generator cost on a 3 s clip
 PAPER_GENERATOR_PARAMS = 51.8e6

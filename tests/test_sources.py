@@ -2,10 +2,12 @@ import csv
 
 import pytest
 
-from l2s import alignment, config, preprocess
-from l2s.alignment import Span
-from l2s.config import GRID_SPEAKER_SUBJECTS, ConfigError, LanguageSource
-from l2s.sources import GRID_UNSEEN_TEST, GRID_UNSEEN_VAL, list_items, read_grid_align, read_lrs_transcript
+from l2s import config
+from l2s.config import ConfigError, LanguageSource
+from l2s.data import alignment, preprocess
+from l2s.data import grid as grid_corpus
+from l2s.data.alignment import Span
+from l2s.data.sources import list_items, read_lrs_transcript
 from tests.helpers import talking_video, write_params
 
 
@@ -165,12 +167,12 @@ def _grid_align(path, words):
 def test_grid_align_words_in_seconds_without_silences(tmp_path):
     path = tmp_path / "bbaf2n.align"
     path.write_text("0 23750 sil\n23750 29500 bin\n29500 34000 blue\n34000 35500 sp\n35500 41000 at\n41000 74500 sil\n")
-    words = read_grid_align(path)
+    words = grid_corpus.read_align(path)
     assert [w.label for w in words] == ["bin", "blue", "at"]
     assert [t for w in words for t in (w.start, w.end)] == pytest.approx([0.95, 1.18, 1.18, 1.36, 1.42, 1.64])
     path.write_text("0 23750 sil\n23750 bin\n")
     with pytest.raises(ValueError, match=r"bbaf2n.align, line 2: expected 'start end word'"):
-        read_grid_align(path)
+        grid_corpus.read_align(path)
 
 
 @pytest.fixture
@@ -219,15 +221,15 @@ def test_grid_subject_lists_only_its_speakers(grid):
 
 
 def test_grid_unseen_fixes_the_split_by_speaker(tmp_path):
-    train_speaker = next(s for s in GRID_SPEAKER_SUBJECTS if s not in GRID_UNSEEN_VAL + GRID_UNSEEN_TEST)
-    for spk in (train_speaker, *GRID_UNSEEN_VAL, *GRID_UNSEEN_TEST):
+    train_speaker = next(s for s in grid_corpus.SPEAKERS if s not in grid_corpus.UNSEEN_VAL + grid_corpus.UNSEEN_TEST)
+    for spk in (train_speaker, *grid_corpus.UNSEEN_VAL, *grid_corpus.UNSEEN_TEST):
         _touch(tmp_path / spk / "u1.mpg")
     items = list_items(LanguageSource(source="grid", subject="unseen"), tmp_path)
     splits = {i.speaker: i.split for i in items}
     assert splits == {
         train_speaker: "train",
-        **{s: "val" for s in GRID_UNSEEN_VAL},
-        **{s: "test" for s in GRID_UNSEEN_TEST},
+        **{s: "val" for s in grid_corpus.UNSEEN_VAL},
+        **{s: "test" for s in grid_corpus.UNSEEN_TEST},
     }
 
 
@@ -324,8 +326,8 @@ def _preprocess(workdir, source):
 
 def test_grid_unseen_end_to_end(workdir, tmp_path, face_frame):
     root = tmp_path / "GRID"
-    train_speaker = next(s for s in GRID_SPEAKER_SUBJECTS if s not in GRID_UNSEEN_VAL + GRID_UNSEEN_TEST)
-    speakers = {train_speaker: "train", GRID_UNSEEN_VAL[0]: "val", GRID_UNSEEN_TEST[0]: "test"}
+    train_speaker = next(s for s in grid_corpus.SPEAKERS if s not in grid_corpus.UNSEEN_VAL + grid_corpus.UNSEEN_TEST)
+    speakers = {train_speaker: "train", grid_corpus.UNSEEN_VAL[0]: "val", grid_corpus.UNSEEN_TEST[0]: "test"}
     for spk in speakers:
         talking_video(root / spk / "video/bbaf2n.mp4", face_frame)
         _grid_align(root / "alignments" / spk / "bbaf2n.align", ["bin", "blue", spk])

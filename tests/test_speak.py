@@ -10,13 +10,14 @@ import pytest
 import soundfile as sf
 import torch
 
-from l2s import cli, config, corpus, preprocess
+from l2s import cli, config
 from l2s.bench import untrained_checkpoint
-from l2s.inference import load_generator
-from l2s.media import read_video
-from l2s.model import CHECKPOINT_FORMAT
-from l2s.sources import list_items
-from l2s.synthesis import SpeakError, Synthesiser, blend, speak, windows
+from l2s.corpus import build
+from l2s.data import preprocess
+from l2s.data.media import read_video
+from l2s.data.sources import list_items
+from l2s.vcagan.inference import CHECKPOINT_FORMAT, load_generator
+from l2s.vcagan.speak import SpeakError, Synthesiser, blend, speak, windows
 from tests.helpers import talking_video, write_params
 
 
@@ -68,7 +69,7 @@ def root(tmp_path_factory, face_frame):
         tiny = {"speakers": 1, "utterances_per_speaker": 2, "workers": 1, "fps30_fraction": 1.0}
         tiny |= {"short_fraction": 0.0, "long_fraction": 0.0, "image_size": 160, "languages": {"en": {}}}
         params = config.load(write_params(tmp, languages={"en": {"source": "synthetic"}}, corpus=tiny))
-        corpus.build("en", params)
+        build.run("en", params)
         untrained_checkpoint("demo", tmp / "models")
         yield tmp
 
@@ -111,7 +112,7 @@ def test_a_long_video_goes_through_overlapping_windows(tmp_path, synth, face_fra
 def test_largest_face_by_default_and_face_index(tmp_path, synth, face_frame):
     import cv2
 
-    from l2s.talking_face import load_photo
+    from l2s.corpus.talking_face import load_photo
 
     hopper = load_photo("grace_hopper")  # another person, smaller
     small = cv2.resize(hopper[40:440, 60:460], (128, 128), interpolation=cv2.INTER_AREA)
@@ -146,16 +147,16 @@ def test_no_face_and_unreadable_files(tmp_path, synth, face_frame):
 
 
 def test_a_video_too_big_for_memory_is_refused_with_what_to_do(tmp_path, synth, face_frame, monkeypatch):
-    from l2s import synthesis
+    from l2s.vcagan import speak as speaking
 
     video = talking_video(tmp_path / "big.mp4", face_frame, seconds=1.0, audio=False)
-    monkeypatch.setattr(synthesis, "_available_memory", lambda: 4 * 2**20)  # 4 MiB free
+    monkeypatch.setattr(speaking, "_available_memory", lambda: 4 * 2**20)  # 4 MiB free
     with pytest.raises(SpeakError, match=r"big.mp4: 1 s of 192x192 video needs 0.0 GiB .* cut it into parts"):
         synth(video)
 
 
 def test_a_face_that_leaves_is_named_with_its_time_range(tmp_path, synth, face_frame, caplog):
-    from l2s.media import write_video
+    from l2s.data.media import write_video
 
     frames = np.stack([face_frame] * 75)
     frames[25:50] = 128  # one second without anybody

@@ -1,7 +1,7 @@
 import pytest
 
 from l2s.config import ConfigError, SplitConfig
-from l2s.splits import make_splits
+from l2s.data.splits import make_splits
 
 CLIPS = {f"s{s}/u{u:03d}": f"s{s}" for s in range(1, 7) for u in range(50)}
 

@@ -3,8 +3,10 @@ evaluations of params.yaml are checked on load."""
 
 import pytest
 
-from l2s import config, evaluate, report, wer
+from l2s import config
 from l2s.config import ConfigError
+from l2s.evaluation import report, wer
+from l2s.evaluation import test as evaluate
 from tests.helpers import write_params
 
 

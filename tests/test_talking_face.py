@@ -6,7 +6,7 @@ import mediapipe as mp
 import numpy as np
 import pytest
 
-from l2s.talking_face import PHOTOS, Look, TalkingFace, load_photo, looks
+from l2s.corpus.talking_face import PHOTOS, Look, TalkingFace, load_photo, looks
 
 SIZE = 256
 REST = (0.0, 0.0, 0.0)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from l2s import text
+from l2s.evaluation import text
 
 
 def test_normalise_case_punctuation_and_spaces():

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from l2s import espeak
-from l2s.alignment import Span
-from l2s.visemes import SHAPES, VISEMES, mouth_track, viseme_of
+from l2s.corpus import espeak
+from l2s.corpus.visemes import SHAPES, VISEMES, mouth_track, viseme_of
+from l2s.data.alignment import Span
 
 FPS = 25.0
 

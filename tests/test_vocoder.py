@@ -1,10 +1,10 @@
 import numpy as np
 import torch
 
-from l2s.audio import log_mel, magnitude, prepare
 from l2s.config import MelConfig
-from l2s.metrics import stoi
-from l2s.vocoder import griffin_lim, mel_to_linear, to_wave
+from l2s.data.features import log_mel, magnitude, prepare
+from l2s.scores import stoi
+from l2s.vcagan.vocoder import griffin_lim, mel_to_linear, to_wave
 from tests.helpers import tone
 
 

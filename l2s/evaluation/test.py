@@ -29,58 +29,35 @@ import numpy as np
 import torch
 
 from l2s import config, parallel, paths
-from l2s.audio import magnitude, prepare
-from l2s.dataset import ClipDataset, ProcessedLanguage
-from l2s.inference import load_generator
-from l2s.metrics import speech_scores
-from l2s.model import MELS_PER_FRAME, normalise_frames, unit_to_mel
-from l2s.vocoder import to_waves
+from l2s.config import MELS_PER_FRAME
+from l2s.data.dataset import ClipDataset, ProcessedLanguage
+from l2s.data.features import magnitude, prepare
+from l2s.scores import SCORES, speech_scores
+from l2s.vcagan.inference import generate, language_index, load_generator
+from l2s.vcagan.vocoder import to_waves
 
 log = logging.getLogger(__name__)
-
-SCORES = ("stoi", "estoi", "pesq_nb", "pesq_wb")
-
-
-def evaluation(params: config.Params, key: str) -> config.Evaluation:
-    if key not in params.evaluations:
-        raise config.ConfigError(
-            f"unknown evaluation {key!r}; params.yaml evaluations: {', '.join(params.evaluations) or 'none'}"
-        )
-    return params.evaluations[key]
-
-
-def output_dir(model: str, lang: str) -> Path:
-    return paths.root() / "outputs" / model / lang
-
-
-def checkpoint(model: str) -> Path:
-    """The checkpoint the test stage uses: the best by validation STOI."""
-    path = paths.root() / "models" / model / "best.pt"
-    if not path.exists():
-        raise FileNotFoundError(f"no checkpoint at {path}; train the model first: dvc repro train@{model}")
-    return path
 
 
 def run(key: str, params: config.Params | None = None) -> dict:
     """Synthesise and score the test split of evaluation `key` (<model>-<lang>); returns its metrics."""
     params = params or config.load()
-    ev = evaluation(params, key)
+    ev = params.evaluation(key)
     cfg = params.test
-    ckpt = checkpoint(ev.model)
+    checkpoint = paths.best_checkpoint(ev.model)
+    if not checkpoint.exists():
+        raise FileNotFoundError(f"no checkpoint at {checkpoint}; train the model first: dvc repro train@{ev.model}")
     data = ProcessedLanguage(ev.lang)
-    gen, meta = load_generator(ckpt)
+    gen, meta = load_generator(checkpoint)
     mel_cfg = meta["mel"]
     if data.info["preprocess"]["mel"] != dataclasses.asdict(mel_cfg):
         raise ValueError(
             f"{ev.model} was trained on other audio features than data/processed/{ev.lang} holds "
             "(preprocess.mel changed since training); run: dvc repro train@" + ev.model
         )
-    # a language the model never saw gets no language vector (only models with one care)
-    language = None
-    if gen.cfg.languages and ev.lang in meta["languages"]:
-        language = meta["languages"].index(ev.lang)
+    language = language_index(gen, meta["languages"], ev.lang)
     clips = ClipDataset(data, "test")
-    out = output_dir(ev.model, ev.lang)
+    out = paths.test_dir(ev.model, ev.lang)
     shutil.rmtree(out, ignore_errors=True)  # our own output: a re-run starts clean
     torch.set_num_threads(os.cpu_count() or 1)
     torch.manual_seed(cfg.seed)  # the generator's noise input: the same outputs on every run
@@ -92,10 +69,8 @@ def run(key: str, params: config.Params | None = None) -> dict:
     for batch in loader:
         lengths = batch["valid_frames"]
         spec_frames = (lengths * MELS_PER_FRAME).tolist()
-        with torch.no_grad():
-            lang = None if language is None else torch.full_like(lengths, language)
-            o = gen(normalise_frames(batch["frames"]), lengths, lang)
-        mel, linear = unit_to_mel(o.mels[-1][:, 0].float()), o.linear[:, 0].float()
+        spec = generate(gen, batch["frames"], lengths, language)
+        mel, linear = spec.mel, spec.linear
         audio = batch["audio"].numpy()
         if linear_vocoder:
             generated, truth = linear, torch.stack([magnitude(prepare(a, mel_cfg), mel_cfg) for a in audio])

@@ -120,7 +120,7 @@ def _photo_landmarks(name: str) -> np.ndarray:
     """Face-mesh landmarks [468, 2] of a photo in pixels, computed once per photo."""
     import mediapipe as mp
 
-    from l2s.facecrop import quiet_native_stderr
+    from l2s.data.facecrop import quiet_native_stderr
 
     img = _load_photo_cached(name)
     with quiet_native_stderr(), mp.solutions.face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1) as mesh:

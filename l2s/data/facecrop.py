@@ -3,7 +3,8 @@
 Per frame, three anchors (both eye centres and the mouth centre) are mapped onto fixed
 template positions by a similarity transform (rotation + uniform scale + shift), so a
 head that turns in the image plane, nods closer or moves gives the same crop framing.
-The pipeline is: `FaceTracker.track` -> `anchors` -> `fill_gaps` -> `smooth` -> `crop`.
+The pipeline is: `FaceTracker.track` -> `anchors` -> `fill_gaps` -> `smooth` -> `crop`;
+`track_face` runs it up to the crop as preprocessing and `l2s speak` both do.
 
 Nothing here starts threads of its own; OpenCV's thread pool is the caller's to size
 (e.g. cv2.setNumThreads(1) in each worker process).
@@ -21,6 +22,8 @@ from types import TracebackType
 import cv2
 import mediapipe as mp
 import numpy as np
+
+from l2s.config import CropConfig, PreprocessConfig
 
 log = logging.getLogger(__name__)
 
@@ -46,21 +49,6 @@ _TEMPLATES = {
 # Downscaling by more than this per output pixel aliases under bilinear warping, so the
 # region is first shrunk with area averaging (cheap: it touches only the crop's footprint).
 _MAX_WARP_DOWNSCALE = 2.0
-
-
-@dataclass(frozen=True)
-class CropSpec:
-    """Output crop: `size` x `size` pixels of `region` ("face" or "mouth"), gray or RGB."""
-
-    size: int = 112
-    region: str = "face"
-    gray: bool = True
-
-    def __post_init__(self) -> None:
-        if self.region not in _TEMPLATES:
-            raise ValueError(f"region must be one of {sorted(_TEMPLATES)}, got {self.region!r}")
-        if self.size < 8:
-            raise ValueError(f"crop size {self.size} is too small")
 
 
 def _rgb(frame: np.ndarray) -> np.ndarray:
@@ -215,7 +203,7 @@ def anchors(landmarks: np.ndarray) -> np.ndarray:
     return lm[:, pairs].mean(axis=2)
 
 
-def template(spec: CropSpec) -> np.ndarray:
+def template(spec: CropConfig) -> np.ndarray:
     """[3, 2] pixel positions in the crop where `anchors` are placed."""
     return np.array(_TEMPLATES[spec.region], np.float64) * spec.size
 
@@ -322,7 +310,7 @@ def _warp(frame: np.ndarray, m: np.ndarray, size: int) -> np.ndarray:
     return cv2.warpAffine(frame, m, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
 
 
-def crop(frames: np.ndarray, points: np.ndarray, spec: CropSpec) -> np.ndarray:
+def crop(frames: np.ndarray, points: np.ndarray, spec: CropConfig) -> np.ndarray:
     """Warp each frame so its anchors `points[t]` ([T, 3, 2]) land on `template(spec)`.
 
     Returns uint8 [T, S, S] if spec.gray else [T, S, S, 3]. Points must have no NaN (use
@@ -351,3 +339,49 @@ def crop(frames: np.ndarray, points: np.ndarray, spec: CropSpec) -> np.ndarray:
             patch = cv2.cvtColor(patch, cv2.COLOR_GRAY2RGB)
         out[t] = patch
     return out
+
+
+# --------------------------------------------------------------------------- a whole video
+
+_trackers: dict[int, object] = {}  # face-mesh trackers by max faces, reused across videos in a process
+
+
+def track_face(
+    frames: np.ndarray, cfg: PreprocessConfig, follow=None, max_faces: int = 1
+) -> tuple[np.ndarray, np.ndarray]:
+    """Crop anchors [T, 3, 2] of the face in `frames` (already at cfg.fps), gap-filled and
+    smoothed, and the [T] mask of frames that had no face for longer than cfg.max_face_gap
+    (their anchors are held from the nearest face, or NaN if no frame has one).
+
+    `follow`: a `FaceBox` choosing one of `max_faces` faces; None for the only one.
+    The face is followed forwards and backwards from the frame its box was found in.
+    `l2s speak` calls this too, so a user's video is cropped exactly as training data was."""
+    if max_faces not in _trackers:
+        _trackers[max_faces] = FaceTracker(max_faces=max_faces)  # lives as long as the process
+    tracker = _trackers[max_faces]
+    if follow is None:
+        marks = tracker.track(frames)
+    else:
+        start = follow.frame
+        before = tracker.track(frames[start::-1], follow)[::-1]
+        marks = np.concatenate([before[:-1], tracker.track(frames[start:], follow)])
+    points = anchors(marks)
+    points, missing = fill_gaps(points, cfg.max_face_gap)
+    if missing.any():  # a few long gaps: hold the crop across them
+        points, _ = fill_gaps(points, len(points))
+    return smooth(points, cfg.smooth_window), missing
+
+
+def missing_ranges(missing: np.ndarray, fps: float) -> str:
+    """The time ranges of the True runs of a per-frame mask, e.g. "1.20-2.40 s, 5.00-5.12 s"."""
+    ranges, t = [], 0
+    while t < len(missing):
+        if missing[t]:
+            e = t
+            while e + 1 < len(missing) and missing[e + 1]:
+                e += 1
+            ranges.append(f"{t / fps:.2f}-{(e + 1) / fps:.2f} s")
+            t = e + 1
+        else:
+            t += 1
+    return ", ".join(ranges[:5]) + (" ..." if len(ranges) > 5 else "")

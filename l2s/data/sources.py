@@ -15,15 +15,14 @@ from __future__ import annotations
 
 import csv
 import logging
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from l2s import alignment
-from l2s.alignment import Span
-from l2s.config import LanguageSource, check_grid_subject
-from l2s.splits import FIXED_SPLITS
+from l2s.config import LanguageSource
+from l2s.data import alignment, grid
+from l2s.data.alignment import Span
+from l2s.data.splits import FIXED_SPLITS
 
 log = logging.getLogger(__name__)
 
@@ -222,26 +221,14 @@ def _utt_id(path: Path, folder: Path) -> str:
 
 # --------------------------------------------------------------------------- GRID
 
-# VCA-GAN's four-speaker setting
-GRID_FOUR = ("s1", "s2", "s4", "s29")
-# VCA-GAN's unseen-speaker setting, as its published split file (data/unseen_splits.txt
-# of the authors' repository) holds it: these speakers' videos are only val or only
-# test, the other 16 speakers' only train.
-GRID_UNSEEN_VAL = ("s9", "s20", "s23", "s27", "s29", "s30", "s34")
-GRID_UNSEEN_TEST = ("s2", "s4", "s11", "s13", "s15", "s18", "s19", "s25", "s31", "s33")
-GRID_ALIGN_UNITS = 25000  # .align times count 1/25000 s: 1000 per video frame at 25 fps
-GRID_SILENCE = frozenset({"sil", "sp"})  # silence markers, not words
-GRID_SPEAKER_FOLDER = re.compile(r"s\d+")
-
 
 def _grid(src: LanguageSource, root: Path) -> list[RawItem]:
-    check_grid_subject(src.subject, "languages.<lang>.subject")
     items, untranscribed = [], 0
     for speaker in _grid_speakers(src.subject, root):
-        split = _grid_unseen_split(speaker) if src.subject == "unseen" else None
+        split = grid.unseen_split(speaker) if src.subject == "unseen" else None
         for video in _grid_videos(root / speaker):
             align = _grid_align_file(root, speaker, video)
-            words = read_grid_align(align) if align else ()
+            words = grid.read_align(align) if align else ()
             text = " ".join(w.label for w in words) if align else None
             untranscribed += align is None
             items.append(RawItem(f"{speaker}/{video.stem}", video, speaker, text, words, split))
@@ -260,7 +247,7 @@ def _grid_speakers(subject: str, root: Path) -> list[str]:
     """The speaker folders a subject setting reads: only the ones it uses, so that a
     one-speaker setting never lists (or preprocesses) the other 30 000 videos."""
     if subject in ("overlap", "unseen"):
-        found = [d.name for d in root.iterdir() if d.is_dir() and GRID_SPEAKER_FOLDER.fullmatch(d.name)]
+        found = [d.name for d in root.iterdir() if d.is_dir() and grid.SPEAKER_FOLDER.fullmatch(d.name)]
         if not found:
             raise FileNotFoundError(
                 f"{root} holds no GRID speaker folders (s1 ... s34); languages.<lang>.path must name the "
@@ -269,7 +256,7 @@ def _grid_speakers(subject: str, root: Path) -> list[str]:
         if subject == "unseen":
             _warn_missing_held_out(root, found)
         return sorted(found, key=lambda s: int(s[1:]))
-    wanted = list(GRID_FOUR) if subject == "four" else [subject]
+    wanted = list(grid.FOUR) if subject == "four" else [subject]
     absent = [s for s in wanted if not (root / s).is_dir()]
     if absent:
         raise FileNotFoundError(
@@ -280,16 +267,10 @@ def _grid_speakers(subject: str, root: Path) -> list[str]:
 
 
 def _warn_missing_held_out(root: Path, found: list[str]) -> None:
-    for split, held in (("val", GRID_UNSEEN_VAL), ("test", GRID_UNSEEN_TEST)):
+    for split, held in (("val", grid.UNSEEN_VAL), ("test", grid.UNSEEN_TEST)):
         absent = [s for s in held if s not in found]
         if absent:
             log.warning("GRID unseen: %s speakers %s are not in %s; that split is smaller", split, absent, root)
-
-
-def _grid_unseen_split(speaker: str) -> str:
-    if speaker in GRID_UNSEEN_TEST:
-        return "test"
-    return "val" if speaker in GRID_UNSEEN_VAL else "train"
 
 
 def _grid_videos(speaker_dir: Path) -> list[Path]:
@@ -324,26 +305,6 @@ def _grid_align_file(root: Path, speaker: str, video: Path) -> Path | None:
         if candidate.is_file():
             return candidate
     return None
-
-
-def read_grid_align(path: Path) -> tuple[Span, ...]:
-    """The words of a GRID .align file (lines `start end word`, times in 1/25000 s), in
-    seconds; the silence markers sil and sp are left out."""
-    words = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        parts = line.split()
-        if not parts:
-            continue
-        try:
-            start, end, word = parts
-            start_s, end_s = float(start) / GRID_ALIGN_UNITS, float(end) / GRID_ALIGN_UNITS
-        except ValueError:
-            raise ValueError(
-                f"{path}, line {number}: expected 'start end word' with times in 1/25000 s, got {line!r}"
-            ) from None
-        if word not in GRID_SILENCE:
-            words.append(Span(word, start_s, end_s))
-    return tuple(words)
 
 
 # --------------------------------------------------------------------------- LRS2 / LRS3

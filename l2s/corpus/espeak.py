@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from l2s.alignment import Span
+from l2s.data.alignment import Span
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +88,7 @@ class Voice:
 
 
 @dataclass
-class Speech:
+class TimedSpeech:
     """Synthesized audio with phoneme and word spans on the same time axis."""
 
     audio: np.ndarray
@@ -239,7 +239,7 @@ def _set_voice(eng: _Engine, voice: Voice) -> None:
         eng.lib.espeak_SetParameter(param, int(value), 0)
 
 
-def synthesize(text: str, voice: Voice) -> Speech:
+def synthesize(text: str, voice: Voice) -> TimedSpeech:
     """Speak `text` with `voice`; return the audio and its phoneme and word spans.
 
     Phoneme spans are contiguous and cover the whole audio: each ends where the next begins,
@@ -266,7 +266,7 @@ def synthesize(text: str, voice: Voice) -> Speech:
     pcm = np.concatenate(col.chunks) if col.chunks else np.zeros(0, np.int16)
     audio = (pcm.astype(np.float32) / 32768.0).clip(-1.0, 1.0)
     phonemes, words = _spans(text, col.events, _last_sound(pcm), len(audio), sr)
-    return Speech(audio=audio, sample_rate=sr, phonemes=phonemes, words=words)
+    return TimedSpeech(audio=audio, sample_rate=sr, phonemes=phonemes, words=words)
 
 
 def _word_index(text: str) -> list[tuple[int, int, str]]:

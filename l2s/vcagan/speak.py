@@ -3,7 +3,7 @@
 A video takes the training data's path, then the test stage's:
 
     decode -> the model's frame rate -> MediaPipe face tracking and the crop that
-    preprocessing makes (l2s.preprocess.track_face) -> the generator over overlapping
+    preprocessing makes (facecrop.track_face) -> the generator over overlapping
     windows, cross-faded in the log-mel domain -> one Griffin-Lim over the whole video
 
 Windows of at most 6 s keep the generator near the clip lengths it was trained and
@@ -27,11 +27,12 @@ import numpy as np
 import torch
 
 from l2s import config, paths
-from l2s.inference import load_generator
-from l2s.model import MELS_PER_FRAME, normalise_frames, unit_to_mel
-from l2s.rejects import Reject
-from l2s.sources import VIDEO_SUFFIXES, video_files
-from l2s.vocoder import to_waves
+from l2s.config import MELS_PER_FRAME
+from l2s.data import facecrop, media
+from l2s.data.rejects import Reject
+from l2s.data.sources import VIDEO_SUFFIXES, video_files
+from l2s.vcagan.inference import autocast_dtype, generate, language_index, load_generator
+from l2s.vcagan.vocoder import to_waves
 
 log = logging.getLogger(__name__)
 
@@ -118,25 +119,13 @@ def _checkpoint(model: str | Path) -> Path:
             candidates.append(paths.root() / path)
     for p in candidates:
         if p.is_dir():
-            p = p / "best.pt"
+            p = p / paths.BEST
         if p.exists():
             return p
     raise FileNotFoundError(
         f"no model at {model} (a models/<name> folder with best.pt, or a .pt file); "
         "train one first: dvc repro train@<name>"
     )
-
-
-def _autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
-    """As training chooses (bf16, or fp16 on GPUs without it), except that `auto` on a CPU
-    that computes bf16 natively means bf16 here, not fp32: inference has no gradients to
-    lose, and the paper preset's generator ran 1.7x faster on this project's CPU."""
-    from l2s.train import autocast_dtype
-
-    native = torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
-    if precision == "auto" and device.type == "cpu" and native:
-        precision = "bf16"
-    return autocast_dtype(precision, device)
 
 
 class Synthesiser:
@@ -175,21 +164,16 @@ class Synthesiser:
             except FileNotFoundError:  # outside any repository
                 self.preprocess, source = config.PreprocessConfig(), "the defaults"
             log.warning("%s does not record its preprocessing; cropping with %s", self.checkpoint, source)
-        self.language = None
-        if language is not None and self.gen.cfg.languages:
-            if language in meta["languages"]:
-                self.language = torch.tensor([meta["languages"].index(language)], device=self.device)
-            else:
-                log.info("%s never saw %r: speaking without a language vector", self.checkpoint, language)
+        self.language = language_index(self.gen, meta["languages"], language)
+        if language is not None and self.gen.cfg.languages and self.language is None:
+            log.info("%s never saw %r: speaking without a language vector", self.checkpoint, language)
         self.vocoder, self.iterations, self.seed = vocoder, griffin_lim_iters, seed
-        self.dtype = _autocast_dtype(precision, self.device)
+        self.dtype = autocast_dtype(precision, self.device, training=False)
         self.window = round(WINDOW_SECONDS * self.preprocess.fps)
         self.overlap = round(OVERLAP_SECONDS * self.preprocess.fps)
 
     def __call__(self, video: str | Path, face_index: int = 0) -> Speech:
         """Voice one video; raises SpeakError when it cannot."""
-        from l2s import facecrop, media, preprocess
-
         video = Path(video)
         cfg, fps = self.preprocess, self.preprocess.fps
         timings: dict[str, float] = {}
@@ -218,13 +202,13 @@ class Synthesiser:
                 "%s: %d faces (%s); speaking for #%d (choose with --face-index)", video, len(faces), listed, face_index
             )
         follow = faces[face_index] if len(faces) > 1 else None
-        points, missing = preprocess.track_face(frames, cfg, follow=follow, max_faces=len(faces))
+        points, missing = facecrop.track_face(frames, cfg, follow=follow, max_faces=len(faces))
         if missing.all():
             raise SpeakError(f"{video}: the face tracker found no face in 0.00-{seconds:.2f} s")
-        no_face = preprocess.missing_ranges(missing, fps) if missing.any() else ""
+        no_face = facecrop.missing_ranges(missing, fps) if missing.any() else ""
         if no_face:
             log.warning("%s: no face in %s; the crop is held there, so that speech is guessed", video, no_face)
-        crops = facecrop.crop(frames, points, preprocess.crop_spec(cfg))
+        crops = facecrop.crop(frames, points, cfg.crop)
         timings["crop"] = time.perf_counter() - t0
 
         t0 = time.perf_counter()
@@ -243,21 +227,13 @@ class Synthesiser:
     def generate(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """uint8 crops [T, S, S] -> blended ln-mel [n_mels, 4T] and linear spectrogram [n_fft/2+1, 4T]."""
         spans = windows(len(crops), self.window, self.overlap)
-        size = spans[0][1] - spans[0][0]
         mels, linears = [], []
         torch.manual_seed(self.seed)  # the generator's noise: the same video gives the same speech
-        autocast = (
-            torch.autocast(self.device.type, dtype=self.dtype) if self.dtype is not None else contextlib.nullcontext()
-        )
         for i in range(0, len(spans), WINDOW_BATCH):
-            batch = spans[i : i + WINDOW_BATCH]
-            x = torch.from_numpy(np.stack([crops[s:e] for s, e in batch])).to(self.device)
-            lengths = torch.full((len(batch),), size, dtype=torch.long, device=self.device)
-            language = None if self.language is None else self.language.expand(len(batch))
-            with autocast:
-                out = self.gen(normalise_frames(x), lengths, language)
-            mels += list(unit_to_mel(out.mels[-1][:, 0].float()).cpu().numpy())
-            linears += list(out.linear[:, 0].float().cpu().numpy())
+            batch = torch.from_numpy(np.stack([crops[s:e] for s, e in spans[i : i + WINDOW_BATCH]]))
+            spec = generate(self.gen, batch, language=self.language, dtype=self.dtype)
+            mels += list(spec.mel.cpu().numpy())
+            linears += list(spec.linear.cpu().numpy())
         ramp = self.overlap * MELS_PER_FRAME
         return blend(mels, spans, len(crops), ramp), blend(linears, spans, len(crops), ramp)
 
@@ -297,7 +273,11 @@ def speak(
     output: str | Path | None = None,
     mux: str | Path | None = None,
     face_index: int = 0,
-    **options,
+    *,
+    device: str | None = None,
+    language: str | None = None,
+    vocoder: str = "mel",
+    precision: str = "auto",
 ) -> Speech | list[Path]:
     """Voice a video (or every video below a folder) with a trained model.
 
@@ -305,10 +285,10 @@ def speak(
     `mux`, a copy of the video with that speech as its sound. A folder: writes
     <output>/<relative path>.wav (default output: ./<folder>_speech) and .mp4 copies
     under `mux`, and returns the .wav files written; a video that cannot be voiced is
-    logged with the reason and skipped. `options` go to Synthesiser (device, language,
-    vocoder, precision)."""
+    logged with the reason and skipped. `face_index`: which face speaks when there are
+    several (0: the largest). device, language, vocoder and precision: as `Synthesiser`."""
     video = Path(video)
-    synth = Synthesiser(model, **options)
+    synth = Synthesiser(model, device=device, language=language, vocoder=vocoder, precision=precision)
     if video.is_dir():
         return speak_folder(synth, video, Path(output or f"{video.name}_speech"), mux, face_index)
     speech = synth(video, face_index)
@@ -348,8 +328,6 @@ def speak_folder(
 
 
 def _write(speech: Speech, output: Path | None, mux: Path | None) -> Path | None:
-    from l2s import media
-
     for path in (output, mux):
         if path is not None:
             _check_not_input(path, speech.video)

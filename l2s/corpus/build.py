@@ -33,14 +33,15 @@ from pathlib import Path
 
 import numpy as np
 
-from l2s import alignment, parallel, paths
-from l2s.alignment import Span
+from l2s import parallel, paths
 from l2s.config import ConfigError, CorpusConfig, Params
-from l2s.espeak import Speech, Voice, synthesize
-from l2s.grammar import Grammar, Word, grammar_for
-from l2s.sources import MANIFEST
-from l2s.talking_face import Look, TalkingFace, looks
-from l2s.visemes import mouth_track
+from l2s.corpus.espeak import TimedSpeech, Voice, synthesize
+from l2s.corpus.grammar import Grammar, Word, grammar_for
+from l2s.corpus.talking_face import Look, TalkingFace, looks
+from l2s.corpus.visemes import mouth_track
+from l2s.data import alignment
+from l2s.data.alignment import Span
+from l2s.data.sources import MANIFEST
 
 log = logging.getLogger(__name__)
 
@@ -142,14 +143,14 @@ def _face(look: Look, size: int) -> TalkingFace:
     return TalkingFace(look, size=size)
 
 
-def speak_all(utts: list[Utterance]) -> list[Speech]:
+def synthesize_all(utts: list[Utterance]) -> list[TimedSpeech]:
     """All speech of a language, in plan order (run in a fresh process: see module doc)."""
     return [synthesize(u.spoken, u.speaker.voice) for u in utts]
 
 
-def render(task: tuple[Utterance, Speech]) -> dict:
+def render(task: tuple[Utterance, TimedSpeech]) -> dict:
     """Animate and encode one utterance; returns its manifest row."""
-    from l2s.media import write_video
+    from l2s.data.media import write_video
 
     utt, speech = task
     rng = _stream(utt.seed, utt.lang, utt.speaker.id, utt.index, "render")
@@ -206,7 +207,7 @@ def render(task: tuple[Utterance, Speech]) -> dict:
     }
 
 
-def build(lang: str, params: Params) -> dict:
+def run(lang: str, params: Params) -> dict:
     """Generate data/raw/<lang> from scratch and write the stage metrics; returns them."""
     utts = plan(lang, params)
     out = paths.raw_dir(lang)
@@ -221,7 +222,7 @@ def build(lang: str, params: Params) -> dict:
     (out / MARKER).write_text("made by l2s corpus; regenerated on every run\n")
     t0 = time.perf_counter()
     with mp.get_context("spawn").Pool(1) as pool:
-        speeches = pool.apply(speak_all, (utts,))
+        speeches = pool.apply(synthesize_all, (utts,))
     rows = list(parallel.imap(render, zip(utts, speeches), params.corpus.workers, desc=f"corpus {lang}"))
     elapsed = time.perf_counter() - t0
     rows.sort(key=lambda r: r["utt_id"])

@@ -12,7 +12,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from l2s.model import MELS_PER_FRAME, GeneratorOutput, length_mask, mel_scales, unit_to_mel
+from l2s.config import MELS_PER_FRAME
+from l2s.data.features import unit_to_mel
+from l2s.vcagan.model import GeneratorOutput, length_mask, mel_scales
 
 HeadOutputs = Sequence[tuple[Tensor, Tensor]]  # per scale: (unconditional logits, conditional logits)
 

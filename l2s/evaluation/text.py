@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import unicodedata
 
+import numpy as np
+
 # Languages whose writing puts no spaces between words (ISO 639-1, plus Cantonese and
 # Mandarin codes that some corpora use)
 UNSPACED = frozenset({"zh", "ja", "th", "lo", "km", "my", "bo", "yue", "cmn", "wuu"})
@@ -104,25 +106,33 @@ def error_counts(ref: str, hyp: str, lang: str) -> dict:
     }
 
 
-def _totals(refs: list[str], hyps: list[str], lang: str) -> dict:
+def rate(edits, length):
+    """An error rate: edits over the reference length, a length of at least 1, so that a
+    reference without words still counts its insertions. Numbers or array/pandas columns."""
+    return edits / np.maximum(length, 1)
+
+
+def corpus_rates(counts: list[dict]) -> dict[str, float]:
+    """Corpus-level WER and CER from per-sentence `error_counts`: total edits over total
+    reference length, as auto_avsr reports them, not a mean of per-sentence rates."""
+    total = {key: sum(c[key] for c in counts) for key in ("word_edits", "words", "char_edits", "chars")}
+    return {
+        "wer": float(rate(total["word_edits"], total["words"])),
+        "cer": float(rate(total["char_edits"], total["chars"])),
+    }
+
+
+def _counts(refs: list[str], hyps: list[str], lang: str) -> list[dict]:
     if len(refs) != len(hyps):
         raise ValueError(f"{len(refs)} references but {len(hyps)} hypotheses")
-    total = {"word_edits": 0, "words": 0, "char_edits": 0, "chars": 0}
-    for ref, hyp in zip(refs, hyps):
-        for key, value in error_counts(ref, hyp, lang).items():
-            total[key] += value
-    return total
+    return [error_counts(ref, hyp, lang) for ref, hyp in zip(refs, hyps)]
 
 
 def wer(refs: list[str], hyps: list[str], lang: str) -> float:
-    """Corpus word error rate: total word edits / total reference words.
-
-    A corpus without reference words divides by 1, so that its insertions still count."""
-    t = _totals(refs, hyps, lang)
-    return t["word_edits"] / max(1, t["words"])
+    """Corpus word error rate: total word edits / total reference words."""
+    return corpus_rates(_counts(refs, hyps, lang))["wer"]
 
 
 def cer(refs: list[str], hyps: list[str], lang: str) -> float:
     """Corpus character error rate: total character edits / total reference characters."""
-    t = _totals(refs, hyps, lang)
-    return t["char_edits"] / max(1, t["chars"])
+    return corpus_rates(_counts(refs, hyps, lang))["cer"]

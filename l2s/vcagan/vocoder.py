@@ -12,13 +12,14 @@ from functools import lru_cache
 import numpy as np
 import torch
 
-from l2s.audio import mel_basis
 from l2s.config import MelConfig
+from l2s.data.features import mel_basis
 
 
 @lru_cache(maxsize=8)
 def _mel_pinv(cfg: MelConfig) -> torch.Tensor:
-    # pinv, not lstsq: lstsq's default driver returned all zeros here (DESIGN.md)
+    # pinv, not lstsq: with its default driver lstsq returned all zeros for this basis on
+    # CPU, and PESQ then failed on the NaN audio
     return torch.linalg.pinv(mel_basis(cfg))
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
-from l2s.alignment import Span
+from l2s.data.alignment import Span
 
 VISEMES = ("rest", "closed", "labiodental", "round", "wide", "open", "mid")
 

@@ -10,7 +10,8 @@ import numpy as np
 import torch
 
 from l2s import paths
-from l2s.splits import SPLITS
+from l2s.config import MELS_PER_FRAME
+from l2s.data.splits import SPLITS
 
 
 class ProcessedLanguage:
@@ -33,6 +34,24 @@ class ProcessedLanguage:
 
     def __len__(self) -> int:
         return len(self.clips)
+
+    @property
+    def sample_rate(self) -> int:
+        return self.info["preprocess"]["mel"]["sample_rate"]
+
+    def row(self, clip_id: str) -> int:
+        """The row of a clip in the arrays and in `clips`."""
+        if clip_id not in self._index:
+            raise KeyError(f"no clip {clip_id!r} in {self.dir}")
+        return self._index[clip_id]
+
+    def wave(self, row: int) -> np.ndarray:
+        """The clip's recorded speech as float32 in [-1, 1] (stored as int16)."""
+        return self.audio[row].astype(np.float32) / 32767
+
+    def valid_frames(self, row: int) -> int:
+        """Video frames of the clip before its padding."""
+        return int(self.clips[row]["valid_frames"])
 
     def split(self, name: str) -> list[int]:
         """Row indices of a split (train, val or test)."""
@@ -60,8 +79,8 @@ class ClipDataset(torch.utils.data.Dataset):
         return {
             "frames": torch.from_numpy(np.array(self.data.frames[r])),
             "mel": torch.from_numpy(np.array(self.data.mel[r], dtype=np.float32)),
-            "audio": torch.from_numpy(self.data.audio[r].astype(np.float32) / 32767),
-            "valid_frames": int(clip["valid_frames"]),
+            "audio": torch.from_numpy(self.data.wave(r)),
+            "valid_frames": self.data.valid_frames(r),
             "text": clip["text"],
             "clip_id": clip["clip_id"],
             "language": self.data.lang,
@@ -81,7 +100,7 @@ class WindowDataset(torch.utils.data.Dataset):
 
     def __init__(
         self,
-        datas: list[ProcessedLanguage],
+        languages: list[ProcessedLanguage],
         split: str,
         window: int,
         mel_cfg,
@@ -90,29 +109,28 @@ class WindowDataset(torch.utils.data.Dataset):
         whole: bool = False,
         seed: int = 0,
     ):
-        self.datas = datas
+        self.languages = languages
         self.seed, self.epoch = seed, 0
-        self.index = [(k, r) for k, d in enumerate(datas) for r in d.split(split)]
+        self.index = [(k, r) for k, d in enumerate(languages) for r in d.split(split)]
         self.window, self.mel_cfg, self.flip, self.erase, self.whole = window, mel_cfg, flip, erase, whole
-        self.mels_per_frame = datas[0].mel.shape[-1] // datas[0].frames.shape[1]
 
     def __len__(self) -> int:
         return len(self.index)
 
     def __getitem__(self, i: int) -> dict:
-        from l2s.audio import magnitude, prepare
+        from l2s.data.features import magnitude, prepare
 
         k, r = self.index[i]
-        data = self.datas[k]
+        data = self.languages[k]
         gen = torch.Generator().manual_seed((self.seed * 1_000_003 + self.epoch) * 1_000_003 + i)
-        valid = int(data.clips[r]["valid_frames"])
+        valid = data.valid_frames(r)
         total = data.frames.shape[1]
         w = total if self.whole else self.window
         start = 0 if self.whole else int(torch.randint(0, max(1, valid - w + 1), (), generator=gen))
-        m = self.mels_per_frame
+        m = MELS_PER_FRAME
         frames = torch.from_numpy(np.array(data.frames[r, start : start + w]))
         mel = torch.from_numpy(np.array(data.mel[r, :, start * m : (start + w) * m], dtype=np.float32))
-        audio = data.audio[r].astype(np.float32) / 32767
+        audio = data.wave(r)
         linear = magnitude(prepare(audio, self.mel_cfg), self.mel_cfg)[:, start * m : (start + w) * m]
         if self.flip and torch.rand((), generator=gen) < 0.5:
             frames = frames.flip(-1)

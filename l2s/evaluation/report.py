@@ -1,7 +1,9 @@
-"""The cross-language report's tables, gathered from what the stages wrote.
+"""The cross-language report: its tables, gathered from what the stages wrote, and its
+rendering (`l2s report`, stage `report`).
 
 Everything here reads files under reports/ and outputs/; notebooks/06_report.ipynb
-turns the tables into figures, audio players and reports/report.html.
+turns the tables into figures and audio players, and `render` runs it into
+reports/report.html.
 """
 
 from __future__ import annotations
@@ -10,11 +12,12 @@ import json
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from l2s import config, paths, text
-from l2s.evaluate import SCORES, output_dir
-from l2s.wer import transcripts_path
+from l2s import config, paths
+from l2s.evaluation import text
+from l2s.scores import SCORES
 
 METRICS = (*SCORES, "wer", "cer")
 
@@ -61,17 +64,47 @@ def clip_scores(params: config.Params) -> pd.DataFrame:
     """Every test clip of every evaluation: its scores and its word/character error rates."""
     frames = []
     for ev in params.evaluations.values():
-        scores = pd.read_csv(output_dir(ev.model, ev.lang) / "scores.csv")
-        path = transcripts_path(ev.model, ev.lang)
+        scores = pd.read_csv(paths.test_dir(ev.model, ev.lang) / "scores.csv")
+        path = paths.transcripts(ev.model, ev.lang)
         if path.exists():
             t = pd.read_csv(path, keep_default_na=False)
             for prefix in ("", "ceiling_"):
-                t[f"{prefix}wer"] = t[f"{prefix}word_edits"] / t.words.clip(lower=1)
-                t[f"{prefix}cer"] = t[f"{prefix}char_edits"] / t.chars.clip(lower=1)
+                t[f"{prefix}wer"] = text.rate(t[f"{prefix}word_edits"], t.words)
+                t[f"{prefix}cer"] = text.rate(t[f"{prefix}char_edits"], t.chars)
             keep = ["clip_id", "reference", "hypothesis", "wer", "cer", "ceiling_wer", "ceiling_cer"]
             scores = scores.merge(t[keep], on="clip_id")
         frames.append(scores.assign(model=ev.model, language=ev.lang))
     return pd.concat(frames, ignore_index=True)
+
+
+def generated_vs_ceiling(clips: pd.DataFrame, metrics: tuple[str, ...], keep: tuple[str, ...] = ()) -> pd.DataFrame:
+    """A long table for box plots: a row per clip, metric and speech (generated, or the
+    ceiling: the recorded speech through the same vocoder), with the `keep` columns."""
+    parts = []
+    for metric in metrics:
+        for speech, column in (("generated", metric), ("ceiling", f"ceiling_{metric}")):
+            if column in clips:
+                part = clips[[*keep, column]].rename(columns={column: "value"})
+                parts.append(part.assign(metric=metric, speech=speech))
+    return pd.concat(parts, ignore_index=True)
+
+
+def generated_mel(model: str, lang: str, clip_id: str) -> np.ndarray | None:
+    """The ln-mel the test stage generated for a clip, or None when it saved none (test.save_mel)."""
+    path = paths.test_dir(model, lang) / "mel" / f"{clip_id}.npz"
+    if not path.exists():
+        return None
+    with np.load(path) as z:
+        return z["mel"]
+
+
+def generated_wave(model: str, lang: str, clip_id: str) -> tuple[np.ndarray, int] | None:
+    """The speech the test stage generated for a clip and its sample rate, or None when it
+    saved none (test.save_wav)."""
+    import soundfile as sf
+
+    path = paths.test_dir(model, lang) / "wav" / f"{clip_id}.wav"
+    return sf.read(path) if path.exists() else None
 
 
 def confusions(params: config.Params, top: int = 8) -> pd.DataFrame:
@@ -80,7 +113,7 @@ def confusions(params: config.Params, top: int = 8) -> pd.DataFrame:
     on the lips (p/b/m, f/v) and only sound different."""
     rows = []
     for ev in params.evaluations.values():
-        path = transcripts_path(ev.model, ev.lang)
+        path = paths.transcripts(ev.model, ev.lang)
         if not path.exists():
             continue
         t = pd.read_csv(path, keep_default_na=False)
@@ -96,7 +129,35 @@ def training_history(params: config.Params) -> pd.DataFrame:
     """Validation and loss history of every model (the train stage's dvc plots files)."""
     frames = []
     for name in params.models:
-        path = paths.root() / "reports" / "plots" / "train" / f"{name}.csv"
+        path = paths.train_plot(name)
         if path.exists():
             frames.append(pd.read_csv(path).assign(model=name))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def render(params_file: str | Path | None = None) -> Path:
+    """Run notebooks/06_report.ipynb (papermill) and write it without its code to
+    reports/report.html; returns that path."""
+    import papermill
+    from nbconvert import HTMLExporter
+
+    notebook, executed = paths.notebook("06_report"), paths.executed_notebook("06_report")
+    executed.parent.mkdir(parents=True, exist_ok=True)
+    parameters = {"params_file": str(Path(params_file).resolve())} if params_file else {}
+    try:
+        papermill.execute_notebook(
+            notebook, executed, parameters=parameters, kernel_name="python3", cwd=notebook.parent, log_output=True
+        )
+    except papermill.PapermillExecutionError as e:  # the notebook's own error, without the kernel's traceback
+        raise ValueError(f"{notebook.name} stopped: {e.ename}: {e.evalue} (the executed copy: {executed})") from None
+    html, _ = HTMLExporter(exclude_input=True, exclude_output_prompt=True).from_filename(str(executed))
+    with paths.atomic(paths.report_html()) as tmp:
+        tmp.write_text(html, encoding="utf-8")
+    return paths.report_html()
+
+
+if __name__ == "__main__":  # the report stage: python -m l2s.evaluation.report
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    render()

@@ -1,4 +1,4 @@
-"""Train a VCA-GAN model: `python -m l2s.train MODEL` (or `l2s train MODEL`).
+"""Train a VCA-GAN model: `python -m l2s.vcagan.train MODEL` (or `l2s train MODEL`).
 
 One code path for one CPU process, N GPUs and N machines: run it plainly, or under
 torchrun, which sets RANK/WORLD_SIZE/LOCAL_RANK; then every process trains a replica on
@@ -19,7 +19,6 @@ import argparse
 import contextlib
 import csv
 import dataclasses
-import json
 import logging
 import math
 import os
@@ -33,20 +32,13 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel as DDP
 
-from l2s import config, losses, paths
-from l2s.dataset import ProcessedLanguage, ResumableSampler, WindowDataset
-from l2s.inference import generator_checkpoint
-from l2s.model import (
-    Discriminators,
-    Generator,
-    SyncNet,
-    channels_last,
-    mel_scales,
-    mel_to_unit,
-    model_config,
-    normalise_frames,
-    unit_to_mel,
-)
+from l2s import config, paths
+from l2s.data.dataset import ProcessedLanguage, ResumableSampler, WindowDataset
+from l2s.data.features import LOG_MEL_MIN, mel_to_unit
+from l2s.vcagan import losses
+from l2s.vcagan.inference import autocast_dtype, generate, generator_checkpoint
+from l2s.vcagan.model import Discriminators, Generator, SyncNet, channels_last, mel_scales, normalise_frames
+from l2s.vcagan.presets import model_config
 
 log = logging.getLogger(__name__)
 
@@ -79,19 +71,6 @@ def setup_distributed() -> tuple[Dist, torch.device]:
     return d, torch.device("cpu")
 
 
-def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
-    """bf16 where the hardware has it, fp16 (with a scaler) on older GPUs, else fp32."""
-    if precision == "fp32":
-        return None
-    if precision == "fp16":
-        return torch.float16
-    if precision == "bf16":
-        return torch.bfloat16
-    if device.type == "cuda":
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    return None  # auto on CPU: fp32 (bf16 autocast is opt-in: precision bf16)
-
-
 class Trainer:
     def __init__(self, name: str, params: config.Params, out: Path, history: Path, d: Dist, device: torch.device):
         self.out, self.history, self.d, self.device = out, history, d, device
@@ -99,7 +78,8 @@ class Trainer:
         self.languages = params.models[name].languages
         torch.manual_seed(self.cfg.seed)  # identical initial replicas on every rank
         n_lang = len(self.languages) if (self.cfg.language_embedding and len(self.languages) > 1) else 0
-        self.model_cfg = model_config(self.cfg.preset, {**self.cfg.model, "languages": n_lang})
+        self.mel_cfg = params.preprocess.mel
+        self.model_cfg = model_config(self.cfg.preset, {**self.cfg.model, "languages": n_lang}, self.mel_cfg)
         self.gen = Generator(self.model_cfg).to(device)
         self.disc = Discriminators(self.model_cfg).to(device)
         self.sync = SyncNet(self.model_cfg).to(device)
@@ -119,25 +99,26 @@ class Trainer:
         self.scaler = torch.amp.GradScaler(device.type, enabled=self.dtype == torch.float16)
         self.step = 0
         self.best_stoi = -math.inf
-        self.mel_cfg = params.preprocess.mel
-        self.datas = [ProcessedLanguage(lang) for lang in self.languages]
+        self.data = [ProcessedLanguage(lang) for lang in self.languages]
         self.train_set = WindowDataset(
-            self.datas, "train", self.cfg.window, self.mel_cfg, self.cfg.flip, self.cfg.erase, seed=self.cfg.seed
+            self.data, "train", self.cfg.window, self.mel_cfg, self.cfg.flip, self.cfg.erase, seed=self.cfg.seed
         )
-        self._g, self._d, self._s = self.gen, self.disc, self.sync
+        # the networks as a training step calls them: DDP replicas when there are several
+        # processes (and compiled when asked); checkpoints and validation use the plain ones
+        self.gen_step, self.disc_step, self.sync_step = self.gen, self.disc, self.sync
         if d.world > 1:
             ids = [device.index] if device.type == "cuda" else None
-            self._g = DDP(self.gen, device_ids=ids)
-            self._d = DDP(self.disc, device_ids=ids)
-            self._s = DDP(self.sync, device_ids=ids)
+            self.gen_step = DDP(self.gen, device_ids=ids)
+            self.disc_step = DDP(self.disc, device_ids=ids)
+            self.sync_step = DDP(self.sync, device_ids=ids)
         if self.cfg.compile:
-            self._g = torch.compile(self._g)
+            self.gen_step = torch.compile(self.gen_step)
 
     # ------------------------------------------------------------------ checkpoints
 
     def state(self) -> dict:
         # what the training frames were made with, so a new video can be cropped the same way
-        preprocess = self.datas[0].info["preprocess"]
+        preprocess = self.data[0].info["preprocess"]
         return {
             **generator_checkpoint(self.gen, self.languages, self.mel_cfg, preprocess),
             "discriminators": self.disc.state_dict(),
@@ -158,10 +139,8 @@ class Trainer:
     def save(self, name: str) -> None:
         if not self.d.main:
             return
-        path = self.out / name
-        tmp = path.with_name(path.name + ".tmp")
-        torch.save(self.state(), tmp)
-        os.replace(tmp, path)  # atomic: a kill during torch.save leaves the old file whole
+        with paths.atomic(self.out / name) as tmp:
+            torch.save(self.state(), tmp)
 
     def resume(self) -> bool:
         """Restore last.pt. Rank 0 reads it and sends it to the others, so that nodes without
@@ -211,14 +190,14 @@ class Trainer:
         b = self._batch(batch)
         lang = b["language"] if self.model_cfg.languages else None
         with self._autocast():
-            out = self._g(b["frames"], b["length"], lang)
+            out = self.gen_step(b["frames"], b["length"], lang)
         real = [r.detach().requires_grad_(True) for r in mel_scales(b["mel_unit"])]
         context, length = out.context.detach(), b["length"]
 
         # discriminators: real vs generated (detached), R1 on the real unconditional head
         with self._autocast():
-            d_real = self._d(real, context, length)
-            d_fake = self._d([m.detach() for m in out.mels], context, length)
+            d_real = self.disc_step(real, context, length)
+            d_fake = self.disc_step([m.detach() for m in out.mels], context, length)
             loss_d = losses.discriminator_adversarial(d_real, d_fake)
         r1 = losses.r1_penalty([u for u, _ in d_real], real) if cfg.r1_weight else torch.zeros((), device=self.device)
         self.opt_d.zero_grad(set_to_none=True)
@@ -227,12 +206,12 @@ class Trainer:
 
         # generator (+ sync network): adversarial + reconstruction + synchronisation
         with self._autocast():
-            d_gen = self._d(out.mels, out.context, length)
+            d_gen = self.disc_step(out.mels, out.context, length)
             loss_adv = losses.generator_adversarial(d_gen)
             # the sync network learns from real speech; the generator is pushed to speech
             # whose audio embedding matches the (fixed) visual one
-            v_real, a_real = self._s(out.frame_features, b["mel_unit"])
-            _, a_fake = self._s(out.frame_features.detach(), out.mels[-1])
+            v_real, a_real = self.sync_step(out.frame_features, b["mel_unit"])
+            _, a_fake = self.sync_step(out.frame_features.detach(), out.mels[-1])
         loss_rec = losses.reconstruction(out, b["mel_unit"], b["linear"], length)
         loss_sync = losses.sync_infonce(v_real.float(), a_real.float(), length)
         loss_gsync = losses.sync_generator(v_real.detach(), a_fake, length)
@@ -272,22 +251,21 @@ class Trainer:
             return self._validate(writer)
 
     def _validate(self, writer) -> dict[str, float]:
-        from l2s.metrics import stoi
-        from l2s.vocoder import to_wave
+        from l2s.scores import stoi
+        from l2s.vcagan.vocoder import to_wave
 
         self.gen.eval()
-        val = WindowDataset(self.datas, "val", self.cfg.window, self.mel_cfg, whole=True)
+        val = WindowDataset(self.data, "val", self.cfg.window, self.mel_cfg, whole=True)
         picks = np.linspace(0, len(val) - 1, min(self.cfg.eval_clips, len(val))).round().astype(int)
         recon, s, e = [], [], []
         for j, i in enumerate(picks):
             item = val[int(i)]
             batch = {k: (v.unsqueeze(0) if torch.is_tensor(v) else torch.tensor([v])) for k, v in item.items()}
             b = self._batch(batch)
-            lang = b["language"] if self.model_cfg.languages else None
-            with self._autocast():
-                out = self.gen(b["frames"], b["length"], lang)
-            recon.append(float(losses.reconstruction(out, b["mel_unit"], b["linear"], b["length"])))
-            mel = unit_to_mel(out.mels[-1][0, 0].float()).cpu()
+            lang = item["language"] if self.model_cfg.languages else None
+            spec = generate(self.gen, batch["frames"], b["length"], lang, self.dtype)
+            recon.append(float(losses.reconstruction(spec.output, b["mel_unit"], b["linear"], b["length"])))
+            mel = spec.mel[0].cpu()
             wave = to_wave(mel, self.mel_cfg, seed=self.cfg.seed)
             ref = item["audio"].numpy()
             s.append(stoi(ref, wave, self.mel_cfg.sample_rate))
@@ -384,7 +362,7 @@ class Trainer:
 def _mel_picture(generated: torch.Tensor, target: torch.Tensor) -> np.ndarray:
     """Generated above target, both ln-mel scaled to [0, 1], low frequencies at the bottom."""
     both = torch.cat([target, generated[:, : target.shape[1]]], dim=0).flip(0)
-    return ((both + 11.52) / 11.52).clamp(0, 1).numpy()
+    return (1 - both / LOG_MEL_MIN).clamp(0, 1).numpy()
 
 
 def train(name: str, params: config.Params | None = None, out: Path | None = None) -> dict:
@@ -394,8 +372,8 @@ def train(name: str, params: config.Params | None = None, out: Path | None = Non
     d, device = setup_distributed()
     # the default run also feeds `dvc plots`; the history itself lives beside the weights,
     # where it survives a resume (DVC deletes the stage's plain outputs before a re-run)
-    plots = paths.root() / "reports" / "plots" / "train" / f"{name}.csv" if out is None else None
-    out = Path(out) if out else paths.root() / "models" / name
+    plots = paths.train_plot(name) if out is None else None
+    out = Path(out) if out else paths.model_dir(name)
     history = out / "history.csv"
     if d.main:
         out.mkdir(parents=True, exist_ok=True)
@@ -408,8 +386,8 @@ def train(name: str, params: config.Params | None = None, out: Path | None = Non
             plots.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(history, plots)
         elif d.main:
-            (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-            (out / "config.json").write_text(json.dumps(dataclasses.asdict(trainer.model_cfg), indent=2))
+            paths.write_json(out / "metrics.json", metrics)
+            paths.write_json(out / "config.json", dataclasses.asdict(trainer.model_cfg))
         return metrics
     finally:
         if d.world > 1:
@@ -437,7 +415,7 @@ def launch_command(name: str, params: config.Params, params_path: str | None = N
     from params), or one plain CPU process."""
     cfg = params.train_config(name)
     nproc = visible_gpus() if cfg.nproc == "auto" else int(cfg.nproc)
-    script = ["-m", "l2s.train", name] + (["--params", str(params_path)] if params_path else [])
+    script = ["-m", "l2s.vcagan.train", name] + (["--params", str(params_path)] if params_path else [])
     if nproc <= 1 and cfg.nnodes == 1:
         return [sys.executable, *script]
     cmd = [sys.executable, "-m", "torch.distributed.run", f"--nproc-per-node={max(1, nproc)}", f"--nnodes={cfg.nnodes}"]
@@ -449,7 +427,7 @@ def launch_command(name: str, params: config.Params, params_path: str | None = N
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m l2s.train", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m l2s.vcagan.train", description=__doc__.splitlines()[0])
     parser.add_argument("model", help="a model of params.yaml `models:`")
     parser.add_argument("--params", help="params file (default: the repository's)")
     parser.add_argument("--out", help="output folder (default: models/<model>)")

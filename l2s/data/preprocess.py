@@ -10,7 +10,7 @@ Output, data/processed/<lang>/ (memory-mappable, so training never decodes video
 
     frames.npy   uint8   [clips, T, S, S] (or [..., 3] in colour), T = clip_seconds * fps
     audio.npy    int16   [clips, T * sample_rate / fps]
-    mel.npy      float16 [clips, n_mels, T * mels_per_frame]  ln(max(mel, 1e-5))
+    mel.npy      float16 [clips, n_mels, 4 T]  ln(max(mel, 1e-5)), 4 mel frames per video frame
     clips.csv    index, clip_id, utt_id, speaker, text, start, valid_frames, source
     splits/{train,val,test}.txt   clip ids
     rejects.csv  utt_id, path, reason, detail
@@ -26,7 +26,6 @@ import dataclasses
 import hashlib
 import json
 import logging
-import os
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -35,11 +34,11 @@ from pathlib import Path
 import numpy as np
 
 from l2s import parallel, paths
-from l2s.audio import log_mel, peak_dbfs
 from l2s.config import Params, PreprocessConfig, fingerprint
-from l2s.rejects import REASONS, Reject
-from l2s.sources import RawItem, list_items
-from l2s.splits import SPLITS, make_splits
+from l2s.data.features import log_mel, peak_dbfs
+from l2s.data.rejects import REASONS, Reject
+from l2s.data.sources import RawItem, list_items
+from l2s.data.splits import SPLITS, make_splits
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +54,7 @@ class Task:
 
 
 @dataclass
-class Clip:
+class CutClip:
     clip_id: str
     start: float  # seconds into the source video
     valid_frames: int  # frames before padding
@@ -108,63 +107,12 @@ def clip_text(item: RawItem, start: float, end: float, video_seconds: float) -> 
     return ""
 
 
-def missing_ranges(missing: np.ndarray, fps: float) -> str:
-    """The time ranges of the True runs of a per-frame mask, e.g. "1.20-2.40 s, 5.00-5.12 s"."""
-    ranges, t = [], 0
-    while t < len(missing):
-        if missing[t]:
-            e = t
-            while e + 1 < len(missing) and missing[e + 1]:
-                e += 1
-            ranges.append(f"{t / fps:.2f}-{(e + 1) / fps:.2f} s")
-            t = e + 1
-        else:
-            t += 1
-    return ", ".join(ranges[:5]) + (" ..." if len(ranges) > 5 else "")
-
-
 # --------------------------------------------------------------------------- one video
 
-_trackers: dict[int, object] = {}  # face-mesh trackers by max faces, reused across videos in a process
 
-
-def track_face(
-    frames: np.ndarray, cfg: PreprocessConfig, follow=None, max_faces: int = 1
-) -> tuple[np.ndarray, np.ndarray]:
-    """Crop anchors [T, 3, 2] of the face in `frames` (already at cfg.fps), gap-filled and
-    smoothed, and the [T] mask of frames that had no face for longer than cfg.max_face_gap
-    (their anchors are held from the nearest face, or NaN if no frame has one).
-
-    `follow`: a `facecrop.FaceBox` choosing one of `max_faces` faces; None for the only one.
-    The face is followed forwards and backwards from the frame its box was found in.
-    `l2s speak` calls this too, so a user's video is cropped exactly as training data was."""
-    from l2s import facecrop
-
-    if max_faces not in _trackers:
-        _trackers[max_faces] = facecrop.FaceTracker(max_faces=max_faces)  # lives as long as the process
-    tracker = _trackers[max_faces]
-    if follow is None:
-        marks = tracker.track(frames)
-    else:
-        start = follow.frame
-        before = tracker.track(frames[start::-1], follow)[::-1]
-        marks = np.concatenate([before[:-1], tracker.track(frames[start:], follow)])
-    points = facecrop.anchors(marks)
-    points, missing = facecrop.fill_gaps(points, cfg.max_face_gap)
-    if missing.any():  # a few long gaps: hold the crop across them
-        points, _ = facecrop.fill_gaps(points, len(points))
-    return facecrop.smooth(points, cfg.smooth_window), missing
-
-
-def crop_spec(cfg: PreprocessConfig):
-    from l2s import facecrop
-
-    return facecrop.CropSpec(size=cfg.crop.size, region=cfg.crop.region, gray=cfg.crop.gray)
-
-
-def process_video(item: RawItem, cfg: PreprocessConfig) -> list[Clip]:
+def process_video(item: RawItem, cfg: PreprocessConfig) -> list[CutClip]:
     """All clips of one raw video, or Reject with the reason."""
-    from l2s import facecrop, media
+    from l2s.data import facecrop, media
 
     where = str(item.path)
     video = media.read_video(item.path, sample_rate=cfg.mel.sample_rate)
@@ -201,22 +149,22 @@ def process_video(item: RawItem, cfg: PreprocessConfig) -> list[Clip]:
         raise Reject("no_face", f"{where}: no face found in sampled frames")
     if faces > 1:
         raise Reject("multiple_faces", f"{where}: {faces} faces in the frame; l2s needs one speaker per video")
-    points, missing = track_face(frames, cfg)
+    points, missing = facecrop.track_face(frames, cfg)
     if missing.mean() > cfg.max_missing_face:
         raise Reject(
             "no_face",
-            f"{where}: no face in {missing.mean():.0%} of frames ({missing_ranges(missing, cfg.fps)}); "
+            f"{where}: no face in {missing.mean():.0%} of frames ({facecrop.missing_ranges(missing, cfg.fps)}); "
             f"limit preprocess.max_missing_face={cfg.max_missing_face}",
         )
-    crops = facecrop.crop(frames, points, crop_spec(cfg))
+    crops = facecrop.crop(frames, points, cfg.crop)
 
-    spf = round(cfg.mel.sample_rate / cfg.fps)  # audio samples per video frame
+    spf = cfg.samples_per_frame
     clips = []
     for k, (s, e) in enumerate(windows):
         audio = pad_to(video.audio[s * spf : e * spf], cfg.clip_frames * spf, edge=False)
         clip_id = item.utt_id if cfg.clip_policy == "first" else f"{item.utt_id}#{k}"
         clips.append(
-            Clip(
+            CutClip(
                 clip_id=clip_id,
                 start=s / cfg.fps,
                 valid_frames=e - s,
@@ -253,16 +201,15 @@ def run_task(task: Task) -> dict:
     exception is reported for this run only, so that the rest of the language still
     gets processed and the video is tried again next time.
     """
-    tmp = task.cache.with_name(task.cache.name + ".tmp")
     try:
         clips = process_video(task.item, task.cfg)
     except Reject as r:
-        _write_json(task.cache.with_suffix(".reject.json"), {"reason": r.reason, "detail": r.detail})
+        paths.write_json(task.cache.with_suffix(".reject.json"), {"reason": r.reason, "detail": r.detail}, indent=None)
         return {"utt_id": task.item.utt_id, "status": "rejected"}
     except Exception as e:  # noqa: BLE001 - one bad video must not stop a whole corpus
         log.exception("unexpected error on %s", task.item.path)
         return {"utt_id": task.item.utt_id, "status": "error", "detail": f"{task.item.path}: {type(e).__name__}: {e}"}
-    with open(tmp, "wb") as f:
+    with paths.atomic(task.cache) as tmp, open(tmp, "wb") as f:  # a killed run leaves no half-written entry
         np.savez(
             f,
             frames=np.stack([c.frames for c in clips]),
@@ -272,14 +219,7 @@ def run_task(task: Task) -> dict:
                 json.dumps([{k: getattr(c, k) for k in ("clip_id", "start", "valid_frames", "text")} for c in clips])
             ),
         )
-    os.replace(tmp, task.cache)  # atomic: a killed run never leaves a half-written cache entry
     return {"utt_id": task.item.utt_id, "status": "done", "frames": sum(c.valid_frames for c in clips)}
-
-
-def _write_json(path: Path, data: dict) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-    os.replace(tmp, path)
 
 
 # --------------------------------------------------------------------------- one language
@@ -404,7 +344,7 @@ def pack(lang: str, tasks: list[Task], params: Params, errors: dict[str, str]) -
         "shapes": {k: list(v) for k, v in shapes.items()},
         "counts": metrics,
     }
-    (out / "info.json").write_text(json.dumps(info, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    paths.write_json(out / "info.json", info)
     log.info(
         "preprocess %s: %d clips from %d videos, %d rejected %s", lang, n, len(tasks), len(rejects), dict(by_reason)
     )

@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 import soundfile as sf
 
-from l2s.rejects import Reject
+from l2s.data.rejects import Reject
 
 log = logging.getLogger(__name__)
 

@@ -15,6 +15,8 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
+SCORES = ("stoi", "estoi", "pesq_nb", "pesq_wb")  # what `speech_scores` gives, in report order
+
 
 def _equal(reference: np.ndarray, generated: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     n = min(len(reference), len(generated))
@@ -54,7 +56,7 @@ def pesq(reference: np.ndarray, generated: np.ndarray, sample_rate: int, band: s
 
 
 def speech_scores(reference: np.ndarray, generated: np.ndarray, sample_rate: int) -> dict[str, float]:
-    """Every score of the test stage for one clip."""
+    """Every score of the test stage for one clip (`SCORES`)."""
     return {
         "stoi": stoi(reference, generated, sample_rate),
         "estoi": stoi(reference, generated, sample_rate, extended=True),

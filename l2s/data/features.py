@@ -1,4 +1,5 @@
-"""Speech features as VCA-GAN uses them: log-mel and linear magnitude spectrograms.
+"""Speech features as VCA-GAN uses them: log-mel and linear magnitude spectrograms, and the
+log-mel's [-1, 1] scale that the generator's tanh heads and the recogniser work in.
 
 Mel filters come from librosa (Slaney scale and norm) and the STFT from torch; the
 PyPI torchaudio wheel is a CUDA build that does not import against CPU torch.
@@ -6,6 +7,7 @@ PyPI torchaudio wheel is a CUDA build that does not import against CPU torch.
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 
 import numpy as np
@@ -13,7 +15,9 @@ import torch
 
 from l2s.config import MelConfig
 
-LOG_FLOOR = 1e-5  # ln(1e-5) = -11.51: the floor of the log-mel
+LOG_FLOOR = 1e-5  # the floor of the mel before the log
+LOG_MEL_MIN = math.log(LOG_FLOOR)  # -11.51: the ln-mel of silence
+MEL_HALF_RANGE = -LOG_MEL_MIN / 2  # 5.756: ln(1e-5)..0 maps to -1..1
 
 
 def prepare(wave: np.ndarray, cfg: MelConfig) -> np.ndarray:
@@ -63,3 +67,13 @@ def peak_dbfs(wave: np.ndarray) -> float:
     """Peak level of a waveform in dBFS (float samples in [-1, 1]); -inf when all zero."""
     peak = float(np.abs(wave).max()) if len(wave) else 0.0
     return 20 * np.log10(peak) if peak > 0 else float("-inf")
+
+
+def mel_to_unit(log_mel: torch.Tensor) -> torch.Tensor:
+    """Natural-log mel (floored at ln 1e-5) -> [-1, 1]: ln(1e-5) -> -1, ln(1) -> 1."""
+    return log_mel / MEL_HALF_RANGE + 1.0
+
+
+def unit_to_mel(x: torch.Tensor) -> torch.Tensor:
+    """Inverse of `mel_to_unit`."""
+    return (x - 1.0) * MEL_HALF_RANGE

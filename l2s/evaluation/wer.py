@@ -3,7 +3,7 @@
 `l2s wer <model>-<lang>` (stage wer@<model>-<lang>) transcribes the test stage's
 generated speech with the language's recogniser (stage asr@<lang>, or the backend named
 in params) and scores it against the transcripts: corpus-level WER and CER after the
-language's text normalisation (l2s.text; CER is the main figure for languages written
+language's text normalisation (l2s.evaluation.text; CER is the main figure for languages written
 without spaces). The ground truth sent through the same vocoder path is transcribed
 too: the ceiling.
 
@@ -18,21 +18,17 @@ import logging
 import time
 from pathlib import Path
 
-from l2s import asr, config, paths, text
-from l2s.evaluate import evaluation, output_dir
+from l2s import config, paths
+from l2s.evaluation import asr, text
 
 log = logging.getLogger(__name__)
-
-
-def transcripts_path(model: str, lang: str) -> Path:
-    return paths.root() / "reports" / "wer" / model / f"{lang}.csv"
 
 
 def run(key: str, params: config.Params | None = None) -> dict:
     """Transcribe and score evaluation `key` (<model>-<lang>); returns its metrics."""
     params = params or config.load()
-    ev = evaluation(params, key)
-    out = output_dir(ev.model, ev.lang)
+    ev = params.evaluation(key)
+    out = paths.test_dir(ev.model, ev.lang)
     scores = out / "scores.csv"
     if not scores.exists():
         raise FileNotFoundError(f"no test outputs at {out}; run: dvc repro test@{key}")
@@ -60,17 +56,13 @@ def run(key: str, params: config.Params | None = None) -> dict:
                 "ceiling_char_edits": upper["char_edits"],
             }
         )
-    paths.write_csv(transcripts_path(ev.model, ev.lang), rows)
+    paths.write_csv(paths.transcripts(ev.model, ev.lang), rows)
 
-    # corpus-level rates from the per-clip counts (as text.wer / text.cer, without a second alignment)
-    def rate(edits: str, length: str) -> float:
-        return round(sum(r[edits] for r in rows) / max(1, sum(r[length] for r in rows)), 4)
-
+    ceiling_counts = [{**r, "word_edits": r["ceiling_word_edits"], "char_edits": r["ceiling_char_edits"]} for r in rows]
     metrics = {
         "clips": len(rows),
-        "wer": rate("word_edits", "words"),
-        "cer": rate("char_edits", "chars"),
-        "ceiling": {"wer": rate("ceiling_word_edits", "words"), "cer": rate("ceiling_char_edits", "chars")},
+        **_rounded(text.corpus_rates(rows)),
+        "ceiling": _rounded(text.corpus_rates(ceiling_counts)),
         "clips_per_s": round(2 * len(rows) / elapsed, 2),
     }
     paths.write_metrics("wer", f"{ev.model}/{ev.lang}", metrics)
@@ -82,3 +74,7 @@ def _generated_input(out: Path, clip_id: str) -> Path:
     """The generated wav, or its mel when the test stage saved no audio (test.save_wav)."""
     wav = out / "wav" / f"{clip_id}.wav"
     return wav if wav.exists() else out / "mel" / f"{clip_id}.npz"
+
+
+def _rounded(rates: dict[str, float]) -> dict[str, float]:
+    return {k: round(v, 4) for k, v in rates.items()}

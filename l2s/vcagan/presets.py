@@ -1,0 +1,145 @@
+"""Every size knob of VCA-GAN (`ModelConfig`) and the named presets (`paper`, `demo`).
+
+Torch-free, so that params.yaml's `train.preset` and `train.model` overrides are checked
+when params load, before any process starts. The mel sizes (`n_mels`, `n_linear`) are no
+knobs: they follow the audio features (`preprocess.mel`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from dataclasses import dataclass
+from typing import Any
+
+from l2s.config import MELS_PER_FRAME, ConfigError, MelConfig
+
+# knobs that follow preprocess.mel instead of a preset or an override
+MEL_KNOBS = ("n_mels", "n_linear")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Every size knob of the model. The defaults are the published (paper) sizes."""
+
+    preset: str = "paper"
+    # visual front-end: 3D conv stem, ResNet trunk (BasicBlocks), BiGRU context encoder
+    stem_channels: int = 64
+    stem_kernel: tuple[int, int, int] = (5, 7, 7)  # time, height, width
+    stem_stride: int = 2  # spatial stride of the stem conv (a 3x3/2 max-pool follows)
+    trunk_channels: tuple[int, ...] = (64, 128, 256, 512)  # last = per-frame feature size
+    trunk_blocks: tuple[int, ...] = (2, 2, 2, 2)  # ResNet-18
+    context_hidden: int = 512  # BiGRU hidden size per direction
+    context_layers: int = 2
+    context_dim: int = 512
+    dropout: float = 0.3
+    languages: int = 0  # number of languages of the language embedding; 0: off
+    # generator
+    noise_channels: int = 128
+    bottleneck_channels: tuple[int, ...] = (512, 256, 256)  # blocks at the lowest scale before scale 0
+    scale_channels: tuple[int, int, int] = (128, 64, 32)  # widths at 20 x T, 40 x 2T, 80 x 4T
+    blocks_per_scale: int = 3
+    kernel: int = 5  # conv kernel of generator and discriminator blocks
+    attention_dim: int = 256
+    attention_channels: tuple[int, int] = (64, 32)  # attention output channels at scales 0 and 1
+    postnet_channels: tuple[int, int] = (128, 256)  # input conv width, residual width
+    postnet_blocks: int = 3
+    n_mels: int = 80
+    n_linear: int = 321
+    # discriminators
+    disc_channels: int = 32  # width after the stem conv; doubles at every down-sampling
+    disc_max_channels: int = 512
+    # sync network
+    sync_channels: tuple[int, int] = (128, 256)
+    sync_dim: int = 512
+
+    @property
+    def feature_dim(self) -> int:
+        """Size of the per-frame visual features."""
+        return self.trunk_channels[-1]
+
+    @property
+    def rows(self) -> int:
+        """Frequency rows of the lowest scale."""
+        return self.n_mels // MELS_PER_FRAME
+
+    def __post_init__(self):
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            values = value if isinstance(value, tuple) else (value,)
+            if f.name not in ("preset", "dropout", "languages") and not all(
+                isinstance(v, int) and v > 0 for v in values
+            ):
+                raise ConfigError(f"model.{f.name}: positive integers needed, got {value!r}")
+        if not 0 <= self.dropout < 1:
+            raise ConfigError(f"model.dropout: must be in [0, 1), got {self.dropout}")
+        if self.languages < 0:
+            raise ConfigError(f"model.languages: must be >= 0, got {self.languages}")
+        if len(self.trunk_channels) != len(self.trunk_blocks):
+            raise ConfigError("model.trunk_channels and model.trunk_blocks need the same length")
+        for name, n in (("stem_kernel", 3), ("scale_channels", 3), ("attention_channels", 2), ("postnet_channels", 2)):
+            if len(getattr(self, name)) != n:
+                raise ConfigError(f"model.{name}: {n} values needed, got {getattr(self, name)!r}")
+        if len(self.sync_channels) != 2:
+            raise ConfigError(f"model.sync_channels: 2 values needed, got {self.sync_channels!r}")
+        if self.n_mels % 16:
+            # the scale-0 discriminator halves the rows twice, the sync encoder too
+            raise ConfigError(f"model.n_mels: must be a multiple of 16, got {self.n_mels}")
+        if self.kernel % 2 == 0 or any(k % 2 == 0 for k in self.stem_kernel):
+            raise ConfigError("model.kernel and model.stem_kernel: odd sizes needed (same padding)")
+
+
+# The dataclass defaults are the paper's sizes; a preset lists only what it changes.
+PRESETS: dict[str, dict[str, Any]] = {
+    "paper": {},
+    # Small enough to train on two CPU cores in minutes (about 0.3 s for a training step
+    # at batch 8 x 40 frames): narrow layers, one block per stage, 3x3 kernels, a one-layer
+    # BiGRU, and a stride-4 stem (14x14 trunk input instead of 28x28).
+    "demo": {
+        "stem_channels": 8,
+        "stem_kernel": (5, 5, 5),
+        "stem_stride": 4,
+        "trunk_channels": (8, 16, 32, 64),
+        "trunk_blocks": (1, 1, 1, 1),
+        "context_hidden": 64,
+        "context_layers": 1,
+        "context_dim": 64,
+        "noise_channels": 16,
+        # a decoder twice as wide learnt faster on the embedded corpus (README, Training)
+        "bottleneck_channels": (128,),
+        "scale_channels": (64, 32, 16),
+        "blocks_per_scale": 1,
+        "kernel": 3,
+        "attention_dim": 64,
+        "attention_channels": (32, 16),
+        "postnet_channels": (64, 64),
+        "postnet_blocks": 1,
+        "disc_channels": 4,
+        "disc_max_channels": 32,
+        "sync_channels": (16, 32),
+        "sync_dim": 64,
+    },
+}
+
+
+def model_config(preset: str, overrides: dict[str, Any] | None = None, mel: MelConfig | None = None) -> ModelConfig:
+    """The preset's sizes with `overrides` laid over them (YAML lists become tuples), and
+    the mel sizes of `mel` (default: VCA-GAN's 80-bin mel and 321-bin linear spectrogram)."""
+    if preset not in PRESETS:
+        raise ConfigError(f"train.preset: unknown model preset {preset!r}; choose one of: {', '.join(PRESETS)}")
+    knobs = [f.name for f in dataclasses.fields(ModelConfig) if f.name not in ("preset", *MEL_KNOBS)]
+    hints = typing.get_type_hints(ModelConfig)
+    values: dict[str, Any] = dict(PRESETS[preset])
+    for key, value in (overrides or {}).items():
+        if key in MEL_KNOBS:
+            raise ConfigError(f"train.model.{key}: set by the audio features (preprocess.mel), not a size knob")
+        if key not in knobs:
+            raise ConfigError(f"train.model.{key}: unknown model size knob; allowed: {', '.join(knobs)}")
+        if typing.get_origin(hints[key]) is tuple:
+            if not isinstance(value, list | tuple):
+                raise ConfigError(f"train.model.{key}: a list of integers needed, got {value!r}")
+            value = tuple(value)
+        values[key] = value
+    if mel is not None:
+        values.update(n_mels=mel.n_mels, n_linear=mel.n_fft // 2 + 1)
+    return ModelConfig(preset=preset, **values)

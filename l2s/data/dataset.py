@@ -11,6 +11,7 @@ import torch
 
 from l2s import paths
 from l2s.config import MELS_PER_FRAME
+from l2s.data.features import PCM_SCALE
 from l2s.data.splits import SPLITS
 
 
@@ -47,7 +48,7 @@ class ProcessedLanguage:
 
     def wave(self, row: int) -> np.ndarray:
         """The clip's recorded speech as float32 in [-1, 1] (stored as int16)."""
-        return self.audio[row].astype(np.float32) / 32767
+        return self.audio[row].astype(np.float32) / PCM_SCALE
 
     def valid_frames(self, row: int) -> int:
         """Video frames of the clip before its padding."""

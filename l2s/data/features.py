@@ -18,6 +18,7 @@ from l2s.config import MelConfig
 LOG_FLOOR = 1e-5  # the floor of the mel before the log
 LOG_MEL_MIN = math.log(LOG_FLOOR)  # -11.51: the ln-mel of silence
 MEL_HALF_RANGE = -LOG_MEL_MIN / 2  # 5.756: ln(1e-5)..0 maps to -1..1
+PCM_SCALE = 32767  # processed audio is int16: float samples in [-1, 1] times this
 
 
 def prepare(wave: np.ndarray, cfg: MelConfig) -> np.ndarray:

@@ -35,7 +35,7 @@ import numpy as np
 
 from l2s import parallel, paths
 from l2s.config import Params, PreprocessConfig, fingerprint
-from l2s.data.features import log_mel, peak_dbfs
+from l2s.data.features import PCM_SCALE, log_mel, peak_dbfs
 from l2s.data.rejects import REASONS, Reject
 from l2s.data.sources import RawItem, list_items
 from l2s.data.splits import SPLITS, make_splits
@@ -170,7 +170,7 @@ def process_video(item: RawItem, cfg: PreprocessConfig) -> list[CutClip]:
                 valid_frames=e - s,
                 text=clip_text(item, s / cfg.fps, e / cfg.fps, video.video_seconds),
                 frames=pad_to(crops[s:e], cfg.clip_frames, edge=True),
-                audio=np.round(np.clip(audio, -1, 1) * 32767).astype(np.int16),
+                audio=np.round(np.clip(audio, -1, 1) * PCM_SCALE).astype(np.int16),
                 mel=log_mel(audio, cfg.mel).astype(np.float16),
             )
         )

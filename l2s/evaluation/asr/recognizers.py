@@ -20,6 +20,7 @@ from l2s.evaluation.asr.inputs import read_input, read_wave
 from l2s.evaluation.asr.model import CTCModel, build_model
 
 FORMAT = "l2s-asr-ctc"  # checkpoint tag, so that another .pt is refused with a clear message
+WHISPER_RATE = 16000  # Whisper listens at 16 kHz whatever the pipeline's rate
 
 
 class Recognizer(Protocol):
@@ -113,7 +114,7 @@ class WhisperRecognizer:
             from l2s.vcagan.vocoder import to_wave
 
             return to_wave(torch.from_numpy(read_input(path, self.mel_cfg)), self.mel_cfg)
-        return read_wave(path, 16000)
+        return read_wave(path, WHISPER_RATE)
 
     def transcribe(self, inputs: list[np.ndarray | str | Path]) -> list[str]:
         out = []

@@ -65,7 +65,7 @@ def test_repository_params_load():
         ({"train": {"model": {"n_mels": 40}}}, "train.model.n_mels: set by the audio features (preprocess.mel)"),
         (
             {"models": {"m": {"languages": ["en"], "train": {"preset": "huge"}}}},
-            "train.preset: unknown model preset 'huge'",
+            "models.m.train.preset: unknown model preset 'huge'",
         ),
         # VCA-GAN's decoder makes 4 mel frames per video frame
         ({"preprocess": {"fps": 20.0}}, "mel.hop must be mel.sample_rate / fps / 4 = 200 samples"),

@@ -12,7 +12,7 @@ import typing
 from dataclasses import dataclass
 from typing import Any
 
-from l2s.config import MELS_PER_FRAME, ConfigError, MelConfig
+from l2s.config import MEL_ROWS_MULTIPLE, MELS_PER_FRAME, ConfigError, FieldError, MelConfig
 
 # knobs that follow preprocess.mel instead of a preset or an override
 MEL_KNOBS = ("n_mels", "n_linear")
@@ -82,9 +82,9 @@ class ModelConfig:
                 raise ConfigError(f"model.{name}: {n} values needed, got {getattr(self, name)!r}")
         if len(self.sync_channels) != 2:
             raise ConfigError(f"model.sync_channels: 2 values needed, got {self.sync_channels!r}")
-        if self.n_mels % 16:
+        if self.n_mels % MEL_ROWS_MULTIPLE:
             # the scale-0 discriminator halves the rows twice, the sync encoder too
-            raise ConfigError(f"model.n_mels: must be a multiple of 16, got {self.n_mels}")
+            raise ConfigError(f"model.n_mels: must be a multiple of {MEL_ROWS_MULTIPLE}, got {self.n_mels}")
         if self.kernel % 2 == 0 or any(k % 2 == 0 for k in self.stem_kernel):
             raise ConfigError("model.kernel and model.stem_kernel: odd sizes needed (same padding)")
 
@@ -126,18 +126,18 @@ def model_config(preset: str, overrides: dict[str, Any] | None = None, mel: MelC
     """The preset's sizes with `overrides` laid over them (YAML lists become tuples), and
     the mel sizes of `mel` (default: VCA-GAN's 80-bin mel and 321-bin linear spectrogram)."""
     if preset not in PRESETS:
-        raise ConfigError(f"train.preset: unknown model preset {preset!r}; choose one of: {', '.join(PRESETS)}")
+        raise FieldError("preset", f"unknown model preset {preset!r}; choose one of: {', '.join(PRESETS)}")
     knobs = [f.name for f in dataclasses.fields(ModelConfig) if f.name not in ("preset", *MEL_KNOBS)]
     hints = typing.get_type_hints(ModelConfig)
     values: dict[str, Any] = dict(PRESETS[preset])
     for key, value in (overrides or {}).items():
         if key in MEL_KNOBS:
-            raise ConfigError(f"train.model.{key}: set by the audio features (preprocess.mel), not a size knob")
+            raise FieldError(f"model.{key}", "set by the audio features (preprocess.mel), not a size knob")
         if key not in knobs:
-            raise ConfigError(f"train.model.{key}: unknown model size knob; allowed: {', '.join(knobs)}")
+            raise FieldError(f"model.{key}", f"unknown model size knob; allowed: {', '.join(knobs)}")
         if typing.get_origin(hints[key]) is tuple:
             if not isinstance(value, list | tuple):
-                raise ConfigError(f"train.model.{key}: a list of integers needed, got {value!r}")
+                raise FieldError(f"model.{key}", f"a list of integers needed, got {value!r}")
             value = tuple(value)
         values[key] = value
     if mel is not None:

@@ -146,7 +146,7 @@ class Trainer:
         """Restore last.pt. Rank 0 reads it and sends it to the others, so that nodes without
         a shared disk resume too; every rank ran with the same RNG stream (validation runs
         under a forked RNG), so one saved state serves all of them."""
-        path = self.out / "last.pt"
+        path = self.out / paths.LAST
         ck = torch.load(path, map_location="cpu", weights_only=False) if self.d.main and path.exists() else None
         if self.d.world > 1:
             box = [ck]
@@ -344,8 +344,8 @@ class Trainer:
             paths.append_row(self.history, {"step": self.step, **last, **scores})
             if scores["val/stoi"] > self.best_stoi:
                 self.best_stoi = scores["val/stoi"]
-                self.save("best.pt")
-            self.save("last.pt")
+                self.save(paths.BEST)
+            self.save(paths.LAST)
         if self.d.world > 1:
             dist.barrier()  # nobody runs ahead of the checkpoint being written
 

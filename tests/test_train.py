@@ -200,9 +200,9 @@ def test_clear_errors(root, monkeypatch, tmp_path):
     with pytest.raises(config.ConfigError, match="unknown model 'nope'"):
         train.train("nope", params, tmp_path)
     write_params(root, base=root / "params.yaml", train={**SMALL, "preset": "huge"})
-    with pytest.raises(config.ConfigError, match="huge"):
-        train.train("tiny", config.load(root / "params.yaml"), tmp_path)
-    _set_train(root)
+    with pytest.raises(config.ConfigError, match="train.preset: unknown model preset 'huge'"):
+        config.load(root / "params.yaml")  # on load, before any training process starts
+    _set_train(root, preset="demo")
     wrong = config.load(
         write_params(
             tmp_path,

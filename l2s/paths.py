@@ -111,8 +111,7 @@ def write_metrics(stage: str, name: str, metrics: dict) -> Path:
 def atomic(path: str | Path) -> Iterator[Path]:
     """A temporary path beside `path` to write to; when the block ends without an error it
     replaces `path` in one step, so a run killed mid-write leaves the old file whole.
-
-    The temporary name keeps the suffix (ffmpeg and numpy choose the format by it)."""
+    The temporary name keeps the suffix, for writers that choose a format by it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f"{path.stem}.tmp{path.suffix}")

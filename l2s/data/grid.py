@@ -1,7 +1,7 @@
 """What l2s knows about the GRID corpus (Cooke et al. 2006), in one place: its speakers,
 VCA-GAN's subject settings, and its .align transcripts.
 
-The adapter that lists a GRID folder's videos is `sources.grid_items`; params.yaml's
+The adapter that lists a GRID folder's videos is in `sources` (`source: grid`); params.yaml's
 `languages.<lang>.subject` is checked against `SUBJECTS` when params load.
 """
 

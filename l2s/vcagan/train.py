@@ -181,7 +181,6 @@ class Trainer:
 
     def _batch(self, batch: dict) -> dict:
         b = {k: v.to(self.device, non_blocking=True) for k, v in batch.items() if torch.is_tensor(v)}
-        b["frames"] = normalise_frames(b["frames"])
         b["mel_unit"] = mel_to_unit(b["mel"])
         return b
 
@@ -190,7 +189,7 @@ class Trainer:
         b = self._batch(batch)
         lang = b["language"] if self.model_cfg.languages else None
         with self._autocast():
-            out = self.gen_step(b["frames"], b["length"], lang)
+            out = self.gen_step(normalise_frames(b["frames"]), b["length"], lang)
         real = [r.detach().requires_grad_(True) for r in mel_scales(b["mel_unit"])]
         context, length = out.context.detach(), b["length"]
 

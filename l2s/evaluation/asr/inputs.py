@@ -16,7 +16,6 @@ from l2s.vcagan.vocoder import to_waves
 def read_input(item: np.ndarray | str | Path, mel_cfg: MelConfig) -> np.ndarray:
     """A recogniser input as natural-log mel [n_mels, frames]: a 16 kHz float waveform, a
     path to an audio file (.wav, .flac, ...; resampled when needed) or to a mel .npz."""
-
     if isinstance(item, np.ndarray):
         if item.ndim != 1:
             raise ValueError(f"a waveform input must be one-dimensional (mono samples), got shape {item.shape}")

@@ -71,6 +71,10 @@ class LanguageSource:
     # manifest source: the value of the CSV's language column that marks this language's
     # rows. Empty in params.yaml: the language's own key (filled in on load).
     language: str = ""
+    # the espeak-ng voice that reads the transcripts as phonemes. Empty: the synthetic
+    # corpus's own voice, else the language key (or its part before "_": en_grid -> en);
+    # "none": no phonemes (the clips train without the lip-reading loss)
+    voice: str = ""
 
     def __post_init__(self):
         if self.source == "grid":
@@ -378,6 +382,10 @@ class Params:
 
     def _check_source(self, lang: str, src: LanguageSource) -> None:
         where = f"languages.{lang}"
+        if src.voice != "none" and (src.voice or src.source != "synthetic"):
+            problem = _voice_problem(src.voice, lang)
+            if problem:
+                raise ConfigError(f"{where}.voice: {problem}")
         if src.source == "synthetic" and lang not in self.corpus.languages:
             raise ConfigError(
                 f"{where}: source is 'synthetic' but corpus.languages has no entry "
@@ -438,6 +446,16 @@ class Params:
         if lang not in self.languages:
             raise ConfigError(f"unknown language {lang!r}; params.yaml languages: {', '.join(self.languages)}")
         return self.languages[lang]
+
+    def phoneme_voice(self, lang: str, corpus_voice: str | None = None) -> str | None:
+        """The espeak-ng voice that phonemizes `lang`'s transcripts (None: no phonemes).
+        `corpus_voice`: the voice the raw folder's pronunciation.json names."""
+        from l2s.data.phonemes import default_voice
+
+        voice = self.source(lang).voice
+        if voice == "none":
+            return None
+        return voice or corpus_voice or default_voice(lang)
 
     def raw_dir(self, lang: str) -> Path:
         src = self.source(lang)
@@ -531,6 +549,22 @@ def _convert(tp: Any, value: Any, where: str) -> Any:
             raise ConfigError(f"{where}: expected a string, got {value!r}")
         return str(value)
     raise TypeError(f"{where}: unsupported parameter type {tp}")
+
+
+def _voice_problem(voice: str, lang: str) -> str | None:
+    """What is wrong with a language's phonemizer voice (given, or its default), or None;
+    also None when espeak-ng is missing: the stages that need it say how to install it."""
+    from l2s.data import espeak, phonemes
+
+    try:
+        if voice:
+            return espeak.voice_problem(voice)
+        phonemes.default_voice(lang)
+    except RuntimeError:
+        return None
+    except ValueError as e:
+        return f"{e}; set the voice that reads this language's transcripts, or none"
+    return None
 
 
 def _join(where: str, key: str) -> str:

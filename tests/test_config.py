@@ -107,16 +107,27 @@ def test_a_model_naming_an_unknown_language_fails_when_trained(tmp_path):
 
 def test_real_corpus_sources_load(tmp_path):
     languages = {
-        "g4": {"source": "grid", "path": "/corpora/grid", "subject": "four"},
-        "g1": {"source": "grid", "path": "/corpora/grid", "subject": "s34"},
-        "lrs3": {"source": "lrs", "path": "/corpora/lrs3", "pretrain": False},
-        "xx": {"source": "manifest", "path": "/corpora/all.csv"},
-        "yy": {"source": "manifest", "path": "/corpora/all.csv", "language": "yy-YY"},
+        "en_g4": {"source": "grid", "path": "/corpora/grid", "subject": "four"},
+        "g1": {"source": "grid", "path": "/corpora/grid", "subject": "s34", "voice": "en-gb"},
+        "lrs3": {"source": "lrs", "path": "/corpora/lrs3", "pretrain": False, "voice": "en"},
+        "xx": {"source": "manifest", "path": "/corpora/all.csv", "voice": "none"},
+        "yy": {"source": "manifest", "path": "/corpora/all.csv", "language": "yy-YY", "voice": "none"},
     }
     p = config.load(write_params(tmp_path, languages=languages))
     assert p.source("g1").subject == "s34" and p.source("lrs3").pretrain is False
     # a manifest's rows are picked by the language's key unless params name another value
     assert (p.source("xx").language, p.source("yy").language) == ("xx", "yy-YY")
+    # the phonemizer's voice: given, the key's part before "_", or none at all
+    assert [p.phoneme_voice(k) for k in ("g1", "en_g4", "xx")] == ["en-gb", "en", None]
+
+
+def test_unknown_voice_names_the_closest(tmp_path):
+    languages = {"de": {"source": "folder", "voice": "germn"}}
+    with pytest.raises(config.ConfigError, match=r"languages\.de\.voice: espeak-ng has no voice 'germn'; closest: .*german"):
+        config.load(write_params(tmp_path, languages=languages))
+    # a key that is no voice needs one
+    with pytest.raises(config.ConfigError, match=r"languages\.qq\.voice: .*set the voice"):
+        config.load(write_params(tmp_path, languages={"qq": {"source": "folder"}}))
 
 
 def test_code_defaults_are_the_shipped_params():

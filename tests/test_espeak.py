@@ -145,7 +145,10 @@ def test_bad_voice_and_empty_text():
 
 
 def test_missing_library_gives_install_command(monkeypatch):
-    monkeypatch.setattr(espeak, "_LIB_CANDIDATES", ("libespeak-ng-missing.so.9",))
+    from l2s.data import espeak as library
+
+    monkeypatch.setattr(library, "_LIB_CANDIDATES", ("libespeak-ng-missing.so.9",))
+    monkeypatch.setattr(library, "_LIBRARY", None)
     monkeypatch.setattr(espeak, "_ENGINE", None)
     with pytest.raises(RuntimeError, match="apt-get install espeak-ng"):
         require_espeak()

@@ -10,6 +10,7 @@ a user's videos:
     data/raw/<lang>/<speaker>/<utt>.mp4          H.264 + AAC
     data/raw/<lang>/<speaker>/<utt>.txt          the transcript
     data/raw/<lang>/<speaker>/<utt>.align.json   word and phoneme timings (seconds in the video)
+    data/raw/<lang>/pronunciation.json           the voice, and what it read for each written word
 
 Like real corpora, not every clip is 25 fps and 3 s: a share is at 30 fps, a share is
 shorter than a clip and a share holds two sentences. Everything follows from the seed:
@@ -41,6 +42,7 @@ from l2s.corpus.talking_face import Look, TalkingFace, looks
 from l2s.corpus.visemes import mouth_track
 from l2s.data import alignment
 from l2s.data.alignment import Span
+from l2s.data.phonemes import PRONUNCIATION
 from l2s.data.sources import MANIFEST
 
 log = logging.getLogger(__name__)
@@ -145,7 +147,9 @@ def _face(look: Look, size: int) -> TalkingFace:
 
 def synthesize_all(utts: list[Utterance]) -> list[TimedSpeech]:
     """All speech of a language, in plan order (run in a fresh process: see module doc)."""
-    return [synthesize(u.spoken, u.speaker.voice) for u in utts]
+    return [
+        synthesize(u.spoken, u.speaker.voice, seed=zlib.crc32(f"{u.seed} {u.lang} {u.utt_id}".encode())) for u in utts
+    ]
 
 
 def render(task: tuple[Utterance, TimedSpeech]) -> dict:
@@ -226,6 +230,10 @@ def run(lang: str, params: Params) -> dict:
     rows = list(parallel.imap(render, zip(utts, speeches), params.corpus.workers, desc=f"corpus {lang}"))
     elapsed = time.perf_counter() - t0
     rows.sort(key=lambda r: r["utt_id"])
+    # what a phonemizer needs to read the transcripts as the voices did (Mandarin characters
+    # were spoken from their pinyin), in the format a user can give for their own corpus
+    spoken = {w.text: w.say for u in utts for w in u.words}
+    paths.write_json(out / PRONUNCIATION, {"voice": utts[0].speaker.voice.name, "words": dict(sorted(spoken.items()))})
     with open(out / MANIFEST, "w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()

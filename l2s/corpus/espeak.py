@@ -5,13 +5,16 @@ ctypes: synchronous synthesis hands back audio chunks together with WORD and PHO
 events, each stamped with the sample it falls on. Timings therefore refer to the very
 samples returned, which is what lets the talking face's lips be driven from them.
 
-espeak-ng keeps global state (one voice, one callback), so it is initialised once per
-process and every synthesis runs under one lock.
+espeak-ng keeps global state (one voice, one callback): the library is initialised once
+per process (l2s.data.espeak, which also phonemizes transcripts) and every synthesis runs
+under its lock.
 """
 
 from __future__ import annotations
 
 import ctypes
+import ctypes.util
+import functools
 import logging
 import re
 import threading
@@ -19,19 +22,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from l2s.data import espeak as library
 from l2s.data.alignment import Span
+from l2s.data.espeak import require_espeak  # noqa: F401  (part of this module's interface)
 
 log = logging.getLogger(__name__)
 
-# Tried in order; a test swaps these to simulate a machine without espeak-ng.
-_LIB_CANDIDATES: tuple[str, ...] = ("libespeak-ng.so.1", "libespeak-ng.so", "libespeak-ng.dylib")
-INSTALL_HINT = "apt-get install espeak-ng"
-
 # speak_lib.h constants
-_AUDIO_OUTPUT_SYNCHRONOUS = 2
-_INIT_PHONEME_EVENTS = 0x0001
-_INIT_PHONEME_IPA = 0x0002
-_INIT_DONT_EXIT = 0x8000  # report a missing data directory instead of exit()ing the process
 _CHARS_UTF8 = 1
 _POS_CHARACTER = 1
 _EVENT_LIST_TERMINATED = 0
@@ -162,36 +159,19 @@ def _phoneme_name(ev: _Event) -> str:
 
 
 _ENGINE: _Engine | None = None
-_LOCK = threading.Lock()
-
-
-def _load_library() -> ctypes.CDLL:
-    errors = []
-    for name in _LIB_CANDIDATES:
-        try:
-            return ctypes.CDLL(name)
-        except OSError as e:
-            errors.append(f"{name}: {e}")
-    raise RuntimeError(
-        "espeak-ng is not installed (could not load libespeak-ng). "
-        f"Install it with: {INSTALL_HINT}\n" + "\n".join(errors)
-    )
+_LOCK = library.LOCK
 
 
 def _engine() -> _Engine:
-    """The process-wide espeak-ng engine; callers hold _LOCK."""
+    """The process-wide synthesis engine; callers hold _LOCK."""
     global _ENGINE
     if _ENGINE is None:
-        lib = _load_library()
-        lib.espeak_Initialize.restype = ctypes.c_int
-        lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
-        lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
-        lib.espeak_SetVoiceByName.restype = ctypes.c_int
-        lib.espeak_SetParameter.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
-        lib.espeak_SetParameter.restype = ctypes.c_int
-        lib.espeak_SetSynthCallback.argtypes = [_CALLBACK]
-        lib.espeak_SetSynthCallback.restype = None
-        lib.espeak_Synth.argtypes = [
+        lib = library.library()
+        lib.lib.espeak_SetParameter.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
+        lib.lib.espeak_SetParameter.restype = ctypes.c_int
+        lib.lib.espeak_SetSynthCallback.argtypes = [_CALLBACK]
+        lib.lib.espeak_SetSynthCallback.restype = None
+        lib.lib.espeak_Synth.argtypes = [
             ctypes.c_void_p,
             ctypes.c_size_t,
             ctypes.c_uint,
@@ -201,23 +181,10 @@ def _engine() -> _Engine:
             ctypes.c_void_p,
             ctypes.c_void_p,
         ]
-        lib.espeak_Synth.restype = ctypes.c_int
-        lib.espeak_Synchronize.restype = ctypes.c_int
-        options = _INIT_PHONEME_EVENTS | _INIT_PHONEME_IPA | _INIT_DONT_EXIT
-        rate = lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, None, options)
-        if rate <= 0:
-            raise RuntimeError(
-                f"espeak-ng failed to initialise (its data files may be missing); reinstall with: {INSTALL_HINT}"
-            )
-        _ENGINE = _Engine(lib, rate)
-        log.debug("espeak-ng initialised at %d Hz", rate)
+        lib.lib.espeak_Synth.restype = ctypes.c_int
+        lib.lib.espeak_Synchronize.restype = ctypes.c_int
+        _ENGINE = _Engine(lib.lib, lib.sample_rate)
     return _ENGINE
-
-
-def require_espeak() -> None:
-    """Raise RuntimeError with the install command if espeak-ng cannot be used."""
-    with _LOCK:
-        _engine()
 
 
 def sample_rate() -> int:
@@ -228,7 +195,7 @@ def sample_rate() -> int:
 
 def _set_voice(eng: _Engine, voice: Voice) -> None:
     if eng.lib.espeak_SetVoiceByName(voice.spec.encode()) != 0:
-        raise ValueError(f"espeak-ng has no voice {voice.spec!r} (see `espeak-ng --voices`)")
+        raise ValueError(library.voice_problem(voice.spec) or f"espeak-ng refused voice {voice.spec!r}")
     for param, value, lo, hi in (
         (_PARAM_RATE, voice.rate, 80, 450),
         (_PARAM_PITCH, voice.pitch, 0, 100),
@@ -239,13 +206,17 @@ def _set_voice(eng: _Engine, voice: Voice) -> None:
         eng.lib.espeak_SetParameter(param, int(value), 0)
 
 
-def synthesize(text: str, voice: Voice) -> TimedSpeech:
+def synthesize(text: str, voice: Voice, seed: int | None = None) -> TimedSpeech:
     """Speak `text` with `voice`; return the audio and its phoneme and word spans.
 
     Phoneme spans are contiguous and cover the whole audio: each ends where the next begins,
     the last at the audio's end, gaps labelled "_". A word's first phoneme starts at the
     word's own event, which can precede the phoneme's event by the silent closure of a stop:
     that silence belongs to the stop (the lips of /b/ close there), not to the previous word.
+
+    Some voice variants (f2, f3, ...) draw their breath noise from the C library's rand(),
+    which anything else in the process may also draw from: `seed` seeds it right before
+    synthesis, so that the same call gives the same audio in every run.
     """
     if not text.strip():
         raise ValueError("nothing to synthesize: empty text")
@@ -255,6 +226,8 @@ def synthesize(text: str, voice: Voice) -> TimedSpeech:
         _set_voice(eng, voice)
         col = _Collector()
         eng.collector = col
+        if seed is not None:
+            _libc().srand(ctypes.c_uint(seed & 0xFFFFFFFF))
         try:
             err = eng.lib.espeak_Synth(data, len(data) + 1, 0, _POS_CHARACTER, 0, _CHARS_UTF8, None, None)
             eng.lib.espeak_Synchronize()
@@ -267,6 +240,11 @@ def synthesize(text: str, voice: Voice) -> TimedSpeech:
     audio = (pcm.astype(np.float32) / 32768.0).clip(-1.0, 1.0)
     phonemes, words = _spans(text, col.events, _last_sound(pcm), len(audio), sr)
     return TimedSpeech(audio=audio, sample_rate=sr, phonemes=phonemes, words=words)
+
+
+@functools.lru_cache(maxsize=1)
+def _libc() -> ctypes.CDLL:
+    return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
 
 
 def _word_index(text: str) -> list[tuple[int, int, str]]:

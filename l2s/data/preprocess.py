@@ -35,6 +35,7 @@ import numpy as np
 
 from l2s import parallel, paths
 from l2s.config import Params, PreprocessConfig, fingerprint
+from l2s.data import phonemes
 from l2s.data.features import PCM_SCALE, log_mel, peak_dbfs
 from l2s.data.rejects import REASONS, Reject
 from l2s.data.sources import RawItem, list_items
@@ -317,8 +318,9 @@ def pack(lang: str, tasks: list[Task], params: Params, errors: dict[str, str]) -
     for a in arrays.values():
         a.flush()
     del arrays
+    phoneme_info = add_phonemes(lang, rows, params, out)
 
-    clip_columns = ["index", "clip_id", "utt_id", "speaker", "text", "start", "valid_frames", "source"]
+    clip_columns = ["index", "clip_id", "utt_id", "speaker", "text", "phonemes", "start", "valid_frames", "source"]
     paths.write_csv(out / "clips.csv", rows, clip_columns)
     paths.write_csv(out / "rejects.csv", rejects, ["utt_id", "path", "reason", "detail"])
     # a corpus's own split (LRS test/, GRID unseen) holds for every clip cut from the video
@@ -336,6 +338,7 @@ def pack(lang: str, tasks: list[Task], params: Params, errors: dict[str, str]) -
         "rejected": len(rejects),
         "rejected_by_reason": {reason: by_reason.get(reason, 0) for reason in REASONS},
         "clips_without_text": sum(not r["text"] for r in rows),
+        "clips_without_phonemes": sum(not r["phonemes"] for r in rows),
         **{s: len(splits[s]) for s in SPLITS},
     }
     info = {
@@ -343,12 +346,42 @@ def pack(lang: str, tasks: list[Task], params: Params, errors: dict[str, str]) -
         "preprocess": dataclasses.asdict(cfg),
         "shapes": {k: list(v) for k, v in shapes.items()},
         "counts": metrics,
+        "phonemes": phoneme_info,
     }
     paths.write_json(out / "info.json", info)
     log.info(
         "preprocess %s: %d clips from %d videos, %d rejected %s", lang, n, len(tasks), len(rejects), dict(by_reason)
     )
     return metrics
+
+
+def add_phonemes(lang: str, rows: list[dict], params: Params, out: Path) -> dict:
+    """Each clip's transcript as inventory symbols (column `phonemes`, WORD between words;
+    empty when it has none), the lexicon of its words (lexicon.csv: word, symbols) and the
+    phoneme summary of info.json. Reads the pronunciation table of the raw folder, if any."""
+    corpus_voice, spoken = phonemes.read_pronunciation(params.raw_dir(lang))
+    voice = params.phoneme_voice(lang, corpus_voice)
+    if voice is None:
+        for r in rows:
+            r["phonemes"] = ""
+        return {"voice": None}
+    reader = phonemes.Phonemizer(voice, phonemes.spaced(lang), spoken)
+    counts: Counter = Counter()
+    for r in rows:
+        symbols = reader(r["text"]) or []
+        counts.update(symbols)
+        r["phonemes"] = " ".join(symbols)
+    lexicon = reader.lexicon(r["text"] for r in rows)
+    paths.write_csv(out / "lexicon.csv", [{"word": w, "phonemes": p} for w, p in sorted(lexicon.items())])
+    if reader.unknown:
+        log.warning("phonemes %s: letters outside the inventory were left out: %s", lang, dict(reader.unknown))
+    return {
+        "voice": voice,
+        "inventory": len(phonemes.INVENTORY),
+        "symbols": dict(sorted(counts.items(), key=lambda kv: -kv[1])),
+        "outside_inventory": dict(reader.unknown),
+        "words": len(lexicon),
+    }
 
 
 def _prune(cache_dir: Path, keep: set[str]) -> None:

@@ -25,15 +25,9 @@ import unicodedata
 
 import numpy as np
 
-# Languages whose writing puts no spaces between words (ISO 639-1, plus Cantonese and
-# Mandarin codes that some corpora use)
-UNSPACED = frozenset({"zh", "ja", "th", "lo", "km", "my", "bo", "yue", "cmn", "wuu"})
+from l2s.data.phonemes import UNSPACED, spaced  # noqa: F401  (part of this module's interface)
+
 APOSTROPHES = {"'": "", "\u2019": "", "\u02bc": ""}  # straight, typographic, modifier letter
-
-
-def spaced(lang: str) -> bool:
-    """Whether `lang` separates its words with spaces (its WER counts words, not characters)."""
-    return lang.split("-")[0].split("_")[0].lower() not in UNSPACED
 
 
 def normalise(text: str, lang: str) -> str:

@@ -157,15 +157,28 @@ def _sync(device) -> None:
         torch.cuda.synchronize()
 
 
+def training_flops(trainer, batch: dict, step: int = 0) -> float:
+    """FLOP of one training step of `trainer` on `batch` as it trains at `step` (before or
+    after train.gan_start). R1's double backward is left out: torch's counter cannot follow it."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    saved_step, saved_cfg = trainer.step, trainer.cfg
+    trainer.step, trainer.cfg = step, dataclasses.replace(trainer.cfg, r1_weight=0.0)
+    try:
+        with FlopCounterMode(display=False) as counter:
+            trainer.train_step(batch)
+    finally:
+        trainer.step, trainer.cfg = saved_step, saved_cfg
+    return counter.get_total_flops()
+
+
 def model_rows(
     preset: str, batch: int, precision: str, steps: int = 3, with_vocoder: bool = False
 ) -> list[tuple[str, str, str]]:
     """Training step, generator and Griffin-Lim figures of one preset on this machine."""
     import torch
-    from torch.utils.flop_counter import FlopCounterMode
 
     from l2s import config
-    from l2s.data.dataset import WindowDataset
     from l2s.vcagan import train
     from l2s.vcagan.inference import generate
     from l2s.vcagan.vocoder import to_wave
@@ -180,25 +193,36 @@ def model_rows(
     )
     with tempfile.TemporaryDirectory() as out:
         trainer = train.Trainer("bench", params, Path(out), Path(out) / "h.csv", d, device)
-    data = WindowDataset(trainer.data, "train", 40, params.preprocess.mel)
-    batch = min(batch, len(data))  # a scratch corpus of a few clips (--clips) holds less than a batch
-    loader = torch.utils.data.DataLoader(data, batch_size=batch, shuffle=True, drop_last=True)
-    batch_data = next(iter(loader))
-    # the FLOP counter cannot follow R1's double backward: count a step without it
-    r1_weight = trainer.cfg.r1_weight
-    trainer.cfg = dataclasses.replace(trainer.cfg, r1_weight=0.0)
-    with FlopCounterMode(display=False) as counter:
-        trainer.train_step(batch_data)
-    step_flops = counter.get_total_flops()
-    trainer.cfg = dataclasses.replace(trainer.cfg, r1_weight=r1_weight)
-    times = []
-    for _ in range(steps):
-        _sync(device)
-        t0 = time.perf_counter()
-        trainer.train_step(batch_data)
-        _sync(device)
-        times.append(time.perf_counter() - t0)
-    step = min(times)
+    cfg = trainer.cfg
+    rows = []
+    # each kind of step of the recipe: lip-reading pre-training on whole clips (train.reader_steps),
+    # then the whole model on windows, without and with the discriminators (train.gan_start)
+    kinds = [("lip-reading pre-training step", trainer.reader_set, 0)] if cfg.reader_steps else []
+    if cfg.gan_start > cfg.reader_steps:
+        kinds.append(("training step, before gan_start", trainer.train_set, cfg.reader_steps))
+    kinds.append(("training step", trainer.train_set, max(cfg.reader_steps, cfg.gan_start)))
+    for name, data, at_step in kinds:
+        size = min(batch, len(data))  # a scratch corpus of a few clips (--clips) holds less than a batch
+        batch_data = next(iter(torch.utils.data.DataLoader(data, batch_size=size, shuffle=True, drop_last=True)))
+        step_flops = training_flops(trainer, batch_data, at_step)
+        trainer.step = at_step
+        times = []
+        for _ in range(steps):
+            _sync(device)
+            t0 = time.perf_counter()
+            trainer.train_step(batch_data)
+            _sync(device)
+            times.append(time.perf_counter() - t0)
+        step = min(times)
+        window = batch_data["frames"].shape[1]
+        rows.append(
+            (
+                f"{preset} ({precision}) {name}",
+                f"{step:.3f} s",
+                f"batch {size} x {window}, {step_flops / 1e9:.1f} GFLOP without R1"
+                f" = {step_flops / step / 1e9:.0f} GFLOP/s",
+            )
+        )
 
     gen = trainer.gen.eval()
     clip = torch.from_numpy(np.array(trainer.data[0].frames[:1]))
@@ -215,11 +239,7 @@ def model_rows(
     seconds = clip.shape[1] / params.preprocess.fps
     label = f"{preset} ({precision})"
     return [
-        (
-            f"{label} training step",
-            f"{step:.3f} s",
-            f"batch {batch} x 40, {step_flops / 1e9:.0f} GFLOP without R1 = {step_flops / step / 1e9:.0f} GFLOP/s",
-        ),
+        *rows,
         (f"{label} generator, 3 s clip", f"{t_gen:.3f} s", f"real-time factor {t_gen / seconds:.3f}"),
         *([("Griffin-Lim, 60 iterations", f"{t_gl:.3f} s", "per 3 s clip")] if with_vocoder else []),
     ]

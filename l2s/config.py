@@ -259,6 +259,26 @@ class TrainConfig:
     sync_weight: float = 1.0
     gan_weight: float = 1.0
     r1_weight: float = 10.0
+    # lip-reading head (beyond the paper): CTC over the shared phonemes on the visual
+    # context, weighted against the 50 x L1 reconstruction; 0: off (the published model).
+    # Needs windows that hold whole clips (a transcript covers its clip, not a window).
+    ctc_weight: float = 0.0
+    reader_to_decoder: bool = False  # the decoder also takes the head's phoneme posteriors
+    # frame-wise phoneme cross-entropy on the head where the corpus gave word timings
+    # (processed frame_phonemes.npy): an option, measured, not the default, since most
+    # real corpora give transcripts without timings
+    frame_ce_weight: float = 0.0
+    # lip-reading pre-training: the first reader_steps steps train the visual front-end and
+    # the head alone, on whole clips (a step costs a tenth of a full one); freeze_reader
+    # keeps both fixed afterwards, so the decoder learns to voice a finished lip reader
+    reader_steps: int = 0
+    freeze_reader: bool = False
+    # learning rate: linear warm-up over warmup_steps, then constant or cosine decay to 5 %
+    warmup_steps: int = 0
+    lr_decay: Literal["none", "cosine"] = "none"
+    # the adversarial losses (and the discriminators' training) start at this step; before
+    # it the generator learns from reconstruction, sync and lip reading alone
+    gan_start: int = 0
     flip: bool = True  # horizontal flip augmentation
     erase: bool = True  # random erasing augmentation
     language_embedding: bool = False  # multilingual models: a learnt vector per language
@@ -279,6 +299,12 @@ class TrainConfig:
     def __post_init__(self):
         for name in ("steps", "batch_size", "window", "eval_every", "eval_clips", "log_every", "nnodes"):
             _positive(f"train.{name}", getattr(self, name))
+        for name in ("ctc_weight", "frame_ce_weight", "warmup_steps", "gan_start", "reader_steps"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"train.{name}: must be >= 0, got {getattr(self, name)}")
+        for name in ("reader_to_decoder", "reader_steps", "freeze_reader"):
+            if getattr(self, name) and not self.ctc_weight:
+                raise ConfigError(f"train.{name}: needs the lip-reading head (ctc_weight > 0)")
         if self.nproc != "auto" and not (self.nproc.isdigit() and int(self.nproc) > 0):
             raise ConfigError(f"train.nproc: 'auto' or a positive number of processes, got {self.nproc!r}")
         from l2s.vcagan.presets import model_config  # torch-free: sizes only

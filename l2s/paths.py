@@ -130,13 +130,19 @@ def write_json(path: str | Path, data: dict | list, indent: int | None = 2) -> N
 
 
 def append_row(path: Path, row: dict) -> None:
-    """Add a row to a CSV history (header first when the file is new); floats to 5 decimals."""
-    new = not path.exists()
-    with open(path, "a", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(row))
-        if new:
-            w.writeheader()
-        w.writerow(_rounded(row, 5))
+    """Add a row to a CSV history (header first when the file is new); floats to 5 decimals.
+    A row with columns the file lacks rewrites it with the wider header (training logs more
+    losses once its lip-reading pre-training ends)."""
+    columns = []
+    if path.exists():
+        with open(path, newline="") as f:
+            columns = next(csv.reader(f), [])
+    if path.exists() and set(row) <= set(columns):
+        with open(path, "a", newline="") as f:
+            csv.DictWriter(f, fieldnames=columns).writerow(_rounded(row, 5))
+        return
+    rows = list(csv.DictReader(open(path, newline=""))) if path.exists() else []
+    write_csv(path, [*rows, _rounded(row, 5)], list(dict.fromkeys([*columns, *row])))
 
 
 def write_csv(path: Path, rows: list[dict], columns: list[str] | None = None, digits: int | None = None) -> None:

@@ -3,7 +3,8 @@
 STOI and ESTOI (pystoi) at the clip's own rate. PESQ (ITU-T P.862, the `pesq` package)
 both ways VCA-GAN's field reports it: narrow-band on 8 kHz audio, as the paper's tables,
 and wide-band (P.862.2) on the 16 kHz audio. PESQ's own maximum is 4.5 narrow-band
-(MOS-LQO 4.55) and 4.64 wide-band.
+(MOS-LQO 4.55) and 4.64 wide-band. Error rates of words, characters and phonemes all
+count edits with `edit_distance`.
 """
 
 from __future__ import annotations
@@ -63,3 +64,18 @@ def speech_scores(reference: np.ndarray, generated: np.ndarray, sample_rate: int
         "pesq_nb": pesq(reference, generated, sample_rate, "nb"),
         "pesq_wb": pesq(reference, generated, sample_rate, "wb"),
     }
+
+
+def edit_distance(ref: list, hyp: list) -> int:
+    """Levenshtein distance (substitutions, insertions, deletions each cost 1)."""
+    if len(ref) < len(hyp):
+        ref, hyp = hyp, ref  # the row is the shorter sequence: less to allocate per step
+    if not hyp:
+        return len(ref)
+    prev = list(range(len(hyp) + 1))
+    for i, r in enumerate(ref, 1):
+        cur = [i]
+        for j, h in enumerate(hyp, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (r != h)))
+        prev = cur
+    return prev[-1]

@@ -15,8 +15,9 @@ import torch
 from l2s import cli, config
 from l2s.config import MelConfig
 from l2s.data.features import log_mel
-from l2s.evaluation.asr import decoding, recognizers, stage
+from l2s.evaluation import decoding
 from l2s.evaluation.asr import model as asr_model
+from l2s.evaluation.asr import recognizers, stage
 from tests.helpers import write_params
 
 # Three "words", each a tone of its own pitch: a language a tiny model learns in seconds

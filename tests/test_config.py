@@ -123,7 +123,9 @@ def test_real_corpus_sources_load(tmp_path):
 
 def test_unknown_voice_names_the_closest(tmp_path):
     languages = {"de": {"source": "folder", "voice": "germn"}}
-    with pytest.raises(config.ConfigError, match=r"languages\.de\.voice: espeak-ng has no voice 'germn'; closest: .*german"):
+    with pytest.raises(
+        config.ConfigError, match=r"languages\.de\.voice: espeak-ng has no voice 'germn'; closest: .*german"
+    ):
         config.load(write_params(tmp_path, languages=languages))
     # a key that is no voice needs one
     with pytest.raises(config.ConfigError, match=r"languages\.qq\.voice: .*set the voice"):

@@ -178,7 +178,7 @@ def test_attention_ignores_padded_context():
 
 def _demo_step_parts(languages: int = 0):
     torch.manual_seed(0)
-    cfg = model_config("demo", {"languages": languages})
+    cfg = model_config("demo", {"languages": languages}, internal=True)
     gen, disc, sync = Generator(cfg), Discriminators(cfg), SyncNet(cfg)
     b, t = 2, 12
     lengths = torch.tensor([12, 9])
@@ -279,7 +279,7 @@ def test_language_embedding_on_and_off():
     with pytest.raises(ValueError, match="no language embedding"):
         plain(frames, lengths, language=torch.tensor([0, 1]))
 
-    multi = Generator(model_config("demo", {"languages": 3})).eval()
+    multi = Generator(model_config("demo", {"languages": 3}, internal=True)).eval()
     assert count_parameters(multi) == count_parameters(plain) + 3 * multi.cfg.feature_dim
     noise = torch.randn(2, multi.cfg.noise_channels, multi.cfg.rows, 10)
     with torch.no_grad():
@@ -303,7 +303,7 @@ def test_presets_and_overrides():
     assert set(PRESETS) >= {"paper", "demo"}
     paper, demo = model_config("paper"), model_config("demo")
     assert paper.preset == "paper" and demo.preset == "demo"
-    cfg = model_config("demo", {"scale_channels": [16, 8, 4], "languages": 2})  # YAML lists
+    cfg = model_config("demo", {"scale_channels": [16, 8, 4], "languages": 2}, internal=True)  # YAML lists
     assert cfg.scale_channels == (16, 8, 4) and cfg.languages == 2 and cfg.kernel == demo.kernel
     gen = Generator(cfg).eval()
     with torch.no_grad():
@@ -318,6 +318,20 @@ def test_unknown_preset_and_key():
         model_config("demo", {"widht": 3})
     with pytest.raises(ConfigError, match="model.scale_channels"):
         model_config("demo", {"scale_channels": [16, 8]})
+    # the training recipe sets these, params may not
+    with pytest.raises(ConfigError, match="model.phonemes: unknown"):
+        model_config("demo", {"phonemes": 40})
+
+
+def test_lip_reading_head_and_posteriors_to_the_decoder():
+    cfg = model_config("demo", {"phonemes": 12, "reader_to_decoder": True}, internal=True)
+    gen = Generator(cfg).eval()
+    with torch.no_grad():
+        out = gen(_frames(2, 6), torch.tensor([6, 4]))
+    assert out.phoneme_logits.shape == (2, 6, 12) and out.mels[-1].shape == (2, 1, 80, 24)
+    assert Generator(model_config("demo")).reader is None
+    with pytest.raises(ConfigError, match="reader_to_decoder"):
+        model_config("demo", {"reader_to_decoder": True}, internal=True)
     with pytest.raises(ConfigError, match="model.kernel"):
         model_config("paper", {"kernel": 0})
 

@@ -79,7 +79,16 @@ def test_dvc_repro_end_to_end_smoke(smoke_repo):
     write_params(
         repo,
         base=repo / "params.yaml",
-        train={"steps": 4, "batch_size": 2, "window": 16, "eval_every": 2, "eval_clips": 1, "log_every": 1},
+        # both parts of the recipe: lip-reading pre-training, then the whole model
+        train={
+            "steps": 4,
+            "reader_steps": 2,
+            "batch_size": 2,
+            "window": 16,
+            "eval_every": 2,
+            "eval_clips": 1,
+            "log_every": 1,
+        },
         models={"m": {"languages": ["en"]}},
         evaluations={"m-en": {"model": "m", "lang": "en"}, "m-zh": {"model": "m", "lang": "zh"}},
         test={"workers": 1},
@@ -94,6 +103,8 @@ def test_dvc_repro_end_to_end_smoke(smoke_repo):
             assert metrics["clips"] == 2 and "ceiling" in metrics
     assert {"stoi", "estoi", "pesq_nb", "pesq_wb"} <= set(files["reports/metrics/test/m/zh.json"]["data"])
     assert {"wer", "cer"} <= set(files["reports/metrics/wer/m/en.json"]["data"])
+    for lang in ("en", "zh"):  # what the lips carry, per model and language
+        assert {"per", "wer", "cer"} <= set(files[f"reports/metrics/test/m/{lang}.json"]["data"]["lip_reading"])
     for lang in ("en", "zh"):
         assert "wer" in files[f"reports/metrics/asr/{lang}.json"]["data"]
         assert list((repo / "outputs/m" / lang / "wav").rglob("*.wav"))
@@ -126,7 +137,7 @@ def test_a_users_folder_language_through_dvc(smoke_repo, face_frame):
         talking_video(raw / f"anna/clip {i}.mp4", face_frame)
         (raw / f"anna/clip {i}.txt").write_text(f"frase número {i}\n", encoding="utf-8")
     (raw / "anna/broken.mp4").write_bytes(b"not a video")
-    write_params(repo, languages={**SMOKE["languages"], "xx": {"source": "folder"}})
+    write_params(repo, languages={**SMOKE["languages"], "xx": {"source": "folder", "voice": "es"}})
     _run(["dvc", "add", "data/raw/xx"], repo)  # the user's raw data, versioned on its own
     _run(["dvc", "repro", "preprocess@xx"], repo)
     metrics = json.loads((repo / "reports/metrics/preprocess/xx.json").read_text())

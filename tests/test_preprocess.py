@@ -85,7 +85,9 @@ def _hashes(root):
 def _run(workdir, raw, **pre):
     params = config.load(
         write_params(
-            workdir, languages={"xx": {"source": "folder", "path": str(raw)}}, preprocess={"workers": 1, **pre}
+            workdir,
+            languages={"xx": {"source": "folder", "path": str(raw), "voice": "en"}},
+            preprocess={"workers": 1, **pre},
         )
     )
     return preprocess.run("xx", params), params

@@ -320,7 +320,7 @@ def _processed(workdir):
 
 
 def _preprocess(workdir, source):
-    params = config.load(write_params(workdir, languages={"xx": source}, preprocess={"workers": 1}))
+    params = config.load(write_params(workdir, languages={"xx": {"voice": "en", **source}}, preprocess={"workers": 1}))
     return preprocess.run("xx", params)
 
 

@@ -1,6 +1,7 @@
 """Training on a tiny real corpus: overfitting, DDP with two CPU processes, kill and
 resume, checkpoints that rebuild the model, and a clear stop on a NaN loss."""
 
+import math
 import os
 import re
 import signal
@@ -16,6 +17,7 @@ from l2s.corpus import build
 from l2s.data import preprocess
 from l2s.vcagan import train
 from l2s.vcagan.inference import generate, load_generator
+from l2s.vcagan.model import normalise_frames
 from tests.helpers import write_params
 
 SMALL = {"steps": 6, "batch_size": 2, "window": 16, "eval_every": 3, "eval_clips": 1, "log_every": 1, "flip": True}
@@ -96,6 +98,58 @@ def test_demo_preset_overfits_four_clips(root, monkeypatch, tmp_path):
             trainer.step += 1
     first, last = sum(recon[:10]) / 10, sum(recon[-10:]) / 10
     assert last < 0.5 * first, (first, last)
+
+
+@pytest.mark.slow
+def test_lip_reading_head_overfits_four_clips(root, monkeypatch, tmp_path):
+    """The demo preset with the CTC head learns to read the phonemes of 4 whole clips."""
+    from l2s.data.phonemes import WORD_ID, phoneme_edits
+    from l2s.vcagan.inference import read_lips
+
+    monkeypatch.setenv("L2S_ROOT", str(root))
+    _set_train(
+        root, steps=300, batch_size=4, window=75, ctc_weight=1.0, gan_start=300, lr=3e-3, flip=False, erase=False
+    )
+    params = config.load(root / "params.yaml")
+    trainer = train.Trainer("tiny", params, tmp_path, tmp_path / "history.csv", train.Dist(), torch.device("cpu"))
+    assert trainer.gen.reader is not None
+    trainer.train_set.index = trainer.train_set.index[:4]
+    batch = next(iter(torch.utils.data.DataLoader(trainer.train_set, batch_size=4)))
+    assert (batch["phoneme_length"] > 0).all()  # whole clips carry their transcripts
+    while trainer.step < 300:
+        ctc = trainer.train_step(batch)["loss/ctc"]
+        trainer.step += 1
+    trainer.gen.eval()
+    with torch.no_grad():
+        out = trainer.gen(normalise_frames(batch["frames"]), batch["length"])
+    edits = symbols = 0
+    for truth, n, read in zip(
+        batch["phonemes"], batch["phoneme_length"], read_lips(out.phoneme_logits, batch["length"])
+    ):
+        truth = (truth[:n] - 1).tolist()
+        edits += phoneme_edits(truth, read)
+        symbols += sum(i != WORD_ID for i in truth)
+    assert edits / symbols < 0.2, (edits / symbols, ctc)
+
+
+def test_clips_without_transcripts_train(root, monkeypatch, tmp_path):
+    """A clip without phonemes (no transcript, or none espeak-ng could read) trains without
+    the lip-reading loss, in pre-training and after; a batch without any has a CTC of 0."""
+    monkeypatch.setenv("L2S_ROOT", str(root))
+    _set_train(root, steps=4, batch_size=2, window=75, ctc_weight=1.0, reader_steps=2, eval_every=100)
+    params = config.load(root / "params.yaml")
+    trainer = train.Trainer("tiny", params, tmp_path, tmp_path / "history.csv", train.Dist(), torch.device("cpu"))
+    for _, row in trainer.train_set.index[:4:2]:
+        trainer.data[0].clips[row]["phonemes"] = ""
+    batch = next(iter(torch.utils.data.DataLoader(trainer.train_set, batch_size=4)))
+    assert batch["phoneme_length"].tolist()[::2] == [0, 0] and all(batch["phoneme_length"][1::2] > 0)
+    for step in (0, 3):  # pre-training, then the whole model
+        trainer.step = step
+        assert all(math.isfinite(v) for v in trainer.train_step(batch).values())
+    for clip in trainer.data[0].clips:
+        clip["phonemes"] = ""
+    batch = next(iter(torch.utils.data.DataLoader(trainer.train_set, batch_size=4)))
+    assert trainer.train_step(batch)["loss/ctc"] == 0.0
 
 
 @pytest.mark.slow

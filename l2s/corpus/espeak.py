@@ -17,7 +17,6 @@ import ctypes.util
 import functools
 import logging
 import re
-import threading
 from dataclasses import dataclass
 
 import numpy as np

@@ -11,6 +11,7 @@ import torch
 
 from l2s import paths
 from l2s.config import MELS_PER_FRAME
+from l2s.data import phonemes
 from l2s.data.features import PCM_SCALE
 from l2s.data.splits import SPLITS
 
@@ -29,6 +30,9 @@ class ProcessedLanguage:
         self.frames = np.load(self.dir / "frames.npy", mmap_mode="r")
         self.audio = np.load(self.dir / "audio.npy", mmap_mode="r")
         self.mel = np.load(self.dir / "mel.npy", mmap_mode="r")
+        # the phoneme of every video frame, where the corpus gave word timings (else None)
+        track = self.dir / "frame_phonemes.npy"
+        self.frame_phonemes = np.load(track, mmap_mode="r") if track.exists() else None
         with open(self.dir / "clips.csv", newline="", encoding="utf-8") as f:
             self.clips = list(csv.DictReader(f))
         self._index = {c["clip_id"]: i for i, c in enumerate(self.clips)}
@@ -49,6 +53,10 @@ class ProcessedLanguage:
     def wave(self, row: int) -> np.ndarray:
         """The clip's recorded speech as float32 in [-1, 1] (stored as int16)."""
         return self.audio[row].astype(np.float32) / PCM_SCALE
+
+    def phoneme_ids(self, row: int) -> np.ndarray:
+        """The clip's transcript as inventory ids (l2s.data.phonemes); empty when it has none."""
+        return np.array(phonemes.ids(self.clips[row].get("phonemes", "").split()), dtype=np.int64)
 
     def valid_frames(self, row: int) -> int:
         """Video frames of the clip before its padding."""
@@ -92,8 +100,15 @@ class WindowDataset(torch.utils.data.Dataset):
     """Random training windows over the clips of one or more languages.
 
     A window is `window` video frames with their 4-per-frame log-mel and linear
-    spectrogram. The linear target is computed from the clip's audio on the fly (a few
-    ms), which keeps data/processed compact. The window position and augmentation of
+    spectrogram. A window that holds all of a clip's valid frames (`window` at least the
+    clip's length, or `whole`) also carries the transcript's phoneme ids, padded to the
+    window (`phonemes`, `phoneme_length`); any other window, and a clip without phonemes,
+    has phoneme_length 0 and trains without the lip-reading loss: a transcript says what
+    the whole clip says, not which part of it a window holds. Where the corpus gave word
+    timings, `frame_phonemes` holds the phoneme class of each frame (IGNORE elsewhere).
+
+    The linear target is computed from the clip's audio on the fly (a few ms), which keeps
+    data/processed compact. The window position and augmentation of
     item i in epoch e come from a generator seeded by (seed, e, i), never from the global
     RNG: a run resumed in the middle of an epoch draws exactly what an uninterrupted one
     would, whatever the number of loader workers.
@@ -126,7 +141,7 @@ class WindowDataset(torch.utils.data.Dataset):
         gen = torch.Generator().manual_seed((self.seed * 1_000_003 + self.epoch) * 1_000_003 + i)
         valid = data.valid_frames(r)
         total = data.frames.shape[1]
-        w = total if self.whole else self.window
+        w = total if self.whole else min(self.window, total)
         start = 0 if self.whole else int(torch.randint(0, max(1, valid - w + 1), (), generator=gen))
         m = MELS_PER_FRAME
         frames = torch.from_numpy(np.array(data.frames[r, start : start + w]))
@@ -137,16 +152,33 @@ class WindowDataset(torch.utils.data.Dataset):
             frames = frames.flip(-1)
         if self.erase and torch.rand((), generator=gen) < 0.5:
             frames = _erase(frames, gen)
+        labels = data.phoneme_ids(r) + 1 if start == 0 and valid <= w else np.zeros(0, np.int64)
+        labels = labels if len(labels) <= w else labels[:0]  # CTC cannot emit more labels than frames
         item = {
             "frames": frames,
             "mel": mel,
             "linear": linear,
             "length": min(w, max(valid - start, 1)),
             "language": k,
+            "phonemes": torch.from_numpy(np.pad(labels, (0, w - len(labels)))),  # 0 (CTC blank) pads
+            "phoneme_length": len(labels),
+            "frame_phonemes": self._frame_labels(data, r, start, w),
         }
         if self.whole:  # the reference speech, for validation scores; training never needs it
             item["audio"] = torch.from_numpy(audio)
         return item
+
+    @staticmethod
+    def _frame_labels(data: ProcessedLanguage, row: int, start: int, w: int) -> torch.Tensor:
+        """The window's per-frame phoneme classes (inventory id + 1, as the CTC head counts
+        them); IGNORE where unknown."""
+        if data.frame_phonemes is None:
+            return torch.full((w,), IGNORE, dtype=torch.long)
+        track = torch.from_numpy(np.array(data.frame_phonemes[row, start : start + w], dtype=np.int64))
+        return torch.where(track >= 0, track + 1, torch.full_like(track, IGNORE))
+
+
+IGNORE = -100  # a frame without a phoneme label (cross-entropy's ignore_index)
 
 
 def _erase(frames: torch.Tensor, gen: torch.Generator) -> torch.Tensor:

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from l2s.data import espeak
+from l2s.scores import edit_distance
 
 WORD = "|"  # the boundary between words, a symbol of the inventory like any phoneme
 PRONUNCIATION = "pronunciation.json"  # {"voice": ..., "words": {written: spoken}} in a raw folder
@@ -57,6 +58,7 @@ INVENTORY: tuple[str, ...] = (
     *_DIPHTHONGS,
 )
 _ID = {p: i for i, p in enumerate(INVENTORY)}
+WORD_ID = _ID[WORD]
 _LONGEST = max(map(len, INVENTORY))
 # marks that carry stress, tone, syllable or release information, or espeak-ng's own notation
 _MARKS = set("ˈˌ'-.:|‖‿ʰʲʷˠˤ˞ʼ˥˦˧˨˩0123456789")
@@ -99,11 +101,23 @@ def symbols(id_list) -> list[str]:
     return [INVENTORY[int(i)] for i in id_list]
 
 
+def phoneme_edits(ref: list[int], hyp: list[int]) -> int:
+    """Edits between two id sequences over phonemes alone (word boundaries left out), the
+    numerator of a phoneme error rate."""
+    return edit_distance([i for i in ref if i != WORD_ID], [i for i in hyp if i != WORD_ID])
+
+
+def normal(text: str) -> str:
+    """NFKC, lower case, punctuation and symbols as spaces (apostrophes kept: espeak-ng
+    reads "don't" as one word)."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    return "".join(" " if unicodedata.category(c)[0] in "PS" and c != "'" else c for c in text)
+
+
 def words_of(text: str, spaced: bool, spoken: dict[str, str]) -> list[str]:
     """The words of a transcript: whitespace-separated in a spaced language; in an unspaced
     one the longest written forms of the pronunciation table, else single characters."""
-    text = unicodedata.normalize("NFKC", text).casefold()
-    text = "".join(" " if unicodedata.category(c)[0] in "PS" and c != "'" else c for c in text)
+    text = normal(text)
     if spaced:
         return text.split()
     text, out, i = "".join(text.split()), [], 0

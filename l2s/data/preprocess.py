@@ -318,7 +318,7 @@ def pack(lang: str, tasks: list[Task], params: Params, errors: dict[str, str]) -
     for a in arrays.values():
         a.flush()
     del arrays
-    phoneme_info = add_phonemes(lang, rows, params, out)
+    phoneme_info = add_phonemes(lang, rows, params, out, {t.item.utt_id: t.item.words for t in kept})
 
     clip_columns = ["index", "clip_id", "utt_id", "speaker", "text", "phonemes", "start", "valid_frames", "source"]
     paths.write_csv(out / "clips.csv", rows, clip_columns)
@@ -355,10 +355,16 @@ def pack(lang: str, tasks: list[Task], params: Params, errors: dict[str, str]) -
     return metrics
 
 
-def add_phonemes(lang: str, rows: list[dict], params: Params, out: Path) -> dict:
+def add_phonemes(lang: str, rows: list[dict], params: Params, out: Path, timings: dict[str, tuple]) -> dict:
     """Each clip's transcript as inventory symbols (column `phonemes`, WORD between words;
     empty when it has none), the lexicon of its words (lexicon.csv: word, symbols) and the
-    phoneme summary of info.json. Reads the pronunciation table of the raw folder, if any."""
+    phoneme summary of info.json. Reads the pronunciation table of the raw folder, if any.
+
+    Where the corpus gives word timings (`timings`: utt_id -> word spans; the embedded
+    corpus, GRID, LRS), also frame_phonemes.npy [clips, frames]: the inventory id spoken at
+    each video frame, each word's phonemes spread evenly over its span; -1 between words
+    and where nothing is known. An option for training (train.frame_ce_weight), not the
+    default: most real corpora have transcripts without timings."""
     corpus_voice, spoken = phonemes.read_pronunciation(params.raw_dir(lang))
     voice = params.phoneme_voice(lang, corpus_voice)
     if voice is None:
@@ -367,10 +373,18 @@ def add_phonemes(lang: str, rows: list[dict], params: Params, out: Path) -> dict
         return {"voice": None}
     reader = phonemes.Phonemizer(voice, phonemes.spaced(lang), spoken)
     counts: Counter = Counter()
-    for r in rows:
+    frames = np.full((len(rows), params.preprocess.clip_frames), -1, np.int16)
+    for i, r in enumerate(rows):
         symbols = reader(r["text"]) or []
         counts.update(symbols)
         r["phonemes"] = " ".join(symbols)
+        for w in timings.get(r["utt_id"], ()):
+            ids = phonemes.ids(reader.word(phonemes.normal(w.label).strip()))
+            _spread(frames[i], ids, w.start - float(r["start"]), w.end - float(r["start"]), params.preprocess.fps)
+    if (frames >= 0).any():
+        np.save(out / "frame_phonemes.npy", frames)
+    else:
+        (out / "frame_phonemes.npy").unlink(missing_ok=True)
     lexicon = reader.lexicon(r["text"] for r in rows)
     paths.write_csv(out / "lexicon.csv", [{"word": w, "phonemes": p} for w, p in sorted(lexicon.items())])
     if reader.unknown:
@@ -382,6 +396,16 @@ def add_phonemes(lang: str, rows: list[dict], params: Params, out: Path) -> dict
         "outside_inventory": dict(reader.unknown),
         "words": len(lexicon),
     }
+
+
+def _spread(track: np.ndarray, ids: list[int], start: float, end: float, fps: float) -> None:
+    """Write a word's phoneme ids evenly over the frames whose centres fall in [start, end)."""
+    if not ids or end <= start:
+        return
+    for f in range(max(0, int(start * fps)), min(len(track), int(np.ceil(end * fps)) + 1)):
+        t = (f + 0.5) / fps
+        if start <= t < end:
+            track[f] = ids[min(len(ids) - 1, int((t - start) / (end - start) * len(ids)))]
 
 
 def _prune(cache_dir: Path, keep: set[str]) -> None:

@@ -46,6 +46,8 @@ def results(params: config.Params) -> pd.DataFrame:
                 if name in METRICS:
                     row[name] = value
                     row[f"ceiling_{name}"] = source["ceiling"][name]
+        for name, value in test.get("lip_reading", {}).items():
+            row[f"lip_{name}"] = value
         asr = paths.metrics_path("asr", ev.lang)
         if asr.exists():
             own = json.loads(asr.read_text(encoding="utf-8"))
@@ -58,6 +60,60 @@ def metric_table(results: pd.DataFrame, metric: str) -> pd.DataFrame:
     """Rows model x language: the metric for generated speech beside its ceiling."""
     table = results.set_index(["model", "language"])[[metric, f"ceiling_{metric}"]]
     return table.rename(columns={metric: "generated", f"ceiling_{metric}": "ceiling"})
+
+
+def content_table(results: pd.DataFrame) -> pd.DataFrame:
+    """What each stage keeps of the words, per model and language, with the same recogniser
+    and decoding: the recogniser on recorded speech (the floor), the model's lip reader
+    (what the lips carry) and the recogniser on the generated speech (what we voice). WER,
+    or CER in a language written without spaces; the lip reader's phoneme error beside."""
+    rows = []
+    for r in results.itertuples():
+        unit = "wer" if text.spaced(r.language) else "cer"
+        rows.append(
+            {
+                "model": r.model,
+                "language": r.language,
+                "unit": unit.upper(),
+                "floor (recorded speech)": getattr(r, f"asr_{unit}", np.nan),
+                "lip reading": getattr(r, f"lip_{unit}", np.nan),
+                "generated speech": getattr(r, unit),
+                "lip reading PER": getattr(r, "lip_per", np.nan),
+            }
+        )
+    return pd.DataFrame(rows).set_index(["model", "language"])
+
+
+def phoneme_confusions(params: config.Params, top: int = 12) -> dict[tuple[str, str], pd.DataFrame]:
+    """Per model and language: how the lip reader reads each of the language's `top` most
+    frequent phonemes (rows: said, columns: read, each row sums to 1 over the aligned
+    phonemes). Large off-diagonal cells are the homophenes of that language: phonemes the
+    lips do not tell apart."""
+    from l2s.data.phonemes import WORD
+
+    out = {}
+    for ev in params.evaluations.values():
+        path = paths.test_dir(ev.model, ev.lang) / "lipreading.csv"
+        if not path.exists():
+            continue
+        t = pd.read_csv(path, keep_default_na=False)
+        pairs = Counter()
+        for truth, read in zip(t.phonemes, t.read_phonemes):
+            said = [p for p in truth.split() if p != WORD]
+            heard = [p for p in read.split() if p != WORD]
+            pairs.update(text.aligned(said, heard))
+        if not pairs:
+            continue
+        totals = Counter()
+        for (s, _), n in pairs.items():
+            totals[s] += n
+        frequent = [p for p, _ in totals.most_common(top)]
+        matrix = pd.DataFrame(0.0, index=frequent, columns=frequent)
+        for (s, h), n in pairs.items():
+            if s in frequent and h in frequent:
+                matrix.loc[s, h] += n / totals[s]
+        out[(ev.model, ev.lang)] = matrix
+    return out
 
 
 def clip_scores(params: config.Params) -> pd.DataFrame:

@@ -12,7 +12,10 @@ outputs/<model>/<lang>/
     mel/<clip>.npz        generated ln-mel and linear spectrogram (test.save_mel)
     ceiling/<clip>.wav    ground truth through the vocoder path (for the WER ceiling)
     scores.csv            one row per clip: every score, generated and ceiling
-reports/metrics/test/<model>/<lang>.json   means over the clips (`dvc metrics show`)
+    lipreading.csv        a model with a lip-reading head: per clip the phonemes and words it
+                          reads from the lips (l2s.evaluation.lipreading), next to the truth
+reports/metrics/test/<model>/<lang>.json   means over the clips (`dvc metrics show`), and
+                          the lip reader's phoneme error rate, WER and CER
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ from l2s import config, parallel, paths
 from l2s.config import MELS_PER_FRAME
 from l2s.data.dataset import ClipDataset, ProcessedLanguage
 from l2s.data.features import magnitude, prepare
+from l2s.evaluation import lipreading, text
+from l2s.evaluation.lipreading import LipReader
 from l2s.scores import SCORES, speech_scores
 from l2s.vcagan.inference import generate, language_index, load_generator
 from l2s.vcagan.vocoder import to_waves
@@ -62,8 +67,9 @@ def run(key: str, params: config.Params | None = None) -> dict:
     torch.set_num_threads(os.cpu_count() or 1)
     torch.manual_seed(cfg.seed)  # the generator's noise input: the same outputs on every run
 
+    reader = LipReader(data) if gen.reader is not None else None
     t0 = time.perf_counter()
-    jobs = []
+    jobs, reading = [], []
     loader = torch.utils.data.DataLoader(clips, batch_size=cfg.batch_size)
     linear_vocoder = cfg.vocoder == "linear"
     for batch in loader:
@@ -71,6 +77,8 @@ def run(key: str, params: config.Params | None = None) -> dict:
         spec_frames = (lengths * MELS_PER_FRAME).tolist()
         spec = generate(gen, batch["frames"], lengths, language)
         mel, linear = spec.mel, spec.linear
+        if reader is not None:
+            reading += lipreading.read(spec.output.phoneme_logits, lengths, reader)
         audio = batch["audio"].numpy()
         if linear_vocoder:
             generated, truth = linear, torch.stack([magnitude(prepare(a, mel_cfg), mel_cfg) for a in audio])
@@ -90,18 +98,43 @@ def run(key: str, params: config.Params | None = None) -> dict:
         for r in clips.rows
     ]
     paths.write_csv(out / "scores.csv", rows, digits=4)
+    lips = _lip_reading(data, clips.rows, reading, ev.lang, out) if reader is not None else {}
     elapsed = time.perf_counter() - t0
 
     metrics = {
         "clips": len(rows),
         **{s: _mean(rows, s) for s in SCORES},
         "ceiling": {s: _mean(rows, f"ceiling_{s}") for s in SCORES},
+        **lips,
         "clips_per_s": round(len(rows) / elapsed, 2),
         "synthesis_clips_per_s": round(len(rows) / synth_s, 2),
     }
     paths.write_metrics("test", f"{ev.model}/{ev.lang}", metrics)
     log.info("%s: %s", key, {k: v for k, v in metrics.items() if k != "ceiling"})
     return metrics
+
+
+def _lip_reading(data: ProcessedLanguage, rows: list[int], reading: list[dict], lang: str, out: Path) -> dict:
+    """Scores of the lip reader over the test clips, and lipreading.csv."""
+    table, counts, edits, phones = [], [], 0, 0
+    for r, read in zip(rows, reading):
+        clip = data.clips[r]
+        truth = clip.get("phonemes", "").split()
+        if truth:
+            e, n = lipreading.phoneme_error(truth, read["read_phonemes"].split())
+            edits, phones = edits + e, phones + n
+        if clip["text"]:
+            counts.append(text.error_counts(clip["text"], read["read_text"], lang))
+        table.append({"clip_id": clip["clip_id"], "text": clip["text"], "phonemes": " ".join(truth), **read})
+    paths.write_csv(out / "lipreading.csv", table)
+    rates = text.corpus_rates(counts) if counts else {"wer": math.nan, "cer": math.nan}
+    return {
+        "lip_reading": {
+            "per": round(edits / max(phones, 1), 4),
+            "wer": round(rates["wer"], 4),
+            "cer": round(rates["cer"], 4),
+        }
+    }
 
 
 def _save(out: Path, clip_id: str, cfg: config.TestConfig, wave, ceiling, mel, linear, sample_rate: int) -> None:

@@ -26,6 +26,7 @@ import unicodedata
 import numpy as np
 
 from l2s.data.phonemes import UNSPACED, spaced  # noqa: F401  (part of this module's interface)
+from l2s.scores import edit_distance
 
 APOSTROPHES = {"'": "", "\u2019": "", "\u02bc": ""}  # straight, typographic, modifier letter
 
@@ -50,23 +51,9 @@ def characters(text: str, lang: str) -> list[str]:
     return list(normalise(text, lang).replace(" ", ""))
 
 
-def edit_distance(ref: list, hyp: list) -> int:
-    """Levenshtein distance (substitutions, insertions, deletions each cost 1)."""
-    if len(ref) < len(hyp):
-        ref, hyp = hyp, ref  # the row is the shorter sequence: less to allocate per step
-    if not hyp:
-        return len(ref)
-    prev = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, 1):
-        cur = [i]
-        for j, h in enumerate(hyp, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (r != h)))
-        prev = cur
-    return prev[-1]
-
-
-def substitutions(ref: list, hyp: list) -> list[tuple]:
-    """The (reference, hypothesis) pairs that a minimum-edit alignment substitutes.
+def aligned(ref: list, hyp: list) -> list[tuple]:
+    """The (reference, hypothesis) pairs of a minimum-edit alignment, matches included
+    (insertions and deletions left out).
 
     Full dynamic-programming table with a backtrace; ties prefer a substitution over an
     insertion + deletion, so "said X, heard Y" is reported as such."""
@@ -78,14 +65,18 @@ def substitutions(ref: list, hyp: list) -> list[tuple]:
     pairs, i, j = [], n, m
     while i > 0 and j > 0:
         if cost[i][j] == cost[i - 1][j - 1] + (ref[i - 1] != hyp[j - 1]):
-            if ref[i - 1] != hyp[j - 1]:
-                pairs.append((ref[i - 1], hyp[j - 1]))
+            pairs.append((ref[i - 1], hyp[j - 1]))
             i, j = i - 1, j - 1
         elif cost[i][j] == cost[i - 1][j] + 1:
             i -= 1
         else:
             j -= 1
     return pairs[::-1]
+
+
+def substitutions(ref: list, hyp: list) -> list[tuple]:
+    """The (reference, hypothesis) pairs that a minimum-edit alignment substitutes."""
+    return [(r, h) for r, h in aligned(ref, hyp) if r != h]
 
 
 def error_counts(ref: str, hyp: str, lang: str) -> dict:

@@ -142,6 +142,18 @@ def generate(
     return Generated(unit_to_mel(out.mels[-1][:, 0].float()), out.linear[:, 0].float(), out)
 
 
+def read_lips(logits: torch.Tensor, lengths: torch.Tensor) -> list[list[int]]:
+    """Best path of the lip-reading head (repeats collapsed, blanks dropped): per clip the
+    inventory ids (l2s.data.phonemes) it reads in its valid frames."""
+    best = logits.argmax(-1).cpu()
+    out = []
+    for path, n in zip(best, lengths.tolist()):
+        path = path[:n]
+        keep = path[(path != 0) & torch.cat([torch.tensor([True]), path[1:] != path[:-1]])]
+        out.append([int(i) - 1 for i in keep])
+    return out
+
+
 def generate_clip(
     gen: Generator, languages: list[str], data: ProcessedLanguage, row: int, dtype: torch.dtype | None = None
 ) -> Generated:

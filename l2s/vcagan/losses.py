@@ -93,3 +93,26 @@ def reconstruction(out: GeneratorOutput, mel_target_unit: Tensor, linear_target:
         mel_loss = mel_loss + _masked_l1(unit_to_mel(pred[:, 0]), unit_to_mel(target[:, 0]), lengths, steps)
     linear = _masked_l1(out.linear[:, 0], linear_target, lengths, MELS_PER_FRAME)
     return mel_loss / len(out.mels) + linear
+
+
+def lip_reading_ctc(logits: Tensor, lengths: Tensor, labels: Tensor, label_lengths: Tensor) -> Tensor:
+    """CTC of the lip-reading head, mean over the clips that have phonemes (0 when none has).
+
+    logits [B,T,C] (class 0: blank), lengths [B] valid frames, labels [B,L] inventory ids + 1
+    padded with 0, label_lengths [B] (0: no transcript for this item). Each clip's loss is
+    divided by its label length, as F.ctc_loss's mean does."""
+    has = label_lengths > 0
+    if not bool(has.any()):
+        return 0.0 + logits.sum() * 0.0  # keeps the graph (DDP wants every parameter used); 0.0 + : not -0
+    log_probs = logits[has].float().log_softmax(-1).transpose(0, 1)  # [T,B,C]
+    return F.ctc_loss(
+        log_probs, labels[has], lengths[has], label_lengths[has], blank=0, reduction="mean", zero_infinity=True
+    )
+
+
+def frame_phoneme_ce(logits: Tensor, labels: Tensor) -> Tensor:
+    """Cross-entropy of the lip-reading head against per-frame phoneme labels (classes as
+    the head counts them; -100 where unknown); 0 when no frame has a label."""
+    if not bool((labels >= 0).any()):
+        return 0.0 + logits.sum() * 0.0
+    return F.cross_entropy(logits.float().flatten(0, 1), labels.flatten(), ignore_index=-100)

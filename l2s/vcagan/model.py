@@ -16,6 +16,11 @@ Padding: frames beyond `lengths` are blanked before the front-end, the BiGRU run
 sequences, and attention never looks at padded context, so what padded frames hold cannot
 change any output of the valid part (in eval mode; training-mode batch norm pools all frames).
 
+Lip-reading head (`phonemes` > 0; beyond the paper): a linear CTC classifier over the shared
+phoneme inventory on the visual context, trained with `train.ctc_weight` (the multi-task
+objective of Kim, Hong, Ro, ICASSP 2023). With `reader_to_decoder` its posteriors also join
+the decoder's input, so the decoder is told what is being said, not only how the lips move.
+
 Language embedding (`languages` > 0): a learnt vector per language, added to the per-frame
 visual features after they are returned as `frame_features` (the sync loss sees pure
 visual features) and before the BiGRU and the decoder, so both the visual context and the
@@ -287,6 +292,8 @@ class MelDecoder(nn.Module):
         super().__init__()
         self.cfg = cfg
         k, c_in = cfg.kernel, cfg.feature_dim + cfg.noise_channels
+        if cfg.reader_to_decoder:
+            c_in += cfg.phonemes
         bottleneck = []
         for c_out in cfg.bottleneck_channels:
             bottleneck.append(UpBlock(c_in, c_out, k))
@@ -347,6 +354,7 @@ class GeneratorOutput:
     linear: Tensor  # [B,1,321,4T]
     frame_features: Tensor  # [B,T,D], zero on padded frames
     context: Tensor  # [B,T,C], zero on padded frames
+    phoneme_logits: Tensor | None = None  # [B,T,phonemes] of the lip-reading head (class 0: CTC blank)
 
 
 class Generator(nn.Module):
@@ -358,16 +366,30 @@ class Generator(nn.Module):
         self.frontend = VisualFrontEnd(cfg)
         self.decoder = MelDecoder(cfg)
         self.postnet = Postnet(cfg)
+        self.reader = nn.Linear(cfg.context_dim, cfg.phonemes) if cfg.phonemes else None
 
     def forward(
-        self, frames: Tensor, lengths: Tensor, language: Tensor | None = None, noise: Tensor | None = None
+        self,
+        frames: Tensor,
+        lengths: Tensor,
+        language: Tensor | None = None,
+        noise: Tensor | None = None,
+        read_only: bool = False,
     ) -> GeneratorOutput:
         """frames: normalised float [B,T,H,W]; lengths: valid frames [B]; language: index [B];
-        noise: [B, noise_channels, n_mels/4, T], drawn from N(0,1) when None."""
+        noise: [B, noise_channels, n_mels/4, T], drawn from N(0,1) when None. `read_only`:
+        the visual front-end and the lip-reading head alone (no mels), for lip-reading
+        pre-training."""
         feats, dec_feats, context = self.frontend(frames, lengths, language)
         valid = length_mask(lengths, frames.shape[1])
+        logits = self.reader(context) if self.reader is not None else None
+        if read_only:
+            return GeneratorOutput([], None, feats, context, logits)
+        if self.cfg.reader_to_decoder:
+            posteriors = logits.softmax(-1) * valid[:, :, None].to(logits.dtype)
+            dec_feats = torch.cat([dec_feats, posteriors.to(dec_feats.dtype)], dim=-1)
         mels = self.decoder(dec_feats, context, valid, noise)
-        return GeneratorOutput(mels=mels, linear=self.postnet(mels[-1]), frame_features=feats, context=context)
+        return GeneratorOutput(mels, self.postnet(mels[-1]), feats, context, logits)
 
 
 # --------------------------------------------------------------------------- discriminators

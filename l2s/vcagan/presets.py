@@ -16,6 +16,8 @@ from l2s.config import MEL_ROWS_MULTIPLE, MELS_PER_FRAME, ConfigError, FieldErro
 
 # knobs that follow preprocess.mel instead of a preset or an override
 MEL_KNOBS = ("n_mels", "n_linear")
+# knobs that follow the training recipe (train.ctc_weight, train.reader_to_decoder, ...)
+TRAIN_KNOBS = ("languages", "phonemes", "reader_to_decoder")
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,10 @@ class ModelConfig:
     context_dim: int = 512
     dropout: float = 0.3
     languages: int = 0  # number of languages of the language embedding; 0: off
+    # lip-reading head: CTC classes over the shared phoneme inventory (blank included);
+    # 0: no head (the published model). Set by training from train.ctc_weight.
+    phonemes: int = 0
+    reader_to_decoder: bool = False  # the decoder also takes the head's phoneme posteriors
     # generator
     noise_channels: int = 128
     bottleneck_channels: tuple[int, ...] = (512, 256, 256)  # blocks at the lowest scale before scale 0
@@ -67,14 +73,18 @@ class ModelConfig:
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
             values = value if isinstance(value, tuple) else (value,)
-            if f.name not in ("preset", "dropout", "languages") and not all(
+            if f.name not in ("preset", "dropout", "languages", "phonemes", "reader_to_decoder") and not all(
                 isinstance(v, int) and v > 0 for v in values
             ):
                 raise ConfigError(f"model.{f.name}: positive integers needed, got {value!r}")
         if not 0 <= self.dropout < 1:
             raise ConfigError(f"model.dropout: must be in [0, 1), got {self.dropout}")
-        if self.languages < 0:
-            raise ConfigError(f"model.languages: must be >= 0, got {self.languages}")
+        if self.languages < 0 or self.phonemes < 0:
+            raise ConfigError(
+                f"model.languages and model.phonemes: must be >= 0, got {self.languages}, {self.phonemes}"
+            )
+        if self.reader_to_decoder and not self.phonemes:
+            raise ConfigError("model.reader_to_decoder: needs the lip-reading head (phonemes > 0)")
         if len(self.trunk_channels) != len(self.trunk_blocks):
             raise ConfigError("model.trunk_channels and model.trunk_blocks need the same length")
         for name, n in (("stem_kernel", 3), ("scale_channels", 3), ("attention_channels", 2), ("postnet_channels", 2)):
@@ -122,18 +132,21 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
-def model_config(preset: str, overrides: dict[str, Any] | None = None, mel: MelConfig | None = None) -> ModelConfig:
+def model_config(
+    preset: str, overrides: dict[str, Any] | None = None, mel: MelConfig | None = None, internal: bool = False
+) -> ModelConfig:
     """The preset's sizes with `overrides` laid over them (YAML lists become tuples), and
-    the mel sizes of `mel` (default: VCA-GAN's 80-bin mel and 321-bin linear spectrogram)."""
+    the mel sizes of `mel` (default: VCA-GAN's 80-bin mel and 321-bin linear spectrogram).
+    `internal`: the trainer also sets the knobs of TRAIN_KNOBS, which params may not."""
     if preset not in PRESETS:
         raise FieldError("preset", f"unknown model preset {preset!r}; choose one of: {', '.join(PRESETS)}")
-    knobs = [f.name for f in dataclasses.fields(ModelConfig) if f.name not in ("preset", *MEL_KNOBS)]
+    knobs = [f.name for f in dataclasses.fields(ModelConfig) if f.name not in ("preset", *MEL_KNOBS, *TRAIN_KNOBS)]
     hints = typing.get_type_hints(ModelConfig)
     values: dict[str, Any] = dict(PRESETS[preset])
     for key, value in (overrides or {}).items():
         if key in MEL_KNOBS:
             raise FieldError(f"model.{key}", "set by the audio features (preprocess.mel), not a size knob")
-        if key not in knobs:
+        if key not in knobs and not (key in TRAIN_KNOBS and internal):
             raise FieldError(f"model.{key}", f"unknown model size knob; allowed: {', '.join(knobs)}")
         if typing.get_origin(hints[key]) is tuple:
             if not isinstance(value, list | tuple):

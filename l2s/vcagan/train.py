@@ -35,8 +35,9 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 from l2s import config, paths
 from l2s.data.dataset import ProcessedLanguage, ResumableSampler, WindowDataset
 from l2s.data.features import LOG_MEL_MIN, mel_to_unit
+from l2s.data.phonemes import INVENTORY, WORD_ID, phoneme_edits
 from l2s.vcagan import losses
-from l2s.vcagan.inference import autocast_dtype, generate, generator_checkpoint
+from l2s.vcagan.inference import autocast_dtype, generate, generator_checkpoint, read_lips
 from l2s.vcagan.model import Discriminators, Generator, SyncNet, channels_last, mel_scales, normalise_frames
 from l2s.vcagan.presets import model_config
 
@@ -79,7 +80,12 @@ class Trainer:
         torch.manual_seed(self.cfg.seed)  # identical initial replicas on every rank
         n_lang = len(self.languages) if (self.cfg.language_embedding and len(self.languages) > 1) else 0
         self.mel_cfg = params.preprocess.mel
-        self.model_cfg = model_config(self.cfg.preset, {**self.cfg.model, "languages": n_lang}, self.mel_cfg)
+        recipe = {
+            "languages": n_lang,
+            "phonemes": len(INVENTORY) + 1 if self.cfg.ctc_weight else 0,  # + the CTC blank
+            "reader_to_decoder": self.cfg.reader_to_decoder,
+        }
+        self.model_cfg = model_config(self.cfg.preset, {**self.cfg.model, **recipe}, self.mel_cfg, internal=True)
         self.gen = Generator(self.model_cfg).to(device)
         self.disc = Discriminators(self.model_cfg).to(device)
         self.sync = SyncNet(self.model_cfg).to(device)
@@ -103,12 +109,27 @@ class Trainer:
         self.train_set = WindowDataset(
             self.data, "train", self.cfg.window, self.mel_cfg, self.cfg.flip, self.cfg.erase, seed=self.cfg.seed
         )
+        clip_frames = self.data[0].frames.shape[1]
+        # lip-reading pre-training sees whole clips: their transcripts are its targets
+        self.reader_set = WindowDataset(
+            self.data, "train", clip_frames, self.mel_cfg, self.cfg.flip, self.cfg.erase, seed=self.cfg.seed
+        )
+        if self.cfg.ctc_weight and self.cfg.window < clip_frames and not self.cfg.freeze_reader and d.main:
+            log.warning(
+                "train.window %d is shorter than the clips (%d frames): only clips that fit in a window "
+                "train the lip-reading head; set window: %d",
+                self.cfg.window,
+                clip_frames,
+                clip_frames,
+            )
         # the networks as a training step calls them: DDP replicas when there are several
         # processes (and compiled when asked); checkpoints and validation use the plain ones
         self.gen_step, self.disc_step, self.sync_step = self.gen, self.disc, self.sync
         if d.world > 1:
             ids = [device.index] if device.type == "cuda" else None
-            self.gen_step = DDP(self.gen, device_ids=ids)
+            # lip-reading pre-training leaves the decoder out, a frozen reader the front-end
+            partial = bool(self.cfg.reader_steps or self.cfg.freeze_reader)
+            self.gen_step = DDP(self.gen, device_ids=ids, find_unused_parameters=partial)
             self.disc_step = DDP(self.disc, device_ids=ids)
             self.sync_step = DDP(self.sync, device_ids=ids)
         if self.cfg.compile:
@@ -184,29 +205,69 @@ class Trainer:
         b["mel_unit"] = mel_to_unit(b["mel"])
         return b
 
+    def learning_rate(self, step: int) -> float:
+        """train.lr after `step` steps: linear warm-up, then constant or cosine decay to 5 %."""
+        cfg = self.cfg
+        if step < cfg.warmup_steps:
+            return cfg.lr * (step + 1) / cfg.warmup_steps
+        if cfg.lr_decay == "none":
+            return cfg.lr
+        done = min(1.0, (step - cfg.warmup_steps) / max(1, cfg.steps - cfg.warmup_steps))
+        return cfg.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * done)))
+
+    def reader_step(self, b: dict) -> dict[str, float]:
+        """Lip-reading pre-training: the visual front-end and the CTC head alone."""
+        lang = b["language"] if self.model_cfg.languages else None
+        with self._autocast():
+            out = self.gen_step(normalise_frames(b["frames"]), b["length"], lang, read_only=True)
+        loss = losses.lip_reading_ctc(out.phoneme_logits, b["length"], b["phonemes"], b["phoneme_length"])
+        frame_ce = losses.frame_phoneme_ce(out.phoneme_logits, b["frame_phonemes"])
+        self.opt_g.zero_grad(set_to_none=True)
+        self.scaler.scale(loss + self.cfg.frame_ce_weight * frame_ce).backward()
+        self.scaler.step(self.opt_g)
+        self.scaler.update()
+        return _finite({"loss/ctc": loss, "loss/frame_ce": frame_ce}, self.step, self.out)
+
+    def _freeze_reader(self) -> None:
+        """After pre-training: the front-end and head keep their weights and batch statistics."""
+        for module in (self.gen.frontend, self.gen.reader):
+            module.requires_grad_(False)
+            module.eval()
+
     def train_step(self, batch: dict) -> dict[str, float]:
         cfg = self.cfg
         b = self._batch(batch)
+        for opt in (self.opt_g, self.opt_d):
+            for group in opt.param_groups:
+                group["lr"] = self.learning_rate(self.step)
+        if self.step < cfg.reader_steps:
+            return self.reader_step(b)
+        if cfg.freeze_reader and self.gen.frontend.stem[0].weight.requires_grad:
+            self._freeze_reader()
+        adversarial = self.step >= cfg.gan_start and cfg.gan_weight > 0
         lang = b["language"] if self.model_cfg.languages else None
         with self._autocast():
             out = self.gen_step(normalise_frames(b["frames"]), b["length"], lang)
         real = [r.detach().requires_grad_(True) for r in mel_scales(b["mel_unit"])]
         context, length = out.context.detach(), b["length"]
+        zero = torch.zeros((), device=self.device)
 
         # discriminators: real vs generated (detached), R1 on the real unconditional head
-        with self._autocast():
-            d_real = self.disc_step(real, context, length)
-            d_fake = self.disc_step([m.detach() for m in out.mels], context, length)
-            loss_d = losses.discriminator_adversarial(d_real, d_fake)
-        r1 = losses.r1_penalty([u for u, _ in d_real], real) if cfg.r1_weight else torch.zeros((), device=self.device)
-        self.opt_d.zero_grad(set_to_none=True)
-        self.scaler.scale(cfg.gan_weight * loss_d + cfg.r1_weight * r1).backward()
-        self.scaler.step(self.opt_d)
+        loss_d = r1 = loss_adv = zero
+        if adversarial:
+            with self._autocast():
+                d_real = self.disc_step(real, context, length)
+                d_fake = self.disc_step([m.detach() for m in out.mels], context, length)
+                loss_d = losses.discriminator_adversarial(d_real, d_fake)
+            r1 = losses.r1_penalty([u for u, _ in d_real], real) if cfg.r1_weight else zero
+            self.opt_d.zero_grad(set_to_none=True)
+            self.scaler.scale(cfg.gan_weight * loss_d + cfg.r1_weight * r1).backward()
+            self.scaler.step(self.opt_d)
 
-        # generator (+ sync network): adversarial + reconstruction + synchronisation
+        # generator (+ sync network): adversarial + reconstruction + synchronisation + lip reading
         with self._autocast():
-            d_gen = self.disc_step(out.mels, out.context, length)
-            loss_adv = losses.generator_adversarial(d_gen)
+            if adversarial:
+                loss_adv = losses.generator_adversarial(self.disc_step(out.mels, out.context, length))
             # the sync network learns from real speech; the generator is pushed to speech
             # whose audio embedding matches the (fixed) visual one
             v_real, a_real = self.sync_step(out.frame_features, b["mel_unit"])
@@ -214,7 +275,17 @@ class Trainer:
         loss_rec = losses.reconstruction(out, b["mel_unit"], b["linear"], length)
         loss_sync = losses.sync_infonce(v_real.float(), a_real.float(), length)
         loss_gsync = losses.sync_generator(v_real.detach(), a_fake, length)
-        loss_g = cfg.gan_weight * loss_adv + cfg.recon_weight * loss_rec + cfg.sync_weight * (loss_sync + loss_gsync)
+        loss_ctc = loss_frame_ce = zero
+        if out.phoneme_logits is not None:
+            loss_ctc = losses.lip_reading_ctc(out.phoneme_logits, length, b["phonemes"], b["phoneme_length"])
+            loss_frame_ce = losses.frame_phoneme_ce(out.phoneme_logits, b["frame_phonemes"])
+        loss_g = (
+            cfg.gan_weight * loss_adv
+            + cfg.recon_weight * loss_rec
+            + cfg.sync_weight * (loss_sync + loss_gsync)
+            + cfg.ctc_weight * loss_ctc
+            + cfg.frame_ce_weight * loss_frame_ce
+        )
         self.opt_g.zero_grad(set_to_none=True)
         self.scaler.scale(loss_g).backward()
         self.scaler.step(self.opt_g)
@@ -226,16 +297,11 @@ class Trainer:
             "loss/recon": loss_rec,
             "loss/sync": loss_sync,
             "loss/gen_sync": loss_gsync,
+            "loss/ctc": loss_ctc,
+            "loss/frame_ce": loss_frame_ce,
             "loss/g": loss_g,
         }
-        values = {k: float(v.detach()) for k, v in scalars.items()}
-        bad = [k for k, v in values.items() if not math.isfinite(v)]
-        if bad:
-            raise NonFiniteLoss(
-                f"{', '.join(bad)} became non-finite at step {self.step + 1}; "
-                f"the last good checkpoint is {self.out / 'last.pt'}"
-            )
-        return values
+        return _finite(scalars, self.step, self.out)
 
     # ------------------------------------------------------------------ validation
 
@@ -256,7 +322,7 @@ class Trainer:
         self.gen.eval()
         val = WindowDataset(self.data, "val", self.cfg.window, self.mel_cfg, whole=True)
         picks = np.linspace(0, len(val) - 1, min(self.cfg.eval_clips, len(val))).round().astype(int)
-        recon, s, e = [], [], []
+        recon, s, e, edits, symbols = [], [], [], 0, 0
         for j, i in enumerate(picks):
             item = val[int(i)]
             batch = {k: (v.unsqueeze(0) if torch.is_tensor(v) else torch.tensor([v])) for k, v in item.items()}
@@ -264,6 +330,10 @@ class Trainer:
             lang = item["language"] if self.model_cfg.languages else None
             spec = generate(self.gen, batch["frames"], b["length"], lang, self.dtype)
             recon.append(float(losses.reconstruction(spec.output, b["mel_unit"], b["linear"], b["length"])))
+            if spec.output.phoneme_logits is not None and item["phoneme_length"]:
+                truth = [int(i) - 1 for i in item["phonemes"][: item["phoneme_length"]]]
+                edits += phoneme_edits(truth, read_lips(spec.output.phoneme_logits, b["length"])[0])
+                symbols += sum(i != WORD_ID for i in truth)
             mel = spec.mel[0].cpu()
             wave = to_wave(mel, self.mel_cfg, seed=self.cfg.seed)
             ref = item["audio"].numpy()
@@ -273,9 +343,21 @@ class Trainer:
                 writer.add_audio(f"val/{j}/generated", wave, self.step, self.mel_cfg.sample_rate)
                 writer.add_image(f"val/{j}/mel", _mel_picture(mel, item["mel"]), self.step, dataformats="HW")
         self.gen.train()
-        return {"val/recon": float(np.mean(recon)), "val/stoi": float(np.mean(s)), "val/estoi": float(np.mean(e))}
+        if not self.gen.frontend.stem[0].weight.requires_grad:
+            self._freeze_reader()  # frozen parts stay in eval mode
+        scores = {"val/recon": float(np.mean(recon)), "val/stoi": float(np.mean(s)), "val/estoi": float(np.mean(e))}
+        if symbols:
+            scores["val/per"] = edits / symbols  # phoneme error rate of the lip-reading head
+        return scores
 
     # ------------------------------------------------------------------ the loop
+
+    def _phases(self) -> list[tuple[WindowDataset, int, int]]:
+        """(dataset, first step, end step) of each part of the run: lip-reading pre-training
+        on whole clips (train.reader_steps), then the whole model on windows."""
+        cfg = self.cfg
+        phases = [(self.reader_set, 0, min(cfg.reader_steps, cfg.steps))] if cfg.reader_steps else []
+        return phases + [(self.train_set, min(cfg.reader_steps, cfg.steps), cfg.steps)]
 
     def fit(self) -> dict:
         cfg = self.cfg
@@ -286,16 +368,6 @@ class Trainer:
                 f"the train split of {', '.join(self.languages)} has {len(self.train_set)} clips: too few for "
                 f"batch_size {cfg.batch_size} x {self.d.world} processes"
             )
-        sampler = ResumableSampler(self.train_set, self.d.world, self.d.rank, cfg.seed, cfg.batch_size)
-        # workers are re-made each epoch so that they see the dataset's new epoch number
-        loader = torch.utils.data.DataLoader(
-            self.train_set,
-            batch_size=cfg.batch_size,
-            sampler=sampler,
-            drop_last=True,
-            num_workers=cfg.loader_workers,
-            pin_memory=self.device.type == "cuda",
-        )
         batches = per_rank // cfg.batch_size
         writer = None
         if self.d.main:
@@ -304,33 +376,46 @@ class Trainer:
             writer = SummaryWriter(self.out / "tb")
             if not resumed:
                 self.history.unlink(missing_ok=True)
-        epoch = self.step // batches
         t0, seen = time.perf_counter(), 0
         last: dict[str, float] = {}
-        while self.step < cfg.steps:
-            sampler.set_epoch(epoch)
-            sampler.skip_batches = self.step - epoch * batches  # non-zero only right after a resume
-            self.train_set.epoch = epoch
-            for batch in loader:
-                last = self.train_step(batch)
-                self.step += 1
-                seen += 1
-                if self.d.main and (self.step % cfg.log_every == 0 or self.step == cfg.steps):
-                    rate = seen / (time.perf_counter() - t0)
-                    log.info(
-                        "step %d/%d  %s  (%.2f steps/s)",
-                        self.step,
-                        cfg.steps,
-                        "  ".join(f"{k.split('/')[1]} {v:.3f}" for k, v in last.items()),
-                        rate,
-                    )
-                    for k, v in last.items():
-                        writer.add_scalar(k, v, self.step)
-                if self.step % cfg.eval_every == 0 or self.step == cfg.steps:
-                    self._evaluate_and_save(writer, last)
-                if self.step >= cfg.steps:
-                    break
-            epoch += 1
+        for dataset, first, end in self._phases():
+            if self.step >= end:
+                continue
+            sampler = ResumableSampler(dataset, self.d.world, self.d.rank, cfg.seed, cfg.batch_size)
+            # workers are re-made each epoch so that they see the dataset's new epoch number
+            loader = torch.utils.data.DataLoader(
+                dataset,
+                batch_size=cfg.batch_size,
+                sampler=sampler,
+                drop_last=True,
+                num_workers=cfg.loader_workers,
+                pin_memory=self.device.type == "cuda",
+            )
+            epoch = (self.step - first) // batches
+            while self.step < end:
+                sampler.set_epoch(epoch)
+                sampler.skip_batches = self.step - first - epoch * batches  # non-zero only right after a resume
+                dataset.epoch = epoch
+                for batch in loader:
+                    last = self.train_step(batch)
+                    self.step += 1
+                    seen += 1
+                    if self.d.main and (self.step % cfg.log_every == 0 or self.step == cfg.steps):
+                        rate = seen / (time.perf_counter() - t0)
+                        log.info(
+                            "step %d/%d  %s  (%.2f steps/s)",
+                            self.step,
+                            cfg.steps,
+                            "  ".join(f"{k.split('/')[1]} {v:.3f}" for k, v in last.items()),
+                            rate,
+                        )
+                        for k, v in last.items():
+                            writer.add_scalar(k, v, self.step)
+                    if self.step % cfg.eval_every == 0 or self.step == cfg.steps:
+                        self._evaluate_and_save(writer, last)
+                    if self.step >= end:
+                        break
+                epoch += 1
         if writer is not None:
             writer.close()
         return self._metrics()
@@ -356,6 +441,17 @@ class Trainer:
             "best_val_stoi": round(self.best_stoi, 4),
             **{k.replace("/", "_"): round(float(v), 4) for k, v in final.items() if k != "step"},
         }
+
+
+def _finite(scalars: dict[str, torch.Tensor], step: int, out: Path) -> dict[str, float]:
+    """The losses as floats; NonFiniteLoss when one is NaN or infinite."""
+    values = {k: float(v.detach()) for k, v in scalars.items()}
+    bad = [k for k, v in values.items() if not math.isfinite(v)]
+    if bad:
+        raise NonFiniteLoss(
+            f"{', '.join(bad)} became non-finite at step {step + 1}; the last good checkpoint is {out / 'last.pt'}"
+        )
+    return values
 
 
 def _mel_picture(generated: torch.Tensor, target: torch.Tensor) -> np.ndarray:

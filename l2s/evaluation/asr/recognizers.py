@@ -15,9 +15,9 @@ from l2s import config, paths
 from l2s.config import MelConfig
 from l2s.data.features import LOG_MEL_MIN
 from l2s.evaluation import text
-from l2s.evaluation.asr.decoding import build_trie, greedy_decode, lexicon_decode
 from l2s.evaluation.asr.inputs import read_input, read_wave
 from l2s.evaluation.asr.model import CTCModel, build_model
+from l2s.evaluation.decoding import build_trie, greedy_decode, lexicon_decode
 
 FORMAT = "l2s-asr-ctc"  # checkpoint tag, so that another .pt is refused with a clear message
 WHISPER_RATE = 16000  # Whisper listens at 16 kHz whatever the pipeline's rate

@@ -1,6 +1,8 @@
-"""CTC decoding: `greedy` (best path: repeats collapsed, blanks dropped), or `lexicon`, a
-prefix beam search whose hypotheses may only spell words of the lexicon (a prefix trie),
-falling back to the greedy transcript when no hypothesis ends on a whole word."""
+"""CTC decoding of the recogniser's characters and of the lip reader's phonemes: `greedy`
+(best path: repeats collapsed, blanks dropped), or `lexicon`, a prefix beam search whose
+hypotheses may only spell words of the lexicon (a prefix trie), falling back to the
+greedy transcript when no hypothesis ends on a whole word. Labels are strings: characters,
+or phoneme symbols of several characters each."""
 
 from __future__ import annotations
 

@@ -1,0 +1,197 @@
+"""Training-recipe ablations, scored on the validation split: `python -m l2s.evaluation.ablation`.
+
+    python -m l2s.evaluation.ablation ctc5 --set ctc_weight=5 window=75 --seeds 0 1
+
+trains a model of params.yaml (`--model`, default the first) with the given train
+overrides once per seed into models/ablations/<name>/s<seed>/ (a finished run is reused),
+then speaks each of its languages' validation clips and scores them as the test and wer
+stages score the test split: STOI and ESTOI of Griffin-Lim audio, WER and CER of the
+project's recogniser (models/asr/<lang>, which never trains the generator), and the lip
+reader's phoneme error rate. Rows go to reports/ablations.csv (one per name, seed and
+language, with the training's step time and compute), so that defaults are chosen on
+validation data and the test split stays unseen.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import dataclasses
+import logging
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import yaml
+
+from l2s import config, paths
+from l2s.data.dataset import ClipDataset, ProcessedLanguage
+from l2s.evaluation import lipreading, text
+from l2s.evaluation.asr.recognizers import load_recognizer
+from l2s.scores import stoi
+from l2s.vcagan import train
+from l2s.vcagan.inference import generate, language_index, load_generator
+from l2s.vcagan.vocoder import to_waves
+
+log = logging.getLogger(__name__)
+
+TABLE = "ablations.csv"
+
+
+def with_overrides(params: config.Params, model: str, overrides: dict) -> config.Params:
+    entry = params.models[model]
+    entry = dataclasses.replace(entry, train={**entry.train, **overrides})
+    params = dataclasses.replace(params, models={**params.models, model: entry})
+    params.train_config(model)  # a bad override fails before training
+    return params
+
+
+def training_compute(params: config.Params, model: str) -> float:
+    """FLOP of a whole training run of `model`: each kind of step (lip-reading pre-training,
+    the whole model before train.gan_start, after it) counted once and multiplied by its
+    number of steps. R1's double backward is left out (torch's counter cannot follow it)."""
+    from l2s.bench import training_flops
+
+    cfg = params.train_config(model)
+    reading = min(cfg.reader_steps, cfg.steps)
+    plain = max(0, min(cfg.gan_start, cfg.steps) - reading)
+    adversarial = cfg.steps - reading - plain
+    with torch.random.fork_rng():
+        trainer = train.Trainer(model, params, Path("unused"), Path("unused"), train.Dist(), torch.device("cpu"))
+        total = 0.0
+        for dataset, count, step in (
+            (trainer.reader_set, reading, 0),
+            (trainer.train_set, plain, reading),
+            (trainer.train_set, adversarial, max(reading, cfg.gan_start)),
+        ):
+            if count:
+                batch = next(iter(torch.utils.data.DataLoader(dataset, batch_size=cfg.batch_size)))
+                total += count * training_flops(trainer, batch, step)
+    return total
+
+
+@torch.no_grad()
+def score_split(checkpoint: Path, lang: str, split: str = "val", seed: int = 0, batch: int = 16) -> dict:
+    """STOI, ESTOI, recogniser WER/CER and lip-reading PER/WER of a model on one split."""
+    gen, meta = load_generator(checkpoint)
+    data = ProcessedLanguage(lang)
+    clips = ClipDataset(data, split)
+    language = language_index(gen, meta["languages"], lang)
+    reader = lipreading.LipReader(data) if gen.reader is not None else None
+    recogniser = load_recognizer(lang)
+    torch.manual_seed(seed)
+    s, e, refs, waves, reading = [], [], [], [], []
+    for b in torch.utils.data.DataLoader(clips, batch_size=batch):
+        lengths = b["valid_frames"]
+        spec = generate(gen, b["frames"], lengths, language)
+        steps = (lengths * 4).tolist()
+        out = to_waves(spec.mel, meta["mel"], lengths=steps, seed=seed)
+        for i, wave in enumerate(out):
+            ref = b["audio"][i].numpy()[: len(wave)]
+            s.append(stoi(ref, wave, meta["mel"].sample_rate))
+            e.append(stoi(ref, wave, meta["mel"].sample_rate, extended=True))
+        waves += out
+        refs += list(b["text"])
+        if reader is not None:
+            reading += lipreading.read(spec.output.phoneme_logits, lengths, reader)
+    hyps = recogniser.transcribe(waves)
+    rates = text.corpus_rates([text.error_counts(r, h, lang) for r, h in zip(refs, hyps)])
+    row = {"stoi": np.mean(s), "estoi": np.mean(e), "wer": rates["wer"], "cer": rates["cer"]}
+    if reader is not None:
+        edits = phones = 0
+        for r, read in zip(clips.rows, reading):
+            ed, n = lipreading.phoneme_error(data.clips[r]["phonemes"].split(), read["read_phonemes"].split())
+            edits, phones = edits + ed, phones + n
+        lip = text.corpus_rates([text.error_counts(r, x["read_text"], lang) for r, x in zip(refs, reading)])
+        row.update(lip_per=edits / max(phones, 1), lip_wer=lip["wer"], lip_cer=lip["cer"])
+    return {k: round(float(v), 4) for k, v in row.items()}
+
+
+def run(name: str, overrides: dict, seeds: list[int], model: str | None = None) -> list[dict]:
+    base = config.load()
+    model = model or next(iter(base.models))
+    rows = []
+    for seed in seeds:
+        params = with_overrides(base, model, {**overrides, "seed": seed})
+        cfg = params.train_config(model)
+        out = paths.root() / "models" / "ablations" / name / f"s{seed}"
+        if not (out / "metrics.json").exists():
+            t0 = time.perf_counter()
+            train.train(model, params, out)
+            (out / "seconds.txt").write_text(f"{time.perf_counter() - t0:.1f}\n")
+        seconds = float((out / "seconds.txt").read_text()) if (out / "seconds.txt").exists() else float("nan")
+        total = training_compute(params, model)
+        for lang in params.models[model].languages:
+            scores = score_split(out / paths.BEST, lang, "val", seed=0)
+            rows.append(
+                {
+                    "name": name,
+                    "overrides": yaml.safe_dump(overrides, default_flow_style=True).strip(),
+                    "seed": seed,
+                    "lang": lang,
+                    **scores,
+                    "steps": cfg.steps,
+                    "train_s": round(seconds, 1),
+                    "s_per_step": round(seconds / cfg.steps, 3),
+                    "tflop": round(total / 1e12, 1),
+                    "cpu": _cpu(),
+                }
+            )
+            log.info("%s seed %d %s: %s", name, seed, lang, scores)
+    _append(paths.root() / "reports" / TABLE, rows)
+    return rows
+
+
+def _append(path: Path, rows: list[dict]) -> None:
+    """Add rows, replacing earlier rows of the same name, seed and language."""
+    old = list(csv.DictReader(open(path, newline="", encoding="utf-8"))) if path.exists() else []
+    keys = {(r["name"], str(r["seed"]), r["lang"]) for r in rows}
+    kept = [r for r in old if (r["name"], r["seed"], r["lang"]) not in keys]
+    columns = list(dict.fromkeys([k for r in rows for k in r] + [k for r in kept for k in r]))
+    paths.write_csv(path, kept + rows, columns)
+
+
+def _cpu() -> str:
+    try:
+        for line in open("/proc/cpuinfo", encoding="utf-8"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown"
+
+
+def _value(text_value: str):
+    value = yaml.safe_load(text_value)
+    try:  # YAML 1.1 reads 3e-3 as a string
+        return float(value) if isinstance(value, str) else value
+    except ValueError:
+        return value
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m l2s.evaluation.ablation", description=__doc__.splitlines()[0])
+    parser.add_argument("name", help="the row's name (and folder under models/ablations/)")
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="train overrides, YAML values")
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
+    parser.add_argument("--model", help="a model of params.yaml (default: the first)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S"
+    )
+    try:
+        overrides = {k: _value(v) for k, v in (item.split("=", 1) for item in args.set)}
+    except ValueError:
+        parser.error("--set takes KEY=VALUE items")
+    try:
+        run(args.name, overrides, args.seeds, args.model)
+    except (config.ConfigError, FileNotFoundError, ValueError) as e:
+        log.error("%s", e)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

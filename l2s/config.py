@@ -132,8 +132,8 @@ class CorpusConfig:
 class CropConfig:
     """Output crop: `size` x `size` pixels of `region` (face or mouth), gray or RGB."""
 
-    size: int = 112
-    region: Literal["face", "mouth"] = "face"
+    size: int = 88
+    region: Literal["face", "mouth"] = "mouth"
     gray: bool = True
 
     def __post_init__(self):
@@ -249,11 +249,11 @@ class TrainConfig:
 
     preset: str = "demo"  # model size preset of l2s.vcagan.presets: demo | paper
     model: dict[str, Any] = field(default_factory=dict)  # overrides of the preset's size knobs
-    steps: int = 3000
+    steps: int = 3200
     batch_size: int = 8  # per process
     window: int = 40  # video frames per training window (4 mel frames each)
     # the demo preset's; the paper trained its sizes with 1e-4 for far more steps
-    lr: float = 1e-3
+    lr: float = 3e-3
     weight_decay: float = 1e-5
     recon_weight: float = 50.0
     sync_weight: float = 1.0
@@ -262,8 +262,8 @@ class TrainConfig:
     # lip-reading head (beyond the paper): CTC over the shared phonemes on the visual
     # context, weighted against the 50 x L1 reconstruction; 0: off (the published model).
     # Needs windows that hold whole clips (a transcript covers its clip, not a window).
-    ctc_weight: float = 0.0
-    reader_to_decoder: bool = False  # the decoder also takes the head's phoneme posteriors
+    ctc_weight: float = 1.0
+    reader_to_decoder: bool = True  # the decoder also takes the head's phoneme posteriors
     # frame-wise phoneme cross-entropy on the head where the corpus gave word timings
     # (processed frame_phonemes.npy): an option, measured, not the default, since most
     # real corpora give transcripts without timings
@@ -271,21 +271,21 @@ class TrainConfig:
     # lip-reading pre-training: the first reader_steps steps train the visual front-end and
     # the head alone, on whole clips (a step costs a tenth of a full one); freeze_reader
     # keeps both fixed afterwards, so the decoder learns to voice a finished lip reader
-    reader_steps: int = 0
-    freeze_reader: bool = False
+    reader_steps: int = 2500
+    freeze_reader: bool = True
     # learning rate: linear warm-up over warmup_steps, then constant or cosine decay to 5 %
-    warmup_steps: int = 0
-    lr_decay: Literal["none", "cosine"] = "none"
+    warmup_steps: int = 50
+    lr_decay: Literal["none", "cosine"] = "cosine"
     # the adversarial losses (and the discriminators' training) start at this step; before
     # it the generator learns from reconstruction, sync and lip reading alone
-    gan_start: int = 0
+    gan_start: int = 3200
     flip: bool = True  # horizontal flip augmentation
     erase: bool = True  # random erasing augmentation
     language_embedding: bool = False  # multilingual models: a learnt vector per language
     precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
     channels_last: bool = True
     compile: bool = False
-    eval_every: int = 250
+    eval_every: int = 400
     eval_clips: int = 8
     log_every: int = 25
     seed: int = 0
@@ -305,6 +305,8 @@ class TrainConfig:
         for name in ("reader_to_decoder", "reader_steps", "freeze_reader"):
             if getattr(self, name) and not self.ctc_weight:
                 raise ConfigError(f"train.{name}: needs the lip-reading head (ctc_weight > 0)")
+        if self.freeze_reader and not self.reader_steps:
+            raise ConfigError("train.freeze_reader: needs reader_steps > 0 (a reader must be trained before it is frozen)")
         if self.nproc != "auto" and not (self.nproc.isdigit() and int(self.nproc) > 0):
             raise ConfigError(f"train.nproc: 'auto' or a positive number of processes, got {self.nproc!r}")
         from l2s.vcagan.presets import model_config  # torch-free: sizes only

@@ -12,7 +12,7 @@ def test_repository_params_load():
     assert set(p.languages) == {"en", "es", "zh"}
     assert p.preprocess.clip_frames == 75
     assert p.preprocess.samples_per_frame == 4 * p.preprocess.mel.hop
-    assert p.preprocess.crop.size == 112 and p.preprocess.mel.n_mels == 80
+    assert (p.preprocess.crop.size, p.preprocess.crop.region, p.preprocess.mel.n_mels) == (88, "mouth", 80)
 
 
 @pytest.mark.parametrize(

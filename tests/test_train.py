@@ -20,7 +20,17 @@ from l2s.vcagan.inference import generate, load_generator
 from l2s.vcagan.model import normalise_frames
 from tests.helpers import write_params
 
-SMALL = {"steps": 6, "batch_size": 2, "window": 16, "eval_every": 3, "eval_clips": 1, "log_every": 1, "flip": True}
+# both parts of the default recipe: lip-reading pre-training (2 steps), then the whole model
+SMALL = {
+    "steps": 6,
+    "reader_steps": 2,
+    "batch_size": 2,
+    "window": 16,
+    "eval_every": 3,
+    "eval_clips": 1,
+    "log_every": 1,
+    "flip": True,
+}
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +96,18 @@ def _run_train(root, out, *extra, torchrun=False, check=True):
 @pytest.mark.slow
 def test_demo_preset_overfits_four_clips(root, monkeypatch, tmp_path):
     monkeypatch.setenv("L2S_ROOT", str(root))
-    _set_train(root, steps=200, batch_size=4, eval_every=200, log_every=10, flip=False, erase=False)
+    # the whole model from the first step (no pre-training, nothing frozen)
+    _set_train(
+        root,
+        steps=200,
+        reader_steps=0,
+        freeze_reader=False,
+        batch_size=4,
+        eval_every=200,
+        log_every=10,
+        flip=False,
+        erase=False,
+    )
     params = config.load(root / "params.yaml")
     trainer = train.Trainer("tiny", params, tmp_path, tmp_path / "history.csv", train.Dist(), torch.device("cpu"))
     trainer.train_set.index = trainer.train_set.index[:4]
@@ -107,14 +128,13 @@ def test_lip_reading_head_overfits_four_clips(root, monkeypatch, tmp_path):
     from l2s.vcagan.inference import read_lips
 
     monkeypatch.setenv("L2S_ROOT", str(root))
-    _set_train(
-        root, steps=300, batch_size=4, window=75, ctc_weight=1.0, gan_start=300, lr=3e-3, flip=False, erase=False
-    )
+    # lip-reading pre-training alone, as the default recipe starts
+    _set_train(root, steps=300, reader_steps=300, batch_size=4, lr=3e-3, flip=False, erase=False)
     params = config.load(root / "params.yaml")
     trainer = train.Trainer("tiny", params, tmp_path, tmp_path / "history.csv", train.Dist(), torch.device("cpu"))
     assert trainer.gen.reader is not None
-    trainer.train_set.index = trainer.train_set.index[:4]
-    batch = next(iter(torch.utils.data.DataLoader(trainer.train_set, batch_size=4)))
+    trainer.reader_set.index = trainer.reader_set.index[:4]
+    batch = next(iter(torch.utils.data.DataLoader(trainer.reader_set, batch_size=4)))
     assert (batch["phoneme_length"] > 0).all()  # whole clips carry their transcripts
     while trainer.step < 300:
         ctc = trainer.train_step(batch)["loss/ctc"]

@@ -128,7 +128,7 @@ def run(name: str, overrides: dict, seeds: list[int], model: str | None = None) 
             rows.append(
                 {
                     "name": name,
-                    "overrides": yaml.safe_dump(overrides, default_flow_style=True).strip(),
+                    "overrides": yaml.safe_dump(overrides, default_flow_style=True, width=10**6).strip(),
                     "seed": seed,
                     "lang": lang,
                     **scores,
@@ -144,13 +144,46 @@ def run(name: str, overrides: dict, seeds: list[int], model: str | None = None) 
     return rows
 
 
+def summary(path: Path | None = None) -> str:
+    """reports/ablations.csv as a markdown table: a row per name, each language's
+    validation WER (CER for an unspaced one), lip-reading WER, STOI and ESTOI as means
+    over its seeds, with the seeds, the training time and the compute."""
+    import pandas as pd
+
+    table = pd.read_csv(path or paths.root() / "reports" / TABLE)
+    table["words"] = [row.wer if text.spaced(row.lang) else row.cer for row in table.itertuples()]
+    table["lip"] = [row.lip_wer if text.spaced(row.lang) else row.lip_cer for row in table.itertuples()]
+    languages = list(table.lang.unique())
+    units = {lang: "WER" if text.spaced(lang) else "CER" for lang in languages}
+    lines = [
+        "| name | seeds | "
+        + " | ".join(f"{lang} {units[lang]} (lip) / STOI / ESTOI" for lang in languages)
+        + " | s/step | TFLOP |",
+    ]
+    lines.append("|" + "---|" * (lines[0].count("|") - 1))
+    for name, group in table.groupby("name", sort=False):
+        cells = []
+        for lang in languages:
+            g = group[group.lang == lang]
+            if g.empty:
+                cells.append("")
+                continue
+            m = g.mean(numeric_only=True)
+            lip = f" ({m.lip:.0%})" if not pd.isna(m.lip) else ""
+            cells.append(f"{m.words:.0%}{lip} / {m.stoi:.3f} / {m.estoi:.3f}")
+        m = group.mean(numeric_only=True)
+        seeds = ", ".join(str(s) for s in sorted(group.seed.unique()))
+        lines.append(f"| {name} | {seeds} | " + " | ".join(cells) + f" | {m.s_per_step:.3f} | {m.tflop:.1f} |")
+    return "\n".join(lines)
+
+
 def _append(path: Path, rows: list[dict]) -> None:
-    """Add rows, replacing earlier rows of the same name, seed and language."""
+    """Add rows; a row of the same name, seed and language as an earlier one replaces it in place."""
     old = list(csv.DictReader(open(path, newline="", encoding="utf-8"))) if path.exists() else []
-    keys = {(r["name"], str(r["seed"]), r["lang"]) for r in rows}
-    kept = [r for r in old if (r["name"], r["seed"], r["lang"]) not in keys]
-    columns = list(dict.fromkeys([k for r in rows for k in r] + [k for r in kept for k in r]))
-    paths.write_csv(path, kept + rows, columns)
+    new = {(r["name"], str(r["seed"]), r["lang"]): r for r in rows}
+    merged = [new.pop((r["name"], r["seed"], r["lang"]), r) for r in old] + list(new.values())
+    columns = list(dict.fromkeys(k for r in merged for k in r))
+    paths.write_csv(path, merged, columns)
 
 
 def _cpu() -> str:
@@ -173,11 +206,17 @@ def _value(text_value: str):
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m l2s.evaluation.ablation", description=__doc__.splitlines()[0])
-    parser.add_argument("name", help="the row's name (and folder under models/ablations/)")
+    parser.add_argument("name", nargs="?", help="the row's name (and folder under models/ablations/)")
+    parser.add_argument("--table", action="store_true", help="print reports/ablations.csv as a markdown table")
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="train overrides, YAML values")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
     parser.add_argument("--model", help="a model of params.yaml (default: the first)")
     args = parser.parse_args(argv)
+    if args.table:
+        print(summary())
+        return 0
+    if not args.name:
+        parser.error("a name is needed (or --table)")
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S"
     )

@@ -1,0 +1,43 @@
+"""The ablation runner's pieces that need no training: overrides checked before a run,
+and the markdown summary (means over seeds, CER for an unspaced language)."""
+
+import pytest
+
+from l2s import config
+from l2s.evaluation import ablation
+
+REPO_PARAMS = config.load()
+
+
+def test_overrides_are_checked_before_training():
+    params = ablation.with_overrides(REPO_PARAMS, "multi", {"ctc_weight": 2.0, "seed": 1})
+    assert params.train_config("multi").ctc_weight == 2.0 and params.train_config("multi").seed == 1
+    with pytest.raises(config.ConfigError, match="ctc_wieght"):
+        ablation.with_overrides(REPO_PARAMS, "multi", {"ctc_wieght": 2.0})
+    assert ablation._value("3e-3") == 0.003 and ablation._value("{dropout: 0.0}") == {"dropout": 0.0}
+
+
+def test_summary_means_over_seeds(tmp_path):
+    path = tmp_path / "ablations.csv"
+    rows = [
+        {
+            "name": "a",
+            "seed": s,
+            "lang": lang,
+            "stoi": 0.6 + 0.1 * s,
+            "estoi": 0.4,
+            "wer": w,
+            "cer": c,
+            "lip_wer": 0.2,
+            "lip_cer": 0.1,
+            "s_per_step": 0.1,
+            "tflop": 30.0,
+        }
+        for s in (0, 1)
+        for lang, w, c in (("en", 0.5 + 0.1 * s, 0.3), ("zh", 0.9, 0.4))
+    ]
+    ablation._append(path, rows)
+    ablation._append(path, rows[:1])  # a re-run replaces its own row
+    table = ablation.summary(path)
+    assert "en WER (lip) / STOI / ESTOI" in table and "zh CER (lip)" in table
+    assert "| a | 0, 1 | 55% (20%) / 0.650 / 0.400 | 40% (10%) / 0.650 / 0.400 | 0.100 | 30.0 |" in table

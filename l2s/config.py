@@ -272,13 +272,14 @@ class TrainConfig:
     # the head alone, on whole clips (a step costs a tenth of a full one); freeze_reader
     # keeps both fixed afterwards, so the decoder learns to voice a finished lip reader
     reader_steps: int = 2500
+    reader_batch_size: int = 16  # clips per pre-training step (0: batch_size); a step costs a tenth
     freeze_reader: bool = True
     # learning rate: linear warm-up over warmup_steps, then constant or cosine decay to 5 %
     warmup_steps: int = 50
     lr_decay: Literal["none", "cosine"] = "cosine"
     # the adversarial losses (and the discriminators' training) start at this step; before
     # it the generator learns from reconstruction, sync and lip reading alone
-    gan_start: int = 3200
+    gan_start: int = 2900
     flip: bool = True  # horizontal flip augmentation
     erase: bool = True  # random erasing augmentation
     language_embedding: bool = False  # multilingual models: a learnt vector per language
@@ -299,14 +300,16 @@ class TrainConfig:
     def __post_init__(self):
         for name in ("steps", "batch_size", "window", "eval_every", "eval_clips", "log_every", "nnodes"):
             _positive(f"train.{name}", getattr(self, name))
-        for name in ("ctc_weight", "frame_ce_weight", "warmup_steps", "gan_start", "reader_steps"):
+        for name in ("ctc_weight", "frame_ce_weight", "warmup_steps", "gan_start", "reader_steps", "reader_batch_size"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"train.{name}: must be >= 0, got {getattr(self, name)}")
         for name in ("reader_to_decoder", "reader_steps", "freeze_reader"):
             if getattr(self, name) and not self.ctc_weight:
                 raise ConfigError(f"train.{name}: needs the lip-reading head (ctc_weight > 0)")
         if self.freeze_reader and not self.reader_steps:
-            raise ConfigError("train.freeze_reader: needs reader_steps > 0 (a reader must be trained before it is frozen)")
+            raise ConfigError(
+                "train.freeze_reader: needs reader_steps > 0 (a reader must be trained before it is frozen)"
+            )
         if self.nproc != "auto" and not (self.nproc.isdigit() and int(self.nproc) > 0):
             raise ConfigError(f"train.nproc: 'auto' or a positive number of processes, got {self.nproc!r}")
         from l2s.vcagan.presets import model_config  # torch-free: sizes only

@@ -83,6 +83,7 @@ def test_dvc_repro_end_to_end_smoke(smoke_repo):
         train={
             "steps": 4,
             "reader_steps": 2,
+            "reader_batch_size": 2,
             "batch_size": 2,
             "window": 16,
             "eval_every": 2,

@@ -24,6 +24,7 @@ from tests.helpers import write_params
 SMALL = {
     "steps": 6,
     "reader_steps": 2,
+    "reader_batch_size": 2,
     "batch_size": 2,
     "window": 16,
     "eval_every": 3,

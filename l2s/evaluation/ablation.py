@@ -61,13 +61,13 @@ def training_compute(params: config.Params, model: str) -> float:
     with torch.random.fork_rng():
         trainer = train.Trainer(model, params, Path("unused"), Path("unused"), train.Dist(), torch.device("cpu"))
         total = 0.0
-        for dataset, count, step in (
-            (trainer.reader_set, reading, 0),
-            (trainer.train_set, plain, reading),
-            (trainer.train_set, adversarial, max(reading, cfg.gan_start)),
+        for dataset, size, count, step in (
+            (trainer.reader_set, cfg.reader_batch_size or cfg.batch_size, reading, 0),
+            (trainer.train_set, cfg.batch_size, plain, reading),
+            (trainer.train_set, cfg.batch_size, adversarial, max(reading, cfg.gan_start)),
         ):
             if count:
-                batch = next(iter(torch.utils.data.DataLoader(dataset, batch_size=cfg.batch_size)))
+                batch = next(iter(torch.utils.data.DataLoader(dataset, batch_size=size)))
                 total += count * training_flops(trainer, batch, step)
     return total
 

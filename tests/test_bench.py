@@ -56,4 +56,4 @@ def test_bench_prints_the_whole_table_and_its_figures_agree(workdir, capsys):
         rf"generate {NUMBER}, vocode {NUMBER} s; {NUMBER}x faster than real time",
     )
     assert sum(parts) == pytest.approx(total, abs=0.005) and rtf == pytest.approx(total / 3.0, abs=0.002)
-    assert faster == pytest.approx(3.0 / total, rel=0.05)
+    assert faster == pytest.approx(3.0 / total, rel=0.05, abs=0.05)  # printed with one decimal

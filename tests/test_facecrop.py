@@ -77,7 +77,7 @@ def test_crop_puts_the_anchors_on_the_template(scale, gray):
 
 
 def test_template_is_in_pixels_and_mouth_is_tighter():
-    face, mouth = template(CropConfig(size=112)), template(CropConfig(size=88, region="mouth"))
+    face, mouth = template(CropConfig(size=112, region="face")), template(CropConfig(size=88, region="mouth"))
     assert face.shape == (3, 2) and np.all((face > 0) & (face < 112))
     assert face[0, 0] < face[1, 0] and face[2, 1] > face[0, 1]  # eyes left to right, mouth below
     assert np.allclose(mouth[2], [44, 44])  # mouth-centred

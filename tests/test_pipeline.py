@@ -57,7 +57,7 @@ def test_dvc_repro_preprocess_smoke(smoke_repo):
         processed = repo / "data/processed" / lang
         frames = np.load(processed / "frames.npy", mmap_mode="r")
         metrics = json.loads((repo / f"reports/metrics/preprocess/{lang}.json").read_text())
-        assert frames.shape[1:] == (75, 112, 112)
+        assert frames.shape[1:] == (75, 88, 88)  # mouth crops
         assert metrics["clips"] == frames.shape[0] == 6 - metrics["rejected"]
         assert metrics["clips"] >= 5, metrics  # the synthetic faces must be found
         assert (repo / f"reports/notebooks/01_preprocess_{lang}.ipynb").exists()

@@ -117,7 +117,7 @@ def test_bad_inputs_are_listed_and_raw_files_untouched(workdir, raw_folder):
 
     data = ProcessedLanguage("xx")
     assert len(data) == 4 == metrics["clips"]  # clip_policy first: one clip per kept video
-    assert data.frames.shape == (4, 75, 112, 112) and data.frames.dtype == np.uint8
+    assert data.frames.shape == (4, 75, 88, 88) and data.frames.dtype == np.uint8
     assert data.audio.shape == (4, 48000) and data.mel.shape == (4, 80, 300)
     clips = {c["utt_id"]: c for c in data.clips}
     assert clips["spk a/vidéo 北京 1"]["text"] == "bin blue at f two now"
@@ -127,7 +127,7 @@ def test_bad_inputs_are_listed_and_raw_files_untouched(workdir, raw_folder):
     # a face crop is a face: not flat, and the same face in every clip
     assert data.frames[0].std() > 20
     train = ClipDataset(data, "train")
-    assert len(train) > 0 and train[0]["frames"].shape == (75, 112, 112)
+    assert len(train) > 0 and train[0]["frames"].shape == (75, 88, 88)
 
 
 def test_rerun_skips_unchanged_videos_and_drop_policy(workdir, raw_folder, monkeypatch):

@@ -104,6 +104,15 @@ def test_every_stage_depends_on_the_code_it_runs():
     assert not missing, f"dvc.yaml stages run code they do not depend on (add it to their deps): {missing}"
 
 
+def test_every_code_dependency_exists():
+    """A module moved or deleted leaves a dep DVC cannot hash: the stage fails at its turn."""
+    gone = {
+        name: [d for d in _dep_paths(stage) if d.startswith(("l2s", "notebooks")) and not (REPO / d).exists()]
+        for name, stage in _stages().items()
+    }
+    assert not any(gone.values()), f"dvc.yaml deps that do not exist: {gone}"
+
+
 def test_the_closure_follows_imports_inside_functions_and_packages():
     # the training notebook reaches the model through the trainer, speak the face
     # tracker inside a method

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from l2s.data.dataset import ProcessedLanguage
-from l2s.data.phonemes import INVENTORY, WORD, WORD_ID, phoneme_edits, spaced, symbols, words_of
+from l2s.data.phonemes import INVENTORY, WORD, WORD_ID, ids, phoneme_edits, spaced, symbols, words_of
 from l2s.evaluation.decoding import build_trie, lexicon_decode
 from l2s.vcagan.inference import read_lips
 
@@ -63,8 +63,8 @@ def read(logits: torch.Tensor, lengths: torch.Tensor, reader: LipReader | None) 
     """Per clip of a batch: the phonemes read (greedy, as symbols) and, with a reader, the words."""
     greedy = read_lips(logits, lengths)
     out = []
-    for i, (ids, n) in enumerate(zip(greedy, lengths.tolist())):
-        row = {"read_phonemes": " ".join(symbols(ids))}
+    for i, (read_ids, n) in enumerate(zip(greedy, lengths.tolist())):
+        row = {"read_phonemes": " ".join(symbols(read_ids))}
         if reader is not None:
             row["read_text"] = reader.words(logits[i, :n].float().cpu().numpy())
         out.append(row)
@@ -73,7 +73,5 @@ def read(logits: torch.Tensor, lengths: torch.Tensor, reader: LipReader | None) 
 
 def phoneme_error(truth: list[str], read_symbols: list[str]) -> tuple[int, int]:
     """(edits, reference phonemes) of one clip, word boundaries left out."""
-    index = {s: i for i, s in enumerate(INVENTORY)}
-    ref = [index[s] for s in truth]
-    hyp = [index[s] for s in read_symbols]
-    return phoneme_edits(ref, hyp), sum(i != WORD_ID for i in ref)
+    ref = ids(truth)
+    return phoneme_edits(ref, ids(read_symbols)), sum(i != WORD_ID for i in ref)

@@ -8,7 +8,7 @@ alone logs and writes checkpoints.
 models/<name>/ holds last.pt (written to a temporary file and renamed, so a kill mid-save
 loses nothing), best.pt (by validation STOI), TensorBoard logs under tb/ and the scalar
 history (history.csv, copied to reports/plots/train/<name>.csv for `dvc plots`). A run restarts from
-last.pt when it exists and was trained for the same model and languages: model,
+last.pt when it exists and was trained for the same model, languages and recipe: model,
 optimisers, step and every RNG state, so the next losses are those of an uninterrupted
 run (raising `steps` continues a finished run).
 """
@@ -42,6 +42,11 @@ from l2s.vcagan.model import Discriminators, Generator, SyncNet, channels_last, 
 from l2s.vcagan.presets import model_config
 
 log = logging.getLogger(__name__)
+
+
+# train settings a run may change and still resume from last.pt (more steps continue a
+# finished run); any other change is another recipe, which starts afresh
+RESUMABLE = ("steps", "eval_every", "eval_clips", "log_every", "loader_workers", "nproc", "nnodes", "rdzv_endpoint")
 
 
 class NonFiniteLoss(RuntimeError):
@@ -178,6 +183,11 @@ class Trainer:
         if ck["model_config"] != dataclasses.asdict(self.model_cfg) or ck["languages"] != self.languages:
             log.warning("%s was trained for another model or languages: starting afresh", path)
             return False
+        before, now = ck.get("train_config", {}), dataclasses.asdict(self.cfg)
+        changed = sorted(k for k in now if k not in RESUMABLE and before.get(k) != now[k])
+        if changed:
+            log.warning("%s was trained with other train settings (%s): starting afresh", path, ", ".join(changed))
+            return False
         self.gen.load_state_dict(ck["generator"])
         self.disc.load_state_dict(ck["discriminators"])
         self.sync.load_state_dict(ck["sync"])
@@ -206,13 +216,20 @@ class Trainer:
         return b
 
     def learning_rate(self, step: int) -> float:
-        """train.lr after `step` steps: linear warm-up, then constant or cosine decay to 5 %."""
+        """train.lr at `step`: linear warm-up, then constant or cosine decay to 5 %. With
+        train.lr_per_phase each phase (lip-reading pre-training, then the whole model) has its
+        own schedule: the decoder starts learning only when the pre-training ends, and one
+        schedule over the whole run left it a sixth of lr."""
         cfg = self.cfg
+        first, end = 0, cfg.steps
+        if cfg.lr_per_phase:
+            first, end = next(((f, e) for _, f, e in self._phases() if step < e), (first, end))
+        step -= first
         if step < cfg.warmup_steps:
             return cfg.lr * (step + 1) / cfg.warmup_steps
         if cfg.lr_decay == "none":
             return cfg.lr
-        done = min(1.0, (step - cfg.warmup_steps) / max(1, cfg.steps - cfg.warmup_steps))
+        done = min(1.0, (step - cfg.warmup_steps) / max(1, end - first - cfg.warmup_steps))
         return cfg.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * done)))
 
     def reader_step(self, b: dict) -> dict[str, float]:
@@ -391,6 +408,9 @@ class Trainer:
                 drop_last=True,
                 num_workers=cfg.loader_workers,
                 pin_memory=self.device.type == "cuda",
+                # its own generator: a new iterator (every epoch, and after a resume) would
+                # otherwise draw from torch's global RNG and shift the generator's noise
+                generator=torch.Generator().manual_seed(cfg.seed),
             )
             epoch = (self.step - first) // batches
             while self.step < end:

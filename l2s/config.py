@@ -274,9 +274,11 @@ class TrainConfig:
     reader_steps: int = 2500
     reader_batch_size: int = 16  # clips per pre-training step (0: batch_size); a step costs a tenth
     freeze_reader: bool = True
-    # learning rate: linear warm-up over warmup_steps, then constant or cosine decay to 5 %
+    # learning rate: linear warm-up over warmup_steps, then constant or cosine decay to 5 %,
+    # in each phase (pre-training, then the whole model) or, lr_per_phase false, over the run
     warmup_steps: int = 50
     lr_decay: Literal["none", "cosine"] = "cosine"
+    lr_per_phase: bool = True
     # the adversarial losses (and the discriminators' training) start at this step; before
     # it the generator learns from reconstruction, sync and lip reading alone
     gan_start: int = 2900
@@ -383,6 +385,17 @@ class ModelEntry:
 
 
 @dataclass(frozen=True)
+class Study:
+    """A set of validation-split comparisons that `dvc repro` does not run (params:
+    `studies.<name>`): each model trained with each recipe (train overrides) once per seed,
+    by `python -m l2s.evaluation.ablation --study NAME`; rows `<name>_<recipe>_<model>`."""
+
+    models: dict[str, ModelEntry] = field(default_factory=dict)
+    recipes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    seeds: list[int] = field(default_factory=lambda: [0, 1])
+
+
+@dataclass(frozen=True)
 class Params:
     """The whole params.yaml."""
 
@@ -394,6 +407,7 @@ class Params:
     test: TestConfig = field(default_factory=TestConfig)
     asr: AsrConfig = field(default_factory=AsrConfig)
     evaluations: dict[str, Evaluation] = field(default_factory=dict)
+    studies: dict[str, Study] = field(default_factory=dict)
 
     def __post_init__(self):
         if not self.languages:
@@ -410,6 +424,11 @@ class Params:
                 raise ConfigError(f"models.{name}.languages: at least one language is needed")
             self.train_config(name, check_languages=False)  # bad overrides fail now, not hours into a run
         self._check_evaluations()
+        for name, study in self.studies.items():
+            for model, entry in study.models.items():
+                for recipe, overrides in study.recipes.items():
+                    merged = {**dataclasses.asdict(self.train), **entry.train, **overrides}
+                    parse(TrainConfig, merged, f"studies.{name}.recipes.{recipe} ({model})")
 
     def _check_source(self, lang: str, src: LanguageSource) -> None:
         where = f"languages.{lang}"

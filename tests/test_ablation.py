@@ -1,10 +1,11 @@
 """The ablation runner's pieces that need no training: overrides checked before a run,
-and the markdown summary (means over seeds, CER for an unspaced language)."""
+studies in params, and the markdown summary (means over seeds, CER for an unspaced language)."""
 
 import pytest
 
 from l2s import config
 from l2s.evaluation import ablation
+from tests.helpers import write_params
 
 REPO_PARAMS = config.load()
 
@@ -15,6 +16,30 @@ def test_overrides_are_checked_before_training():
     with pytest.raises(config.ConfigError, match="ctc_wieght"):
         ablation.with_overrides(REPO_PARAMS, "multi", {"ctc_wieght": 2.0})
     assert ablation._value("3e-3") == 0.003 and ablation._value("{dropout: 0.0}") == {"dropout": 0.0}
+
+
+def test_study_runs_each_recipe_with_each_model(tmp_path, monkeypatch):
+    study = {
+        "models": {"both": {"languages": ["en", "es"]}, "en_only": {"languages": ["en"]}},
+        "recipes": {
+            "head": {},
+            "nohead": {"ctc_weight": 0, "reader_steps": 0, "freeze_reader": False, "reader_to_decoder": False},
+        },
+        "seeds": [3],
+    }
+    load, path = config.load, write_params(tmp_path, studies={"s": study})
+    monkeypatch.setattr(config, "load", lambda: load(path))
+    calls = []
+    monkeypatch.setattr(ablation, "run", lambda name, overrides, seeds, model, entry: calls.append((name, seeds)) or [])
+    ablation.study("s")
+    names = [("s_head_both", [3]), ("s_head_en_only", [3]), ("s_nohead_both", [3]), ("s_nohead_en_only", [3])]
+    assert calls == names
+    # a study's model is not one of params' models: with_overrides adds it (and its evaluations)
+    params = load(path)
+    entry = params.studies["s"].models["en_only"]
+    assert ablation.with_overrides(params, "en_only", {"seed": 3}, entry).train_config("en_only").seed == 3
+    with pytest.raises(config.ConfigError, match=r"studies\.s\.recipes\.bad .*ctc_wieght"):
+        load(write_params(tmp_path, studies={"s": {**study, "recipes": {"bad": {"ctc_wieght": 1}}}}))
 
 
 def test_summary_means_over_seeds(tmp_path):

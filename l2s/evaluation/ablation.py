@@ -1,15 +1,19 @@
 """Training-recipe ablations, scored on the validation split: `python -m l2s.evaluation.ablation`.
 
     python -m l2s.evaluation.ablation ctc5 --set ctc_weight=5 window=75 --seeds 0 1
+    python -m l2s.evaluation.ablation --study multilingual
 
-trains a model of params.yaml (`--model`, default the first) with the given train
+The first trains a model of params.yaml (`--model`, default the first) with the given train
 overrides once per seed into models/ablations/<name>/s<seed>/ (a finished run is reused),
 then speaks each of its languages' validation clips and scores them as the test and wer
 stages score the test split: STOI and ESTOI of Griffin-Lim audio, WER and CER of the
 project's recogniser (models/asr/<lang>, which never trains the generator), and the lip
 reader's phoneme error rate. Rows go to reports/ablations.csv (one per name, seed and
 language, with the training's step time and compute), so that defaults are chosen on
-validation data and the test split stays unseen.
+validation data and the test split stays unseen. The second runs every row of a study
+in params.yaml (`studies:`): each of its models (languages + train overrides) with each
+of its recipes, named `<study>_<recipe>_<model>`. `--rescore` scores every row again
+(after the recogniser was retrained, say).
 """
 
 from __future__ import annotations
@@ -40,10 +44,17 @@ log = logging.getLogger(__name__)
 TABLE = "ablations.csv"
 
 
-def with_overrides(params: config.Params, model: str, overrides: dict) -> config.Params:
-    entry = params.models[model]
+def with_overrides(
+    params: config.Params, model: str, overrides: dict, entry: config.ModelEntry | None = None
+) -> config.Params:
+    """params with `overrides` laid over the train settings of `model` (or of `entry`, a
+    model that params.yaml's models do not list, such as a study's)."""
+    entry = entry or params.models[model]
     entry = dataclasses.replace(entry, train={**entry.train, **overrides})
-    params = dataclasses.replace(params, models={**params.models, model: entry})
+    evaluations = {f"{model}-{lang}": config.Evaluation(model, lang) for lang in entry.languages}
+    params = dataclasses.replace(
+        params, models={**params.models, model: entry}, evaluations={**params.evaluations, **evaluations}
+    )
     params.train_config(model)  # a bad override fails before training
     return params
 
@@ -77,6 +88,12 @@ def score_split(checkpoint: Path, lang: str, split: str = "val", seed: int = 0, 
     """STOI, ESTOI, recogniser WER/CER and lip-reading PER/WER of a model on one split."""
     gen, meta = load_generator(checkpoint)
     data = ProcessedLanguage(lang)
+    trained, processed = meta["preprocess"], data.info["preprocess"]
+    if trained is not None and dataclasses.asdict(trained.crop) != processed["crop"]:
+        raise ValueError(
+            f"{checkpoint} was trained on other crops ({dataclasses.asdict(trained.crop)}) than "
+            f"data/processed/{lang} holds ({processed['crop']})"
+        )
     clips = ClipDataset(data, split)
     language = language_index(gen, meta["languages"], lang)
     reader = lipreading.LipReader(data) if gen.reader is not None else None
@@ -109,12 +126,14 @@ def score_split(checkpoint: Path, lang: str, split: str = "val", seed: int = 0, 
     return {k: round(float(v), 4) for k, v in row.items()}
 
 
-def run(name: str, overrides: dict, seeds: list[int], model: str | None = None) -> list[dict]:
+def run(
+    name: str, overrides: dict, seeds: list[int], model: str | None = None, entry: config.ModelEntry | None = None
+) -> list[dict]:
     base = config.load()
     model = model or next(iter(base.models))
     rows = []
     for seed in seeds:
-        params = with_overrides(base, model, {**overrides, "seed": seed})
+        params = with_overrides(base, model, {**overrides, "seed": seed}, entry)
         cfg = params.train_config(model)
         out = paths.root() / "models" / "ablations" / name / f"s{seed}"
         if not (out / "metrics.json").exists():
@@ -142,6 +161,35 @@ def run(name: str, overrides: dict, seeds: list[int], model: str | None = None) 
             log.info("%s seed %d %s: %s", name, seed, lang, scores)
     _append(paths.root() / "reports" / TABLE, rows)
     return rows
+
+
+def study(name: str) -> list[dict]:
+    """Every row of params.yaml's studies.<name>: each recipe with each model, each seed."""
+    params = config.load()
+    if name not in params.studies:
+        raise config.ConfigError(f"unknown study {name!r}; params.yaml studies: {', '.join(params.studies) or 'none'}")
+    s = params.studies[name]
+    rows = []
+    for recipe, overrides in s.recipes.items():
+        for model, entry in s.models.items():
+            rows += run(f"{name}_{recipe}_{model}", overrides, s.seeds, model, entry)
+    return rows
+
+
+def rescore() -> None:
+    """Score every run of reports/ablations.csv again, from its checkpoint: after the
+    recogniser was retrained, rows scored before and after would not compare."""
+    path = paths.root() / "reports" / TABLE
+    rows = list(csv.DictReader(open(path, newline="", encoding="utf-8")))
+    for row in rows:
+        checkpoint = paths.root() / "models" / "ablations" / row["name"] / f"s{row['seed']}" / paths.BEST
+        try:
+            row.update(score_split(checkpoint, row["lang"], "val", seed=0))
+        except (FileNotFoundError, ValueError) as e:
+            log.warning("%s seed %s %s keeps its old scores: %s", row["name"], row["seed"], row["lang"], e)
+            continue
+        log.info("%s seed %s %s: WER %s", row["name"], row["seed"], row["lang"], row["wer"])
+    _append(path, rows)
 
 
 def summary(path: Path | None = None) -> str:
@@ -211,12 +259,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="train overrides, YAML values")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
     parser.add_argument("--model", help="a model of params.yaml (default: the first)")
+    parser.add_argument("--study", help="run every row of params.yaml's studies.<STUDY> instead")
+    parser.add_argument("--rescore", action="store_true", help="score every row of the table again")
     args = parser.parse_args(argv)
     if args.table:
         print(summary())
         return 0
-    if not args.name:
-        parser.error("a name is needed (or --table)")
+    if not args.name and not args.study and not args.rescore:
+        parser.error("a name is needed (or --study, --rescore or --table)")
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S"
     )
@@ -225,7 +275,12 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError:
         parser.error("--set takes KEY=VALUE items")
     try:
-        run(args.name, overrides, args.seeds, args.model)
+        if args.rescore:
+            rescore()
+        elif args.study:
+            study(args.study)
+        else:
+            run(args.name, overrides, args.seeds, args.model)
     except (config.ConfigError, FileNotFoundError, ValueError) as e:
         log.error("%s", e)
         return 2

@@ -128,10 +128,14 @@ def test_demo_short_window():
 # --------------------------------------------------------------------------- padding masks
 
 
-def test_padded_frames_do_not_reach_valid_outputs():
-    """What frames beyond `lengths` hold changes nothing: context, features, mels, linear."""
+@pytest.mark.parametrize(
+    "recipe", [{}, {"phonemes": 12, "reader_to_decoder": True, "posterior_channels": 8}], ids=["plain", "posteriors"]
+)
+def test_padded_frames_do_not_reach_valid_outputs(recipe):
+    """What frames beyond `lengths` hold changes nothing: context, features, mels, linear
+    (also through the lip-reading head's posteriors and their temporal encoder)."""
     torch.manual_seed(0)
-    cfg = model_config("demo")
+    cfg = model_config("demo", recipe, internal=True)
     gen = Generator(cfg).eval()
     lengths = torch.tensor([12, 20])
     frames = _frames(2, 20)
@@ -330,6 +334,13 @@ def test_lip_reading_head_and_posteriors_to_the_decoder():
         out = gen(_frames(2, 6), torch.tensor([6, 4]))
     assert out.phoneme_logits.shape == (2, 6, 12) and out.mels[-1].shape == (2, 1, 80, 24)
     assert Generator(model_config("demo")).reader is None
+    encoded = Generator(
+        model_config("demo", {"phonemes": 12, "reader_to_decoder": True, "posterior_channels": 4}, internal=True)
+    )
+    assert (
+        encoded.posterior_encoder[0].in_channels == 12
+        and encoded.decoder.bottleneck[0].conv1.in_channels == 64 + 16 + 4
+    )
     with pytest.raises(ConfigError, match="reader_to_decoder"):
         model_config("demo", {"reader_to_decoder": True}, internal=True)
     with pytest.raises(ConfigError, match="model.kernel"):

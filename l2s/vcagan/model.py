@@ -293,7 +293,7 @@ class MelDecoder(nn.Module):
         self.cfg = cfg
         k, c_in = cfg.kernel, cfg.feature_dim + cfg.noise_channels
         if cfg.reader_to_decoder:
-            c_in += cfg.phonemes
+            c_in += cfg.posterior_channels or cfg.phonemes
         bottleneck = []
         for c_out in cfg.bottleneck_channels:
             bottleneck.append(UpBlock(c_in, c_out, k))
@@ -367,6 +367,12 @@ class Generator(nn.Module):
         self.decoder = MelDecoder(cfg)
         self.postnet = Postnet(cfg)
         self.reader = nn.Linear(cfg.context_dim, cfg.phonemes) if cfg.phonemes else None
+        self.posterior_encoder = None
+        if cfg.reader_to_decoder and cfg.posterior_channels:
+            c = cfg.posterior_channels
+            self.posterior_encoder = nn.Sequential(
+                nn.Conv1d(cfg.phonemes, c, 5, 1, 2), nn.LeakyReLU(0.2), nn.Conv1d(c, c, 5, 1, 2), nn.LeakyReLU(0.2)
+            )
 
     def forward(
         self,
@@ -386,7 +392,10 @@ class Generator(nn.Module):
         if read_only:
             return GeneratorOutput([], None, feats, context, logits)
         if self.cfg.reader_to_decoder:
-            posteriors = logits.softmax(-1) * valid[:, :, None].to(logits.dtype)
+            mask = valid[:, :, None].to(logits.dtype)
+            posteriors = logits.softmax(-1) * mask
+            if self.posterior_encoder is not None:
+                posteriors = self.posterior_encoder(posteriors.transpose(1, 2)).transpose(1, 2) * mask
             dec_feats = torch.cat([dec_feats, posteriors.to(dec_feats.dtype)], dim=-1)
         mels = self.decoder(dec_feats, context, valid, noise)
         return GeneratorOutput(mels, self.postnet(mels[-1]), feats, context, logits)

@@ -40,6 +40,10 @@ class ModelConfig:
     # 0: no head (the published model). Set by training from train.ctc_weight.
     phonemes: int = 0
     reader_to_decoder: bool = False  # the decoder also takes the head's phoneme posteriors
+    # with reader_to_decoder: 0 feeds the posteriors as they are; N > 0 first encodes them
+    # with two 5-frame temporal convs to N channels (CTC posteriors are spikes, a phoneme's
+    # sound spans several frames around its spike)
+    posterior_channels: int = 0
     # generator
     noise_channels: int = 128
     bottleneck_channels: tuple[int, ...] = (512, 256, 256)  # blocks at the lowest scale before scale 0
@@ -73,15 +77,15 @@ class ModelConfig:
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
             values = value if isinstance(value, tuple) else (value,)
-            if f.name not in ("preset", "dropout", "languages", "phonemes", "reader_to_decoder") and not all(
-                isinstance(v, int) and v > 0 for v in values
-            ):
+            optional = ("preset", "dropout", "languages", "phonemes", "reader_to_decoder", "posterior_channels")
+            if f.name not in optional and not all(isinstance(v, int) and v > 0 for v in values):
                 raise ConfigError(f"model.{f.name}: positive integers needed, got {value!r}")
         if not 0 <= self.dropout < 1:
             raise ConfigError(f"model.dropout: must be in [0, 1), got {self.dropout}")
-        if self.languages < 0 or self.phonemes < 0:
+        if min(self.languages, self.phonemes, self.posterior_channels) < 0:
             raise ConfigError(
-                f"model.languages and model.phonemes: must be >= 0, got {self.languages}, {self.phonemes}"
+                "model.languages, model.phonemes and model.posterior_channels: must be >= 0, got "
+                f"{self.languages}, {self.phonemes}, {self.posterior_channels}"
             )
         if self.reader_to_decoder and not self.phonemes:
             raise ConfigError("model.reader_to_decoder: needs the lip-reading head (phonemes > 0)")

@@ -275,10 +275,10 @@ class TrainConfig:
     reader_batch_size: int = 16  # clips per pre-training step (0: batch_size); a step costs a tenth
     freeze_reader: bool = True
     # learning rate: linear warm-up over warmup_steps, then constant or cosine decay to 5 %,
-    # in each phase (pre-training, then the whole model) or, lr_per_phase false, over the run
+    # over the run or, lr_per_phase, in each phase (pre-training, then the whole model)
     warmup_steps: int = 50
     lr_decay: Literal["none", "cosine"] = "cosine"
-    lr_per_phase: bool = True
+    lr_per_phase: bool = False
     # the adversarial losses (and the discriminators' training) start at this step; before
     # it the generator learns from reconstruction, sync and lip reading alone
     gan_start: int = 2900

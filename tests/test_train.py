@@ -182,7 +182,7 @@ def _trainer(root, out, **train_cfg):
 def test_learning_rate_restarts_in_each_phase(root, monkeypatch, tmp_path):
     monkeypatch.setenv("L2S_ROOT", str(root))
     cfg = dict(steps=100, reader_steps=60, warmup_steps=10, lr=1e-2, lr_decay="cosine")
-    lr = _trainer(root, tmp_path, **cfg).learning_rate
+    lr = _trainer(root, tmp_path, **cfg, lr_per_phase=True).learning_rate
     # pre-training: warm-up, peak, decay to 5 % at its last step; then the same for the decoder
     assert lr(0) == pytest.approx(1e-3) and lr(9) == pytest.approx(1e-2) and lr(59) == pytest.approx(5e-4, rel=0.1)
     assert lr(60) == pytest.approx(1e-3) and lr(69) == pytest.approx(1e-2) and lr(99) == pytest.approx(5e-4, rel=0.1)

@@ -269,10 +269,10 @@ class TrainConfig:
     # real corpora give transcripts without timings
     frame_ce_weight: float = 0.0
     # lip-reading pre-training: the first reader_steps steps train the visual front-end and
-    # the head alone, on whole clips (a step costs a tenth of a full one); freeze_reader
+    # the head alone, on whole clips (a fifth of a full step's FLOP); freeze_reader
     # keeps both fixed afterwards, so the decoder learns to voice a finished lip reader
     reader_steps: int = 2500
-    reader_batch_size: int = 16  # clips per pre-training step (0: batch_size); a step costs a tenth
+    reader_batch_size: int = 16  # clips per pre-training step (0: batch_size)
     freeze_reader: bool = True
     # learning rate: linear warm-up over warmup_steps, then constant or cosine decay to 5 %,
     # over the run or, lr_per_phase, in each phase (pre-training, then the whole model)

@@ -202,7 +202,7 @@ def model_rows(
         kinds.append(("training step, before gan_start", trainer.train_set, cfg.reader_steps))
     kinds.append(("training step", trainer.train_set, max(cfg.reader_steps, cfg.gan_start)))
     for name, data, at_step in kinds:
-        wanted = (cfg.reader_batch_size or batch) if data is trainer.reader_set else batch
+        wanted = cfg.reader_batch if data is trainer.reader_set else batch
         size = min(wanted, len(data))  # a scratch corpus of a few clips (--clips) holds less than a batch
         batch_data = next(iter(torch.utils.data.DataLoader(data, batch_size=size, shuffle=True, drop_last=True)))
         step_flops = training_flops(trainer, batch_data, at_step)

@@ -299,6 +299,11 @@ class TrainConfig:
     nnodes: int = 1
     rdzv_endpoint: str = "localhost:29400"
 
+    @property
+    def reader_batch(self) -> int:
+        """Clips per lip-reading pre-training step (reader_batch_size, or batch_size when 0)."""
+        return self.reader_batch_size or self.batch_size
+
     def __post_init__(self):
         for name in ("steps", "batch_size", "window", "eval_every", "eval_clips", "log_every", "nnodes"):
             _positive(f"train.{name}", getattr(self, name))

@@ -73,7 +73,7 @@ def training_compute(params: config.Params, model: str) -> float:
         trainer = train.Trainer(model, params, Path("unused"), Path("unused"), train.Dist(), torch.device("cpu"))
         total = 0.0
         for dataset, size, count, step in (
-            (trainer.reader_set, cfg.reader_batch_size or cfg.batch_size, reading, 0),
+            (trainer.reader_set, cfg.reader_batch, reading, 0),
             (trainer.train_set, cfg.batch_size, plain, reading),
             (trainer.train_set, cfg.batch_size, adversarial, max(reading, cfg.gan_start)),
         ):

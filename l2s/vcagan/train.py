@@ -380,10 +380,11 @@ class Trainer:
         cfg = self.cfg
         resumed = self.resume()
         per_rank = len(self.train_set) // self.d.world
-        if per_rank < max(cfg.batch_size, cfg.reader_batch_size):
+        largest = max(cfg.batch_size, cfg.reader_batch)
+        if per_rank < largest:
             raise ValueError(
                 f"the train split of {', '.join(self.languages)} has {len(self.train_set)} clips: too few for "
-                f"batch_size {max(cfg.batch_size, cfg.reader_batch_size)} x {self.d.world} processes"
+                f"batch_size {largest} x {self.d.world} processes"
             )
         writer = None
         if self.d.main:
@@ -397,7 +398,7 @@ class Trainer:
         for dataset, first, end in self._phases():
             if self.step >= end:
                 continue
-            size = (cfg.reader_batch_size or cfg.batch_size) if dataset is self.reader_set else cfg.batch_size
+            size = cfg.reader_batch if dataset is self.reader_set else cfg.batch_size
             batches = len(dataset) // self.d.world // size
             sampler = ResumableSampler(dataset, self.d.world, self.d.rank, cfg.seed, size)
             # workers are re-made each epoch so that they see the dataset's new epoch number

@@ -89,3 +89,30 @@ def test_frame_track_spreads_a_word_over_its_span():
     assert track.tolist() == [-1, -1, 7, 7, 8, 8, -1, -1, -1, -1]
     _spread(track, [9], start=0.3, end=1.0, fps=25.0)  # runs past the clip: cut at its end
     assert track.tolist()[7:] == [9, 9, 9]
+
+
+def test_frame_track_takes_phoneme_timings_over_word_timings(workdir):
+    """The embedded corpus gives each phoneme's span: the track follows them (a pause stays
+    -1); a corpus with word timings alone spreads each word's phonemes over its span."""
+    import numpy as np
+
+    from l2s import config
+    from l2s.data.alignment import Span
+    from l2s.data.preprocess import add_phonemes
+    from l2s.data.sources import RawItem
+
+    params = config.load(workdir / "params.yaml")
+    words = (Span("blue", 0.0, 0.4),)
+    phones = (Span("b", 0.0, 0.08), Span("l", 0.08, 0.16), Span("_", 0.16, 0.24), Span("uː", 0.24, 0.4))
+    items = {
+        "timed": RawItem("timed", workdir / "a.mp4", "s1", "blue", words=words, phones=phones),
+        "words": RawItem("words", workdir / "b.mp4", "s1", "blue", words=words),
+    }
+    rows = [{"utt_id": u, "text": "blue", "start": 0.0} for u in items]
+    (workdir / "out").mkdir()
+    add_phonemes("en", rows, params, workdir / "out", items)
+    track = np.load(workdir / "out" / "frame_phonemes.npy")[:, :10]
+    b, el, u = phonemes.ids(["b", "l", "uː"])
+    assert track[0].tolist() == [b, b, el, el, -1, -1, u, u, u, u]
+    assert track[1].tolist() == [b, b, b, el, el, el, el, u, u, u]  # frame centres 0.02 .. 0.38 in thirds
+    assert rows[0]["phonemes"] == "b l uː"

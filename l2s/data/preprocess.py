@@ -318,7 +318,7 @@ def pack(lang: str, tasks: list[Task], params: Params, errors: dict[str, str]) -
     for a in arrays.values():
         a.flush()
     del arrays
-    phoneme_info = add_phonemes(lang, rows, params, out, {t.item.utt_id: t.item.words for t in kept})
+    phoneme_info = add_phonemes(lang, rows, params, out, {t.item.utt_id: t.item for t in kept})
 
     clip_columns = ["index", "clip_id", "utt_id", "speaker", "text", "phonemes", "start", "valid_frames", "source"]
     paths.write_csv(out / "clips.csv", rows, clip_columns)
@@ -355,16 +355,17 @@ def pack(lang: str, tasks: list[Task], params: Params, errors: dict[str, str]) -
     return metrics
 
 
-def add_phonemes(lang: str, rows: list[dict], params: Params, out: Path, timings: dict[str, tuple]) -> dict:
+def add_phonemes(lang: str, rows: list[dict], params: Params, out: Path, items: dict[str, RawItem]) -> dict:
     """Each clip's transcript as inventory symbols (column `phonemes`, WORD between words;
     empty when it has none), the lexicon of its words (lexicon.csv: word, symbols) and the
     phoneme summary of info.json. Reads the pronunciation table of the raw folder, if any.
 
-    Where the corpus gives word timings (`timings`: utt_id -> word spans; the embedded
-    corpus, GRID, LRS), also frame_phonemes.npy [clips, frames]: the inventory id spoken at
-    each video frame, each word's phonemes spread evenly over its span; -1 between words
-    and where nothing is known. An option for training (train.frame_ce_weight), not the
-    default: most real corpora have transcripts without timings."""
+    Where the corpus gives timings (`items`: utt_id -> its RawItem), also
+    frame_phonemes.npy [clips, frames]: the inventory id spoken at each video frame, -1 in
+    pauses and where nothing is known. Phoneme timings (the embedded corpus) give it
+    directly; word timings alone (GRID, LRS) spread each word's phonemes evenly over its
+    span. An option for training (train.frame_ce_weight), not the default: most real
+    corpora have transcripts without timings."""
     corpus_voice, spoken = phonemes.read_pronunciation(params.raw_dir(lang))
     voice = params.phoneme_voice(lang, corpus_voice)
     if voice is None:
@@ -378,9 +379,13 @@ def add_phonemes(lang: str, rows: list[dict], params: Params, out: Path, timings
         symbols = reader(r["text"]) or []
         counts.update(symbols)
         r["phonemes"] = " ".join(symbols)
-        for w in timings.get(r["utt_id"], ()):
-            ids = phonemes.ids(reader.word(phonemes.normal(w.label).strip()))
-            _spread(frames[i], ids, w.start - float(r["start"]), w.end - float(r["start"]), params.preprocess.fps)
+        item, start = items[r["utt_id"]], float(r["start"])
+        if item.phones:  # espeak-ng's phoneme labels are IPA: the inventory splits them like the text's
+            spans = [(phonemes.ids(phonemes.split_ipa(p.label)), p) for p in item.phones]
+        else:
+            spans = [(phonemes.ids(reader.word(phonemes.normal(w.label).strip())), w) for w in item.words]
+        for ids, span in spans:
+            _spread(frames[i], ids, span.start - start, span.end - start, params.preprocess.fps)
     if (frames >= 0).any():
         np.save(out / "frame_phonemes.npy", frames)
     else:
@@ -399,7 +404,8 @@ def add_phonemes(lang: str, rows: list[dict], params: Params, out: Path, timings
 
 
 def _spread(track: np.ndarray, ids: list[int], start: float, end: float, fps: float) -> None:
-    """Write a word's phoneme ids evenly over the frames whose centres fall in [start, end)."""
+    """Write the phoneme ids of a span (a word, or one phoneme) evenly over the frames whose
+    centres fall in [start, end)."""
     if not ids or end <= start:
         return
     for f in range(max(0, int(start * fps)), min(len(track), int(np.ceil(end * fps)) + 1)):

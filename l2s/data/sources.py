@@ -45,6 +45,8 @@ class RawItem:
     # the split the corpus itself gives the video (train, val, test, or trainval: train or
     # val, divided by preprocess.split.val_fraction); None: preprocess.split decides
     split: str | None = None
+    # phoneme timings when known (the synthetic corpus: espeak-ng's own events)
+    phones: tuple[Span, ...] = field(default=())
 
 
 def list_items(src: LanguageSource, raw_dir: Path) -> list[RawItem]:
@@ -59,8 +61,10 @@ def list_items(src: LanguageSource, raw_dir: Path) -> list[RawItem]:
     return sorted(items, key=lambda i: i.utt_id)
 
 
-def _alignment(video: Path) -> tuple[Span, ...]:
-    return tuple(alignment.read(video).get("words", ()))
+def _alignment(video: Path) -> dict[str, tuple[Span, ...]]:
+    """The RawItem fields of the <video>.align.json beside a video ({} if none)."""
+    found = alignment.read(video)
+    return {"words": tuple(found.get("words", ())), "phones": tuple(found.get("phonemes", ()))}
 
 
 def _is_video(path: Path, below: Path) -> bool:
@@ -100,7 +104,7 @@ def _folder(src: LanguageSource, raw_dir: Path) -> list[RawItem]:
             speaker = "speaker"
         else:
             speaker = row.get("speaker") or (rel.parts[0] if len(rel.parts) > 1 else "speaker")
-        items.append(RawItem(rel.with_suffix("").as_posix(), path, speaker, text, _alignment(path)))
+        items.append(RawItem(rel.with_suffix("").as_posix(), path, speaker, text, **_alignment(path)))
     return items
 
 
@@ -162,7 +166,7 @@ def read_manifest(manifest: Path, language: str | None) -> list[RawItem]:
         if not item.path.is_file():
             missing.append(f"row {number}: {item.path}")
             continue
-        items.append(replace(item, words=_alignment(item.path)))
+        items.append(replace(item, **_alignment(item.path)))
     if missing:
         shown = "; ".join(missing[:5]) + (f"; ... ({len(missing)} in all)" if len(missing) > 5 else "")
         raise FileNotFoundError(

@@ -23,21 +23,16 @@ import csv
 import dataclasses
 import logging
 import sys
+import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 import yaml
 
 from l2s import config, paths
-from l2s.data.dataset import ClipDataset, ProcessedLanguage
-from l2s.evaluation import lipreading, text
-from l2s.evaluation.asr.recognizers import load_recognizer
-from l2s.scores import stoi
+from l2s.evaluation import test, text, wer
 from l2s.vcagan import train
-from l2s.vcagan.inference import generate, language_index, load_generator
-from l2s.vcagan.vocoder import to_waves
 
 log = logging.getLogger(__name__)
 
@@ -83,46 +78,18 @@ def training_compute(params: config.Params, model: str) -> float:
     return total
 
 
-@torch.no_grad()
-def score_split(checkpoint: Path, lang: str, split: str = "val", seed: int = 0, batch: int = 16) -> dict:
-    """STOI, ESTOI, recogniser WER/CER and lip-reading PER/WER of a model on one split."""
-    gen, meta = load_generator(checkpoint)
-    data = ProcessedLanguage(lang)
-    trained, processed = meta["preprocess"], data.info["preprocess"]
-    if trained is not None and dataclasses.asdict(trained.crop) != processed["crop"]:
-        raise ValueError(
-            f"{checkpoint} was trained on other crops ({dataclasses.asdict(trained.crop)}) than "
-            f"data/processed/{lang} holds ({processed['crop']})"
-        )
-    clips = ClipDataset(data, split)
-    language = language_index(gen, meta["languages"], lang)
-    reader = lipreading.LipReader(data) if gen.reader is not None else None
-    recogniser = load_recognizer(lang)
-    torch.manual_seed(seed)
-    s, e, refs, waves, reading = [], [], [], [], []
-    for b in torch.utils.data.DataLoader(clips, batch_size=batch):
-        lengths = b["valid_frames"]
-        spec = generate(gen, b["frames"], lengths, language)
-        steps = (lengths * 4).tolist()
-        out = to_waves(spec.mel, meta["mel"], lengths=steps, seed=seed)
-        for i, wave in enumerate(out):
-            ref = b["audio"][i].numpy()[: len(wave)]
-            s.append(stoi(ref, wave, meta["mel"].sample_rate))
-            e.append(stoi(ref, wave, meta["mel"].sample_rate, extended=True))
-        waves += out
-        refs += list(b["text"])
-        if reader is not None:
-            reading += lipreading.read(spec.output.phoneme_logits, lengths, reader)
-    hyps = recogniser.transcribe(waves)
-    rates = text.corpus_rates([text.error_counts(r, h, lang) for r, h in zip(refs, hyps)])
-    row = {"stoi": np.mean(s), "estoi": np.mean(e), "wer": rates["wer"], "cer": rates["cer"]}
-    if reader is not None:
-        edits = phones = 0
-        for r, read in zip(clips.rows, reading):
-            ed, n = lipreading.phoneme_error(data.clips[r]["phonemes"].split(), read["read_phonemes"].split())
-            edits, phones = edits + ed, phones + n
-        lip = text.corpus_rates([text.error_counts(r, x["read_text"], lang) for r, x in zip(refs, reading)])
-        row.update(lip_per=edits / max(phones, 1), lip_wer=lip["wer"], lip_cer=lip["cer"])
+def score_split(checkpoint: Path, lang: str, split: str = "val", seed: int = 0) -> dict:
+    """STOI, ESTOI, recogniser WER/CER and lip-reading PER/WER of a model on one split,
+    spoken and heard as the test and wer stages do it (l2s.evaluation.test.speak, wer.transcribe)."""
+    params = config.load()
+    cfg = dataclasses.replace(params.test, seed=seed, save_wav=True, save_mel=False)
+    with tempfile.TemporaryDirectory(prefix=f"l2s-{lang}-{split}-") as tmp:
+        spoken = test.speak(checkpoint, lang, split, cfg, Path(tmp))
+        _, heard = wer.transcribe(Path(tmp), lang, params)
+    row = {"stoi": spoken["stoi"], "estoi": spoken["estoi"], "wer": heard["wer"], "cer": heard["cer"]}
+    if "lip_reading" in spoken:
+        lips = spoken["lip_reading"]
+        row.update(lip_per=lips["per"], lip_wer=lips["wer"], lip_cer=lips["cer"])
     return {k: round(float(v), 4) for k, v in row.items()}
 
 

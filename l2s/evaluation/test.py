@@ -48,23 +48,27 @@ def run(key: str, params: config.Params | None = None) -> dict:
     """Synthesise and score the test split of evaluation `key` (<model>-<lang>); returns its metrics."""
     params = params or config.load()
     ev = params.evaluation(key)
-    cfg = params.test
     checkpoint = paths.best_checkpoint(ev.model)
     if not checkpoint.exists():
         raise FileNotFoundError(f"no checkpoint at {checkpoint}; train the model first: dvc repro train@{ev.model}")
-    data = ProcessedLanguage(ev.lang)
-    gen, meta = load_generator(checkpoint)
-    mel_cfg = meta["mel"]
-    if data.info["preprocess"]["mel"] != dataclasses.asdict(mel_cfg):
-        raise ValueError(
-            f"{ev.model} was trained on other audio features than data/processed/{ev.lang} holds "
-            "(preprocess.mel changed since training); run: dvc repro train@" + ev.model
-        )
-    language = language_index(gen, meta["languages"], ev.lang)
-    clips = ClipDataset(data, "test")
-    out = paths.test_dir(ev.model, ev.lang)
-    shutil.rmtree(out, ignore_errors=True)  # our own output: a re-run starts clean
     torch.set_num_threads(os.cpu_count() or 1)
+    metrics = speak(checkpoint, ev.lang, "test", params.test, paths.test_dir(ev.model, ev.lang))
+    paths.write_metrics("test", f"{ev.model}/{ev.lang}", metrics)
+    log.info("%s: %s", key, {k: v for k, v in metrics.items() if k != "ceiling"})
+    return metrics
+
+
+def speak(checkpoint: Path, lang: str, split: str, cfg: config.TestConfig, out: Path) -> dict:
+    """Speak every clip of one split with the generator of `checkpoint` into `out` (emptied
+    first: our own folder), score it, and return the means. The test stage runs it on the
+    test split; ablations on the validation split."""
+    data = ProcessedLanguage(lang)
+    gen, meta = load_generator(checkpoint)
+    _check_features(checkpoint, meta, data)
+    mel_cfg = meta["mel"]
+    language = language_index(gen, meta["languages"], lang)
+    clips = ClipDataset(data, split)
+    shutil.rmtree(out, ignore_errors=True)
     torch.manual_seed(cfg.seed)  # the generator's noise input: the same outputs on every run
 
     reader = LipReader(data) if gen.reader is not None else None
@@ -92,16 +96,15 @@ def run(key: str, params: config.Params | None = None) -> dict:
             jobs.append((clip_id, audio[i][: n * mel_cfg.hop], waves[i], ceiling[i], mel_cfg.sample_rate))
     synth_s = time.perf_counter() - t0
 
-    scores = dict(parallel.imap(_score, jobs, cfg.workers, desc=f"scoring {key}"))
+    scores = dict(parallel.imap(_score, jobs, cfg.workers, desc=f"scoring {lang} {split}"))
     rows = [
         {k: data.clips[r][k] for k in ("clip_id", "speaker", "text")} | scores[data.clips[r]["clip_id"]]
         for r in clips.rows
     ]
     paths.write_csv(out / "scores.csv", rows, digits=4)
-    lips = _lip_reading(data, clips.rows, reading, ev.lang, out) if reader is not None else {}
+    lips = _lip_reading(data, clips.rows, reading, lang, out) if reader is not None else {}
     elapsed = time.perf_counter() - t0
-
-    metrics = {
+    return {
         "clips": len(rows),
         **{s: _mean(rows, s) for s in SCORES},
         "ceiling": {s: _mean(rows, f"ceiling_{s}") for s in SCORES},
@@ -109,9 +112,22 @@ def run(key: str, params: config.Params | None = None) -> dict:
         "clips_per_s": round(len(rows) / elapsed, 2),
         "synthesis_clips_per_s": round(len(rows) / synth_s, 2),
     }
-    paths.write_metrics("test", f"{ev.model}/{ev.lang}", metrics)
-    log.info("%s: %s", key, {k: v for k, v in metrics.items() if k != "ceiling"})
-    return metrics
+
+
+def _check_features(checkpoint: Path, meta: dict, data: ProcessedLanguage) -> None:
+    """A model speaks only the crops and audio features it was trained on."""
+    processed, name = data.info["preprocess"], f"data/processed/{data.lang}"
+    if processed["mel"] != dataclasses.asdict(meta["mel"]):
+        raise ValueError(
+            f"{checkpoint} was trained on other audio features than {name} holds "
+            "(preprocess.mel changed since training); train it again (dvc repro train@<model>)"
+        )
+    trained = meta["preprocess"]
+    if trained is not None and dataclasses.asdict(trained.crop) != processed["crop"]:
+        raise ValueError(
+            f"{checkpoint} was trained on other crops ({dataclasses.asdict(trained.crop)}) than {name} holds "
+            f"({processed['crop']}); train it again (dvc repro train@<model>)"
+        )
 
 
 def _lip_reading(data: ProcessedLanguage, rows: list[int], reading: list[dict], lang: str, out: Path) -> dict:

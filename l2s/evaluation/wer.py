@@ -29,12 +29,21 @@ def run(key: str, params: config.Params | None = None) -> dict:
     params = params or config.load()
     ev = params.evaluation(key)
     out = paths.test_dir(ev.model, ev.lang)
-    scores = out / "scores.csv"
-    if not scores.exists():
+    if not (out / "scores.csv").exists():
         raise FileNotFoundError(f"no test outputs at {out}; run: dvc repro test@{key}")
-    with open(scores, newline="", encoding="utf-8") as f:
+    rows, metrics = transcribe(out, ev.lang, params)
+    paths.write_csv(paths.transcripts(ev.model, ev.lang), rows)
+    paths.write_metrics("wer", f"{ev.model}/{ev.lang}", metrics)
+    log.info("%s: %s", key, metrics)
+    return metrics
+
+
+def transcribe(out: Path, lang: str, params: config.Params) -> tuple[list[dict], dict]:
+    """Per-clip transcripts and corpus-level rates of the speech l2s.evaluation.test.speak
+    wrote to `out`: the generated speech and its ceiling."""
+    with open(out / "scores.csv", newline="", encoding="utf-8") as f:
         clips = [(r["clip_id"], r["text"]) for r in csv.DictReader(f)]
-    recogniser = asr.load_recognizer(ev.lang, params)
+    recogniser = asr.load_recognizer(lang, params)
 
     t0 = time.perf_counter()
     generated = recogniser.transcribe([_generated_input(out, clip_id) for clip_id, _ in clips])
@@ -43,12 +52,12 @@ def run(key: str, params: config.Params | None = None) -> dict:
 
     rows = []
     for (clip_id, ref), hyp, ceil in zip(clips, generated, ceiling):
-        counts = text.error_counts(ref, hyp, ev.lang)
-        upper = text.error_counts(ref, ceil, ev.lang)
+        counts = text.error_counts(ref, hyp, lang)
+        upper = text.error_counts(ref, ceil, lang)
         rows.append(
             {
                 "clip_id": clip_id,
-                "reference": text.normalise(ref, ev.lang),
+                "reference": text.normalise(ref, lang),
                 "hypothesis": hyp,
                 "ceiling_hypothesis": ceil,
                 **counts,
@@ -56,8 +65,6 @@ def run(key: str, params: config.Params | None = None) -> dict:
                 "ceiling_char_edits": upper["char_edits"],
             }
         )
-    paths.write_csv(paths.transcripts(ev.model, ev.lang), rows)
-
     ceiling_counts = [{**r, "word_edits": r["ceiling_word_edits"], "char_edits": r["ceiling_char_edits"]} for r in rows]
     metrics = {
         "clips": len(rows),
@@ -65,9 +72,7 @@ def run(key: str, params: config.Params | None = None) -> dict:
         "ceiling": _rounded(text.corpus_rates(ceiling_counts)),
         "clips_per_s": round(2 * len(rows) / elapsed, 2),
     }
-    paths.write_metrics("wer", f"{ev.model}/{ev.lang}", metrics)
-    log.info("%s: %s", key, metrics)
-    return metrics
+    return rows, metrics
 
 
 def _generated_input(out: Path, clip_id: str) -> Path:

@@ -238,12 +238,21 @@ class Trainer:
         with self._autocast():
             out = self.gen_step(normalise_frames(b["frames"]), b["length"], lang, read_only=True)
         loss = losses.lip_reading_ctc(out.phoneme_logits, b["length"], b["phonemes"], b["phoneme_length"])
-        frame_ce = losses.frame_phoneme_ce(out.phoneme_logits, b["frame_phonemes"])
+        frame_ce = self._frame_ce(out.phoneme_logits, b)
         self.opt_g.zero_grad(set_to_none=True)
         self.scaler.scale(loss + self.cfg.frame_ce_weight * frame_ce).backward()
         self.scaler.step(self.opt_g)
         self.scaler.update()
-        return _finite({"loss/ctc": loss, "loss/frame_ce": frame_ce}, self.step, self.out)
+        return _finite({"loss/ctc": loss, **self._frame_ce_scalar(frame_ce)}, self.step, self.out)
+
+    def _frame_ce(self, logits: torch.Tensor, b: dict) -> torch.Tensor:
+        """The frame-wise phoneme loss, computed only where it is weighted (an option)."""
+        if not self.cfg.frame_ce_weight:
+            return torch.zeros((), device=logits.device)
+        return losses.frame_phoneme_ce(logits, b["frame_phonemes"])
+
+    def _frame_ce_scalar(self, frame_ce: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {"loss/frame_ce": frame_ce} if self.cfg.frame_ce_weight else {}
 
     def _freeze_reader(self) -> None:
         """After pre-training: the front-end and head keep their weights and batch statistics."""
@@ -295,7 +304,7 @@ class Trainer:
         loss_ctc = loss_frame_ce = zero
         if out.phoneme_logits is not None:
             loss_ctc = losses.lip_reading_ctc(out.phoneme_logits, length, b["phonemes"], b["phoneme_length"])
-            loss_frame_ce = losses.frame_phoneme_ce(out.phoneme_logits, b["frame_phonemes"])
+            loss_frame_ce = self._frame_ce(out.phoneme_logits, b)
         loss_g = (
             cfg.gan_weight * loss_adv
             + cfg.recon_weight * loss_rec
@@ -315,7 +324,7 @@ class Trainer:
             "loss/sync": loss_sync,
             "loss/gen_sync": loss_gsync,
             "loss/ctc": loss_ctc,
-            "loss/frame_ce": loss_frame_ce,
+            **self._frame_ce_scalar(loss_frame_ce),
             "loss/g": loss_g,
         }
         return _finite(scalars, self.step, self.out)

@@ -249,7 +249,7 @@ class TrainConfig:
 
     preset: str = "demo"  # model size preset of l2s.vcagan.presets: demo | paper
     model: dict[str, Any] = field(default_factory=dict)  # overrides of the preset's size knobs
-    steps: int = 3200
+    steps: int = 3900
     batch_size: int = 8  # per process
     window: int = 40  # video frames per training window (4 mel frames each)
     # the demo preset's; the paper trained its sizes with 1e-4 for far more steps
@@ -264,7 +264,7 @@ class TrainConfig:
     # Needs windows that hold whole clips (a transcript covers its clip, not a window).
     ctc_weight: float = 1.0
     reader_to_decoder: bool = True  # the decoder also takes the head's phoneme posteriors
-    # frame-wise phoneme cross-entropy on the head where the corpus gave word timings
+    # frame-wise phoneme cross-entropy on the head where the corpus gave phoneme or word timings
     # (processed frame_phonemes.npy): an option, measured, not the default, since most
     # real corpora give transcripts without timings
     frame_ce_weight: float = 0.0
@@ -281,7 +281,7 @@ class TrainConfig:
     lr_per_phase: bool = False
     # the adversarial losses (and the discriminators' training) start at this step; before
     # it the generator learns from reconstruction, sync and lip reading alone
-    gan_start: int = 2900
+    gan_start: int = 3600
     flip: bool = True  # horizontal flip augmentation
     erase: bool = True  # random erasing augmentation
     language_embedding: bool = False  # multilingual models: a learnt vector per language

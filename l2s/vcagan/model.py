@@ -48,7 +48,9 @@ SCALES = 3  # mel outputs at n_mels/4, n_mels/2 and n_mels rows
 
 def normalise_frames(frames: Tensor) -> Tensor:
     """uint8 grayscale frames [..., H, W] -> float32 normalised with the authors' mean and std."""
-    return (frames.float() / 255.0 - FRAME_MEAN) / FRAME_STD
+    # one scale and one shift in place: a fifth of the lip-reading pre-training step went to
+    # the four passes of (x / 255 - mean) / std over whole 75-frame clips
+    return frames.float().mul_(1.0 / (255.0 * FRAME_STD)).sub_(FRAME_MEAN / FRAME_STD)
 
 
 def mel_scales(mel_unit: Tensor) -> list[Tensor]:

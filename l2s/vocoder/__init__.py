@@ -1,0 +1,2 @@
+"""The neural vocoder: ln-mel to waveform with a Vocos-style generator, its sizes, its
+discriminators and losses."""

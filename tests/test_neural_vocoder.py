@@ -1,4 +1,5 @@
-"""The neural vocoder: sizes and their checks."""
+"""The neural vocoder: sizes and their checks, exact output length, checkpoints that rebuild
+the vocoder alone."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import pytest
 import torch
 
 from l2s.config import ConfigError, MelConfig
+from l2s.vocoder.model import Vocoder, load_vocoder, vocoder_checkpoint
 from l2s.vocoder.presets import PRESETS, vocoder_config
 
 
@@ -74,3 +76,78 @@ def test_bad_config_names_the_key(preset, overrides, key):
 def test_unknown_preset_lists_the_known_ones():
     with pytest.raises(ConfigError, match="choose one of: full, small"):
         vocoder_config("base")
+
+
+# --------------------------------------------------------------------------- generator
+
+
+@pytest.mark.parametrize("frames", [1, 7, 100])
+def test_small_vocoder_gives_exactly_frames_times_hop_samples(frames):
+    torch.manual_seed(0)
+    voc = Vocoder(vocoder_config("small")).eval()
+    with torch.no_grad():
+        wave = voc(_ln_mel(2, frames))
+    assert wave.shape == (2, frames * 160) and wave.dtype == torch.float32
+    assert torch.isfinite(wave).all()
+
+
+def test_full_vocoder_builds_and_runs_a_tiny_forward():
+    torch.manual_seed(0)
+    voc = Vocoder(vocoder_config("full")).eval()
+    # about 13 M parameters, as Vocos' base model (80 mels and a 640-point STFT here)
+    assert 12e6 < sum(p.numel() for p in voc.parameters()) < 14e6
+    with torch.no_grad():
+        wave = voc(_ln_mel(1, 5))
+    assert wave.shape == (1, 5 * 160) and torch.isfinite(wave).all()
+
+
+def test_the_output_of_a_frame_depends_on_nearby_frames_only():
+    """Convolutions over time, no global state: changing the last frames leaves the start alone,
+    so clips can be vocoded in a padded batch and cut to their lengths."""
+    torch.manual_seed(0)
+    voc = Vocoder(vocoder_config("small", {"blocks": 2})).eval()
+    a = _ln_mel(1, 60)
+    b = a.clone()
+    b[..., 50:] = -11.5
+    with torch.no_grad():
+        wa, wb = voc(a), voc(b)
+    # receptive field: 3 frames per conv each side (embedding + 2 blocks), 2 more for the STFT window
+    reach = (3 * 3 + 2) * 160
+    assert torch.allclose(wa[:, : 50 * 160 - reach], wb[:, : 50 * 160 - reach], atol=1e-6)
+    assert not torch.allclose(wa[:, 50 * 160 :], wb[:, 50 * 160 :])
+
+
+# --------------------------------------------------------------------------- checkpoints
+
+
+def test_a_checkpoint_alone_rebuilds_the_vocoder(tmp_path):
+    torch.manual_seed(0)
+    cfg = vocoder_config("small", {"dim": 64, "intermediate": 96, "blocks": 2})
+    voc = Vocoder(cfg).eval()
+    mel = _ln_mel(1, 30)
+    path = tmp_path / "vocoder.pt"
+    torch.save(vocoder_checkpoint(voc, MelConfig(), step=12), path)
+    loaded, meta = load_vocoder(path)
+    assert loaded.cfg == cfg and not loaded.training
+    assert meta["mel"] == MelConfig() and meta["step"] == 12
+    with torch.no_grad():
+        assert torch.equal(loaded(mel), voc(mel))
+
+
+def test_load_vocoder_says_what_is_wrong(tmp_path):
+    with pytest.raises(FileNotFoundError, match="dvc repro vocoder@"):
+        load_vocoder(tmp_path / "missing.pt")
+    (tmp_path / "junk.pt").write_text("not a checkpoint")
+    with pytest.raises(ValueError, match="not a readable PyTorch checkpoint"):
+        load_vocoder(tmp_path / "junk.pt")
+    torch.save({"generator": {}}, tmp_path / "other.pt")
+    with pytest.raises(ValueError, match="not an l2s vocoder checkpoint"):
+        load_vocoder(tmp_path / "other.pt")
+    ck = vocoder_checkpoint(Vocoder(vocoder_config("small", {"blocks": 1})), MelConfig())
+    torch.save({**ck, "format": 99}, tmp_path / "newer.pt")
+    with pytest.raises(ValueError, match="another version of l2s"):
+        load_vocoder(tmp_path / "newer.pt")
+    ck["vocoder_config"]["blocks"] = 2  # weights of one block, a config of two
+    torch.save(ck, tmp_path / "mismatch.pt")
+    with pytest.raises(ValueError, match="does not fit"):
+        load_vocoder(tmp_path / "mismatch.pt")

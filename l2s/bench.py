@@ -8,6 +8,8 @@ touches data/. Figures:
 - the loader, clips per second from data/processed (memory-mapped);
 - training step time and GFLOP/s of the demo and paper presets, next to the machine's
   convolution peak, and the generator alone;
+- each neural vocoder preset: vocoding a 3 s clip (against Griffin-Lim's 60 iterations)
+  and a training step with its FLOP;
 - `l2s speak` on a 3 s clip, the whole path (decode, crop, generate, vocode), as a
   real-time factor with its parts, for both presets (weights are random: speed only).
 """
@@ -246,6 +248,54 @@ def model_rows(
     ]
 
 
+def vocoder_rows(presets: tuple[str, ...] = ("small", "full"), repeats: int = 5) -> list[tuple[str, str, str]]:
+    """Each neural vocoder preset (untrained: the cost does not depend on the weights):
+    vocoding a 3 s clip, warm, best of `repeats`, against Griffin-Lim's 60 iterations in
+    model_rows; and a training step of the default recipe (batch x segment, generator and
+    both discriminator families), with its FLOP from torch's counter."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from l2s import config
+    from l2s.vocoder import losses
+    from l2s.vocoder.discriminators import Discriminators
+    from l2s.vocoder.model import Vocoder
+    from l2s.vocoder.presets import vocoder_config
+
+    params = config.load()
+    mel_cfg, cfg = params.preprocess.mel, params.vocoder
+    rows = []
+    for preset in presets:
+        model_cfg = vocoder_config(preset, {}, mel_cfg)
+        vocoder, disc = Vocoder(model_cfg), Discriminators(model_cfg)
+        mel_loss = losses.MultiResolutionMelLoss(mel_cfg.sample_rate)
+        clip = torch.randn(1, mel_cfg.n_mels, 300) - 5
+        with torch.no_grad():
+            vocoder(clip)
+            t_clip = min(_timed(vocoder, clip)[1] for _ in range(repeats))
+        mel = torch.randn(cfg.batch_size, mel_cfg.n_mels, cfg.segment_frames) - 5
+        real = torch.randn(cfg.batch_size, cfg.segment_frames * mel_cfg.hop) * 0.1
+
+        def step():
+            fake = vocoder(mel)
+            loss_d, _ = losses.discriminator_loss(disc(real), disc(fake.detach()))
+            loss_d.backward()
+            loss_g, _ = losses.generator_loss(mel_loss(fake, real), disc(real), disc(fake))
+            loss_g.backward()
+
+        step()
+        t_step = min(_timed(step)[1] for _ in range(max(1, repeats // 2)))
+        with FlopCounterMode(display=False) as counter:
+            step()
+        flop = counter.get_total_flops()
+        segment = f"{cfg.batch_size} x {cfg.segment_frames / 100:.2f} s"
+        rows += [
+            (f"vocoder {preset}, 3 s clip", f"{t_clip:.4f} s", f"real-time factor {t_clip / 3:.4f}"),
+            (f"vocoder {preset} training step", f"{t_step:.3f} s", f"batch {segment}, {flop / 1e9:.1f} GFLOP"),
+        ]
+    return rows
+
+
 def untrained_checkpoint(preset: str, folder: Path) -> Path:
     """A checkpoint of an untrained generator of `preset`, as training writes it, with
     params.yaml's preprocessing: what `l2s speak` loads, for timing and tests."""
@@ -328,6 +378,8 @@ def main(args) -> None:
                     continue
                 for precision in ("fp32", "bf16"):
                     rows += model_rows(preset, batch, precision, with_vocoder=(preset, precision) == ("demo", "fp32"))
+        if args.only in ("all", "vocoder"):
+            rows += vocoder_rows()
         if args.only in ("all", "speak"):
             rows += speak_rows(tuple(args.presets))
     if old_root is None:

@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
 
     p = sub.add_parser("bench", help="measure the speed of each step on this machine", parents=[common])
     p.add_argument("--clips", type=int, default=8, help="clips per measurement")
-    p.add_argument("--only", choices=("all", "data", "model", "speak"), default="all", help="which figures")
+    p.add_argument("--only", choices=("all", "data", "model", "vocoder", "speak"), default="all", help="which figures")
     p.add_argument("--presets", nargs="+", choices=("demo", "paper"), default=["demo", "paper"], help="model presets")
     p.set_defaults(fn=cmd_bench)
 
@@ -137,9 +137,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--device", help="cpu or cuda (default: cuda when there is a GPU)")
     p.add_argument(
         "--vocoder",
-        choices=("mel", "linear"),
         default="mel",
-        help="Griffin-Lim on the mel or the postnet's spectrogram",
+        help="mel or linear (Griffin-Lim on the mel or the postnet's spectrogram), or a neural vocoder: "
+        "its name under models/vocoders/, its folder or .pt file",
     )
     p.add_argument(
         "--precision", choices=("auto", "fp32", "bf16"), default="auto", help="auto: bf16 where the hardware has it"

@@ -325,6 +325,47 @@ class TrainConfig:
 
 
 @dataclass(frozen=True)
+class VocoderTrainConfig:
+    """Training of every neural vocoder (stage vocoder@<name>; params `vocoder:`, and any key
+    overridden per vocoder in `vocoders.<name>.train`): ln-mel -> waveform, learnt from the
+    training split's recorded speech."""
+
+    preset: str = "small"  # size preset of l2s.vocoder.presets: small | full
+    model: dict[str, Any] = field(default_factory=dict)  # overrides of the preset's size knobs
+    steps: int = 12000
+    batch_size: int = 16  # per process
+    segment_frames: int = 32  # mel frames per training segment (100 a second)
+    lr: float = 5e-4
+    warmup_steps: int = 0
+    lr_decay: Literal["none", "cosine"] = "cosine"
+    # reconstruction (multi-resolution mel L1) alone before this step, then the adversarial
+    # and feature-matching losses of both discriminator families too
+    gan_start: int = 12000
+    adversarial: Literal["hinge", "lsgan"] = "hinge"
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
+    eval_every: int = 2000
+    eval_clips: int = 9
+    log_every: int = 50
+    seed: int = 0
+    nproc: str = "auto"
+    nnodes: int = 1
+    rdzv_endpoint: str = "localhost:29401"
+
+    def __post_init__(self):
+        for name in ("steps", "batch_size", "segment_frames", "eval_every", "eval_clips", "log_every", "nnodes"):
+            _positive(f"vocoder.{name}", getattr(self, name))
+        for name in ("warmup_steps", "gan_start"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"vocoder.{name}: must be >= 0, got {getattr(self, name)}")
+        _positive("vocoder.lr", self.lr)
+        if self.nproc != "auto" and not (self.nproc.isdigit() and int(self.nproc) > 0):
+            raise ConfigError(f"vocoder.nproc: 'auto' or a positive number of processes, got {self.nproc!r}")
+        from l2s.vocoder.presets import vocoder_config  # torch-free: sizes only
+
+        vocoder_config(self.preset, self.model)  # a misspelt preset or size knob fails on load
+
+
+@dataclass(frozen=True)
 class AsrConfig:
     """The speech recogniser of each language (stage asr@<lang>), used to score generated
     speech by word error rate (stage wer@<model>-<lang>)."""
@@ -358,11 +399,12 @@ class TestConfig:
 
     save_mel: bool = True  # outputs/<model>/<lang>/mel/<clip>.npz: mel and linear spectrogram
     save_wav: bool = True  # outputs/<model>/<lang>/wav/<clip>.wav
-    # Griffin-Lim on the 80-bin mel through its pseudo-inverse, or on the postnet's linear
-    # spectrogram (as published); the ceiling takes the same path from the ground truth.
-    # mel is the default: the demo model's small postnet made less intelligible speech
-    # (README, Testing)
-    vocoder: Literal["mel", "linear"] = "mel"
+    # mel: Griffin-Lim on the 80-bin mel through its pseudo-inverse; linear: Griffin-Lim on
+    # the postnet's linear spectrogram (as published); or the name of a neural vocoder of
+    # `vocoders:` (stage vocoder@<name>) on the mel. The ceiling takes the same path from the
+    # ground truth. mel is the default: the demo model's small postnet made less
+    # intelligible speech (README, Testing)
+    vocoder: str = "mel"
     griffin_lim_iters: int = 60
     batch_size: int = 16
     workers: int = 2  # processes scoring clips
@@ -390,6 +432,15 @@ class ModelEntry:
 
 
 @dataclass(frozen=True)
+class VocoderEntry:
+    """One neural vocoder to train (params: `vocoders.<name>`): the languages whose
+    recorded speech it learns, and overrides of `vocoder:`."""
+
+    languages: list[str] = field(default_factory=list)
+    train: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Study:
     """A set of validation-split comparisons that `dvc repro` does not run (params:
     `studies.<name>`): each model trained with each recipe (train overrides) once per seed,
@@ -411,6 +462,8 @@ class Params:
     models: dict[str, ModelEntry] = field(default_factory=dict)
     test: TestConfig = field(default_factory=TestConfig)
     asr: AsrConfig = field(default_factory=AsrConfig)
+    vocoder: VocoderTrainConfig = field(default_factory=VocoderTrainConfig)
+    vocoders: dict[str, VocoderEntry] = field(default_factory=dict)
     evaluations: dict[str, Evaluation] = field(default_factory=dict)
     studies: dict[str, Study] = field(default_factory=dict)
 
@@ -429,6 +482,17 @@ class Params:
                 raise ConfigError(f"models.{name}.languages: at least one language is needed")
             self.train_config(name, check_languages=False)  # bad overrides fail now, not hours into a run
         self._check_evaluations()
+        for name, entry in self.vocoders.items():
+            if name in ("mel", "linear"):
+                raise ConfigError(f"vocoders.{name}: the name is taken by test.vocoder's Griffin-Lim paths")
+            if not entry.languages:
+                raise ConfigError(f"vocoders.{name}.languages: at least one language is needed")
+            self.vocoder_config(name, check_languages=False)
+        if self.test.vocoder not in ("mel", "linear", *self.vocoders):
+            raise ConfigError(
+                f"test.vocoder: mel, linear or a vocoder of `vocoders:` ({', '.join(self.vocoders) or 'none'}), "
+                f"got {self.test.vocoder!r}"
+            )
         for name, study in self.studies.items():
             for model, entry in study.models.items():
                 for recipe, overrides in study.recipes.items():
@@ -489,6 +553,18 @@ class Params:
             )
         merged = {**dataclasses.asdict(self.train), **self.models[model].train}
         return parse(TrainConfig, merged, f"models.{model}.train")
+
+    def vocoder_config(self, name: str, check_languages: bool = True) -> VocoderTrainConfig:
+        """vocoder: with the vocoder's own overrides laid over it."""
+        if name not in self.vocoders:
+            raise ConfigError(f"unknown vocoder {name!r}; params.yaml vocoders: {', '.join(self.vocoders) or 'none'}")
+        unknown = [lang for lang in self.vocoders[name].languages if lang not in self.languages]
+        if check_languages and unknown:
+            raise ConfigError(
+                f"vocoders.{name}.languages: {unknown} not in languages (known: {', '.join(self.languages)})"
+            )
+        merged = {**dataclasses.asdict(self.vocoder), **self.vocoders[name].train}
+        return parse(VocoderTrainConfig, merged, f"vocoders.{name}.train")
 
     def evaluation(self, key: str) -> Evaluation:
         if key not in self.evaluations:

@@ -65,6 +65,16 @@ def train_plot(model: str) -> Path:
     return root() / "reports" / "plots" / "train" / f"{model}.csv"
 
 
+def vocoder_dir(name: str) -> Path:
+    """A trained neural vocoder (stage vocoder@<name>): checkpoints, TensorBoard logs, history."""
+    return root() / "models" / "vocoders" / name
+
+
+def vocoder_plot(name: str) -> Path:
+    """The vocoder's training history as `dvc plots` reads it."""
+    return root() / "reports" / "plots" / "vocoder" / f"{name}.csv"
+
+
 def test_dir(model: str, lang: str) -> Path:
     """What the test stage writes for one evaluation: wav/, mel/, ceiling/, scores.csv."""
     return root() / "outputs" / model / lang

@@ -49,6 +49,13 @@ def test_bench_prints_the_whole_table_and_its_figures_agree(workdir, capsys):
         assert rtf == pytest.approx(seconds / 3.0, abs=0.002)
     (griffin_lim,) = _row(table, rf"Griffin-Lim, 60 iterations\s+{NUMBER} s")
     assert 0 < griffin_lim < 10
+    for preset in ("small", "full"):
+        seconds, rtf = _row(table, rf"vocoder {preset}, 3 s clip\s+{NUMBER} s\s+real-time factor {NUMBER}")
+        assert rtf == pytest.approx(seconds / 3.0, abs=0.0002)
+        step, gflop = _row(table, rf"vocoder {preset} training step\s+{NUMBER} s\s+batch 16 x 0.32 s, {NUMBER} GFLOP")
+        assert step > 0 and gflop > 0
+    # the small preset is the CPU one: it vocodes faster than Griffin-Lim
+    assert _row(table, rf"vocoder small, 3 s clip\s+{NUMBER} s")[0] < griffin_lim
 
     rtf, total, *parts, faster = _row(
         table,

@@ -322,9 +322,11 @@ def test_clear_errors(root, monkeypatch, tmp_path):
 
 
 def test_launch_command(root, monkeypatch):
+    from l2s import training
+
     params = config.load(root / "params.yaml")
-    monkeypatch.setattr(train, "visible_gpus", lambda: 0)
+    monkeypatch.setattr(training, "visible_gpus", lambda: 0)
     assert train.launch_command("tiny", params)[1:] == ["-m", "l2s.vcagan.train", "tiny"]
-    monkeypatch.setattr(train, "visible_gpus", lambda: 4)
+    monkeypatch.setattr(training, "visible_gpus", lambda: 4)
     cmd = train.launch_command("tiny", params)
     assert "--nproc-per-node=4" in cmd and "--standalone" in cmd and cmd[-3:] == ["-m", "l2s.vcagan.train", "tiny"]

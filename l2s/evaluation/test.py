@@ -72,6 +72,7 @@ def speak(checkpoint: Path, lang: str, split: str, cfg: config.TestConfig, out: 
     torch.manual_seed(cfg.seed)  # the generator's noise input: the same outputs on every run
 
     reader = LipReader(data) if gen.reader is not None else None
+    neural = _neural_vocoder(cfg.vocoder, mel_cfg)
     t0 = time.perf_counter()
     jobs, reading = [], []
     loader = torch.utils.data.DataLoader(clips, batch_size=cfg.batch_size)
@@ -88,7 +89,9 @@ def speak(checkpoint: Path, lang: str, split: str, cfg: config.TestConfig, out: 
             generated, truth = linear, torch.stack([magnitude(prepare(a, mel_cfg), mel_cfg) for a in audio])
         else:
             generated, truth = mel, batch["mel"]
-        vocode = dict(cfg=mel_cfg, lengths=spec_frames, linear=linear_vocoder, iterations=cfg.griffin_lim_iters)
+        vocode = dict(
+            cfg=mel_cfg, lengths=spec_frames, linear=linear_vocoder, iterations=cfg.griffin_lim_iters, neural=neural
+        )
         waves, ceiling = to_waves(generated, seed=cfg.seed, **vocode), to_waves(truth, seed=cfg.seed, **vocode)
         for i, clip_id in enumerate(batch["clip_id"]):
             n = spec_frames[i]
@@ -112,6 +115,25 @@ def speak(checkpoint: Path, lang: str, split: str, cfg: config.TestConfig, out: 
         "clips_per_s": round(len(rows) / elapsed, 2),
         "synthesis_clips_per_s": round(len(rows) / synth_s, 2),
     }
+
+
+def _neural_vocoder(name: str, mel_cfg: config.MelConfig) -> torch.nn.Module | None:
+    """The neural vocoder test.vocoder names (None: Griffin-Lim), checked against the
+    generator's audio features."""
+    if name in ("mel", "linear"):
+        return None
+    from l2s.vocoder.model import load_vocoder
+
+    path = paths.vocoder_dir(name) / paths.BEST
+    if not path.exists():
+        raise FileNotFoundError(f"test.vocoder is {name}, but {path} does not exist: dvc repro vocoder@{name}")
+    vocoder, meta = load_vocoder(path)
+    if meta["mel"] != mel_cfg:
+        raise ValueError(
+            f"vocoder {name} was trained on other audio features ({meta['mel']}) than the model speaks "
+            f"({mel_cfg}); train it again: dvc repro vocoder@{name}"
+        )
+    return vocoder
 
 
 def _check_features(checkpoint: Path, meta: dict, data: ProcessedLanguage) -> None:

@@ -80,25 +80,6 @@ def generator_checkpoint(gen: Generator, languages: list[str], mel: MelConfig, p
     }
 
 
-def autocast_dtype(precision: str, device: torch.device, training: bool = True) -> torch.dtype | None:
-    """The autocast dtype of a precision setting (None: fp32): bf16 where the hardware has
-    it, fp16 (with a gradient scaler in training) on GPUs without bf16.
-
-    `auto` on a CPU is fp32 for training (bf16 autocast is opt-in there: precision bf16) but
-    bf16 for inference where the CPU computes it natively: inference has no gradients to
-    lose, and the paper preset's generator ran 1.7x faster in bf16 on an AVX-512 CPU."""
-    if precision == "fp32":
-        return None
-    if precision == "fp16":
-        return torch.float16
-    if precision == "bf16":
-        return torch.bfloat16
-    if device.type == "cuda":
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    native = torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
-    return torch.bfloat16 if not training and native else None
-
-
 def language_index(gen: Generator, languages: list[str], lang: str | None) -> int | None:
     """The language vector a generator should speak `lang` with: its index in the model's
     `languages` when the model has language vectors and was trained on `lang`; otherwise

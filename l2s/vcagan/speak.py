@@ -31,7 +31,8 @@ from l2s.config import MELS_PER_FRAME
 from l2s.data import facecrop, media
 from l2s.data.rejects import Reject
 from l2s.data.sources import VIDEO_SUFFIXES, video_files
-from l2s.vcagan.inference import autocast_dtype, generate, language_index, load_generator
+from l2s.training import autocast_dtype
+from l2s.vcagan.inference import generate, language_index, load_generator
 from l2s.vcagan.vocoder import to_waves
 
 log = logging.getLogger(__name__)
@@ -110,6 +111,28 @@ def blend(pieces: list[np.ndarray], spans: list[tuple[int, int]], n_frames: int,
     return (total / weight).astype(np.float32)
 
 
+def _neural_vocoder(vocoder: str, mel_cfg: config.MelConfig, device: torch.device) -> torch.nn.Module:
+    """A trained neural vocoder (l2s.vocoder): a models/vocoders/<name>, a folder with
+    best.pt or a .pt file, refused when it learnt other audio features than the model's."""
+    from l2s.vocoder.model import load_vocoder
+
+    path = Path(vocoder)
+    with contextlib.suppress(FileNotFoundError):
+        if not path.exists() and paths.vocoder_dir(vocoder).exists():
+            path = paths.vocoder_dir(vocoder)
+    if path.is_dir():
+        path = path / paths.BEST
+    if not path.exists():
+        raise FileNotFoundError(
+            f"no vocoder {vocoder!r}: --vocoder takes mel, linear, or a neural vocoder's name "
+            "(models/vocoders/<name>), folder or .pt file; train one with: dvc repro vocoder@<name>"
+        )
+    neural, meta = load_vocoder(path, device)
+    if meta["mel"] != mel_cfg:
+        raise ValueError(f"{path} learnt other audio features ({meta['mel']}) than the model speaks ({mel_cfg})")
+    return neural
+
+
 def _checkpoint(model: str | Path) -> Path:
     """A .pt file, or a model folder (its best.pt), relative to here or to the repository."""
     path = Path(model)
@@ -133,7 +156,8 @@ class Synthesiser:
 
     model: a models/<name> folder or a .pt checkpoint; language: for models with a
     language vector, which one to speak (default: none, as for an unseen language);
-    vocoder: Griffin-Lim on the mel (default) or on the postnet's linear spectrogram;
+    vocoder: Griffin-Lim on the mel (`mel`, default) or on the postnet's linear spectrogram
+    (`linear`), or a neural vocoder: its name under models/vocoders/, its folder or its .pt;
     precision: auto (bf16 where the hardware has it), fp32 or bf16.
     """
 
@@ -147,8 +171,6 @@ class Synthesiser:
         griffin_lim_iters: int = 60,
         seed: int = 0,
     ):
-        if vocoder not in ("mel", "linear"):
-            raise ValueError(f"vocoder must be 'mel' or 'linear', got {vocoder!r}")
         if precision not in ("auto", "fp32", "bf16"):
             raise ValueError(f"precision must be 'auto', 'fp32' or 'bf16', got {precision!r}")
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
@@ -168,6 +190,7 @@ class Synthesiser:
         if language is not None and self.gen.cfg.languages and self.language is None:
             log.info("%s never saw %r: speaking without a language vector", self.checkpoint, language)
         self.vocoder, self.iterations, self.seed = vocoder, griffin_lim_iters, seed
+        self.neural = None if vocoder in ("mel", "linear") else _neural_vocoder(vocoder, self.mel_cfg, self.device)
         self.dtype = autocast_dtype(precision, self.device, training=False)
         self.window = round(WINDOW_SECONDS * self.preprocess.fps)
         self.overlap = round(OVERLAP_SECONDS * self.preprocess.fps)
@@ -218,7 +241,7 @@ class Synthesiser:
         t0 = time.perf_counter()
         linear_vocoder = self.vocoder == "linear"
         spec = torch.from_numpy(linear if linear_vocoder else mel)[None]
-        vocode = dict(linear=linear_vocoder, iterations=self.iterations, seed=self.seed)
+        vocode = dict(linear=linear_vocoder, iterations=self.iterations, seed=self.seed, neural=self.neural)
         wave = to_waves(spec, self.mel_cfg, **vocode)[0]
         timings["vocode"] = time.perf_counter() - t0
         return Speech(video, wave, self.mel_cfg.sample_rate, mel, crops, faces, face_index, no_face, timings)

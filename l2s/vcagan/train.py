@@ -21,7 +21,6 @@ import csv
 import dataclasses
 import logging
 import math
-import os
 import shutil
 import sys
 import time
@@ -32,12 +31,25 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel as DDP
 
-from l2s import config, paths
+from l2s import config, paths, training
 from l2s.data.dataset import ProcessedLanguage, ResumableSampler, WindowDataset
 from l2s.data.features import LOG_MEL_MIN, mel_to_unit
 from l2s.data.phonemes import INVENTORY, WORD_ID, phoneme_edits
+from l2s.training import (
+    Dist,
+    NonFiniteLoss,
+    autocast_dtype,
+    changed_settings,
+    cosine_lr,
+    finite,
+    load_to_resume,
+    rng_state,
+    set_rng_state,
+    setup_distributed,
+    use_cores,
+)
 from l2s.vcagan import losses
-from l2s.vcagan.inference import autocast_dtype, generate, generator_checkpoint, read_lips
+from l2s.vcagan.inference import generate, generator_checkpoint, read_lips
 from l2s.vcagan.model import Discriminators, Generator, SyncNet, channels_last, mel_scales, normalise_frames
 from l2s.vcagan.presets import model_config
 
@@ -47,34 +59,6 @@ log = logging.getLogger(__name__)
 # train settings a run may change and still resume from last.pt (more steps continue a
 # finished run); any other change is another recipe, which starts afresh
 RESUMABLE = ("steps", "eval_every", "eval_clips", "log_every", "loader_workers", "nproc", "nnodes", "rdzv_endpoint")
-
-
-class NonFiniteLoss(RuntimeError):
-    """A loss became NaN or infinite: training stops, the last good checkpoint stays."""
-
-
-@dataclasses.dataclass
-class Dist:
-    rank: int = 0
-    local_rank: int = 0
-    world: int = 1
-
-    @property
-    def main(self) -> bool:
-        return self.rank == 0
-
-
-def setup_distributed() -> tuple[Dist, torch.device]:
-    """Join the process group when torchrun started us; otherwise a single process."""
-    if "RANK" not in os.environ:
-        return Dist(), torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    d = Dist(int(os.environ["RANK"]), int(os.environ["LOCAL_RANK"]), int(os.environ["WORLD_SIZE"]))
-    if torch.cuda.is_available():
-        torch.cuda.set_device(d.local_rank)
-        dist.init_process_group("nccl")
-        return d, torch.device("cuda", d.local_rank)
-    dist.init_process_group("gloo")
-    return d, torch.device("cpu")
 
 
 class Trainer:
@@ -154,11 +138,7 @@ class Trainer:
             "scaler": self.scaler.state_dict(),
             "step": self.step,
             "best_stoi": self.best_stoi,
-            "rng": {
-                "torch": torch.get_rng_state(),
-                "numpy": np.random.get_state(),
-                "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-            },
+            "rng": rng_state(),
             "train_config": dataclasses.asdict(self.cfg),
         }
 
@@ -173,18 +153,14 @@ class Trainer:
         a shared disk resume too; every rank ran with the same RNG stream (validation runs
         under a forked RNG), so one saved state serves all of them."""
         path = self.out / paths.LAST
-        ck = torch.load(path, map_location="cpu", weights_only=False) if self.d.main and path.exists() else None
-        if self.d.world > 1:
-            box = [ck]
-            dist.broadcast_object_list(box, src=0)
-            ck = box[0]
+        ck = load_to_resume(path, self.d)
         if ck is None:
             return False
         if ck["model_config"] != dataclasses.asdict(self.model_cfg) or ck["languages"] != self.languages:
             log.warning("%s was trained for another model or languages: starting afresh", path)
             return False
         before, now = ck.get("train_config", {}), dataclasses.asdict(self.cfg)
-        changed = sorted(k for k in now if k not in RESUMABLE and before.get(k) != now[k])
+        changed = changed_settings(before, now, RESUMABLE)
         if changed:
             log.warning("%s was trained with other train settings (%s): starting afresh", path, ", ".join(changed))
             return False
@@ -195,10 +171,7 @@ class Trainer:
         self.opt_d.load_state_dict(ck["opt_d"])
         self.scaler.load_state_dict(ck["scaler"])
         self.step, self.best_stoi = ck["step"], ck["best_stoi"]
-        torch.set_rng_state(ck["rng"]["torch"].cpu())
-        np.random.set_state(ck["rng"]["numpy"])
-        if ck["rng"]["cuda"]:
-            torch.cuda.set_rng_state_all(ck["rng"]["cuda"])
+        set_rng_state(ck["rng"])
         if self.d.main:
             log.info("resumed %s from step %d", path, self.step)
         return True
@@ -224,13 +197,7 @@ class Trainer:
         first, end = 0, cfg.steps
         if cfg.lr_per_phase:
             first, end = next(((f, e) for _, f, e in self._phases() if step < e), (first, end))
-        step -= first
-        if step < cfg.warmup_steps:
-            return cfg.lr * (step + 1) / cfg.warmup_steps
-        if cfg.lr_decay == "none":
-            return cfg.lr
-        done = min(1.0, (step - cfg.warmup_steps) / max(1, end - first - cfg.warmup_steps))
-        return cfg.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * done)))
+        return cosine_lr(cfg.lr, step - first, end - first, cfg.warmup_steps, cfg.lr_decay)
 
     def reader_step(self, b: dict) -> dict[str, float]:
         """Lip-reading pre-training: the visual front-end and the CTC head alone."""
@@ -243,7 +210,7 @@ class Trainer:
         self.scaler.scale(loss + self.cfg.frame_ce_weight * frame_ce).backward()
         self.scaler.step(self.opt_g)
         self.scaler.update()
-        return _finite({"loss/ctc": loss, **self._frame_ce_scalar(frame_ce)}, self.step, self.out)
+        return finite({"loss/ctc": loss, **self._frame_ce_scalar(frame_ce)}, self.step, self.out)
 
     def _frame_ce(self, logits: torch.Tensor, b: dict) -> torch.Tensor:
         """The frame-wise phoneme loss, computed only where it is weighted (an option)."""
@@ -327,7 +294,7 @@ class Trainer:
             **self._frame_ce_scalar(loss_frame_ce),
             "loss/g": loss_g,
         }
-        return _finite(scalars, self.step, self.out)
+        return finite(scalars, self.step, self.out)
 
     # ------------------------------------------------------------------ validation
 
@@ -474,17 +441,6 @@ class Trainer:
         }
 
 
-def _finite(scalars: dict[str, torch.Tensor], step: int, out: Path) -> dict[str, float]:
-    """The losses as floats; NonFiniteLoss when one is NaN or infinite."""
-    values = {k: float(v.detach()) for k, v in scalars.items()}
-    bad = [k for k, v in values.items() if not math.isfinite(v)]
-    if bad:
-        raise NonFiniteLoss(
-            f"{', '.join(bad)} became non-finite at step {step + 1}; the last good checkpoint is {out / 'last.pt'}"
-        )
-    return values
-
-
 def _mel_picture(generated: torch.Tensor, target: torch.Tensor) -> np.ndarray:
     """Generated above target, both ln-mel scaled to [0, 1], low frequencies at the bottom."""
     both = torch.cat([target, generated[:, : target.shape[1]]], dim=0).flip(0)
@@ -503,7 +459,7 @@ def train(name: str, params: config.Params | None = None, out: Path | None = Non
     history = out / "history.csv"
     if d.main:
         out.mkdir(parents=True, exist_ok=True)
-    torch.set_num_threads(max(1, (os.cpu_count() or 1) // max(1, int(os.environ.get("LOCAL_WORLD_SIZE", 1)))))
+    use_cores()
     try:
         trainer = Trainer(name, params, out, history, d, device)
         metrics = trainer.fit()
@@ -520,36 +476,9 @@ def train(name: str, params: config.Params | None = None, out: Path | None = Non
             dist.destroy_process_group()
 
 
-def visible_gpus() -> int:
-    """GPUs this machine offers, counted without initialising CUDA in the caller (a Jupyter
-    kernel that touched CUDA could not hand the devices to torchrun's workers)."""
-    import subprocess
-
-    if os.environ.get("CUDA_VISIBLE_DEVICES", None) == "":
-        return 0
-    if not shutil.which("nvidia-smi"):
-        return 0
-    out = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True)
-    n = sum(line.startswith("GPU ") for line in out.stdout.splitlines())
-    if os.environ.get("CUDA_VISIBLE_DEVICES"):
-        n = min(n, len(os.environ["CUDA_VISIBLE_DEVICES"].split(",")))
-    return n
-
-
 def launch_command(name: str, params: config.Params, params_path: str | None = None) -> list[str]:
-    """The command that trains `name` on this machine: torchrun over every GPU (and nodes
-    from params), or one plain CPU process."""
-    cfg = params.train_config(name)
-    nproc = visible_gpus() if cfg.nproc == "auto" else int(cfg.nproc)
-    script = ["-m", "l2s.vcagan.train", name] + (["--params", str(params_path)] if params_path else [])
-    if nproc <= 1 and cfg.nnodes == 1:
-        return [sys.executable, *script]
-    cmd = [sys.executable, "-m", "torch.distributed.run", f"--nproc-per-node={max(1, nproc)}", f"--nnodes={cfg.nnodes}"]
-    if cfg.nnodes > 1:
-        cmd += ["--rdzv-backend=c10d", f"--rdzv-endpoint={cfg.rdzv_endpoint}", f"--rdzv-id=l2s-{name}"]
-    else:
-        cmd += ["--standalone"]
-    return cmd + script
+    """The command that trains model `name` on this machine (l2s.training.launch_command)."""
+    return training.launch_command("l2s.vcagan.train", name, params.train_config(name), params_path)
 
 
 def main(argv: list[str] | None = None) -> int:

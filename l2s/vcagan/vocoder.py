@@ -61,17 +61,24 @@ def to_waves(
     linear: bool = False,
     iterations: int = 60,
     seed: int = 0,
+    neural: torch.nn.Module | None = None,
 ) -> list[np.ndarray]:
     """A batch of spectrograms [B, F, frames] (ln-mel, or linear magnitude with linear=True)
     to peak-normalised waveforms, each cut to its `lengths` (spectrogram frames).
 
     One batched Griffin-Lim for the whole batch: frames past a clip's length are silenced
-    first, so padding neither leaks into the clip nor costs a second pass."""
-    mag = spectrograms.float() if linear else mel_to_linear(spectrograms, cfg)
-    frames = mag.shape[-1]
-    lengths = lengths or [frames] * mag.shape[0]
-    keep = torch.arange(frames)[None, :] < torch.tensor(lengths)[:, None]
-    waves = griffin_lim(mag * keep[:, None, :], cfg, iterations=iterations, seed=seed).numpy()
+    first, so padding neither leaks into the clip nor costs a second pass. With `neural` (a
+    vocoder of l2s.vocoder, ln-mel only), that vocoder instead, on each clip's own frames:
+    its convolutions would otherwise hear the padding at a clip's end."""
+    frames = spectrograms.shape[-1]
+    lengths = lengths or [frames] * spectrograms.shape[0]
+    if neural is not None:
+        with torch.no_grad():
+            waves = [neural(spectrograms[i : i + 1, :, :n].float())[0].cpu().numpy() for i, n in enumerate(lengths)]
+    else:
+        mag = spectrograms.float() if linear else mel_to_linear(spectrograms, cfg)
+        keep = torch.arange(frames)[None, :] < torch.tensor(lengths)[:, None]
+        waves = griffin_lim(mag * keep[:, None, :], cfg, iterations=iterations, seed=seed).numpy()
     out = []
     for wave, n in zip(waves, lengths):
         wave = deemphasis(wave[: n * cfg.hop], cfg.preemphasis)

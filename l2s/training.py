@@ -9,7 +9,10 @@ and writes checkpoints.
 
 from __future__ import annotations
 
+import argparse
+import csv
 import dataclasses
+import logging
 import math
 import os
 import shutil
@@ -20,6 +23,10 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.distributed as dist
+
+from l2s import config, paths
+
+log = logging.getLogger(__name__)
 
 
 class NonFiniteLoss(RuntimeError):
@@ -158,3 +165,48 @@ def finite(scalars: dict[str, torch.Tensor], step: int, out: Path) -> dict[str, 
             f"{', '.join(bad)} became non-finite at step {step + 1}; the last good checkpoint is {out / 'last.pt'}"
         )
     return values
+
+
+def log_step(writer, step: int, total: int, scalars: dict[str, float], rate: float) -> None:
+    """The progress line (each loss by its short name) and the losses to TensorBoard."""
+    losses = "  ".join(f"{k.split('/')[1]} {v:.3f}" for k, v in scalars.items())
+    log.info("step %d/%d  %s  (%.2f steps/s)", step, total, losses, rate)
+    for k, v in scalars.items():
+        writer.add_scalar(k, v, step)
+
+
+def record_validation(writer, history: Path, step: int, last: dict[str, float], scores: dict[str, float]) -> None:
+    """Validation scores to TensorBoard, and a row of history.csv with the last losses."""
+    for k, v in scores.items():
+        writer.add_scalar(k, v, step)
+    paths.append_row(history, {"step": step, **last, **scores})
+
+
+def final_metrics(history: Path, step: int, best_name: str, best: float) -> dict:
+    """A run's metrics: its steps, the best validation score and the last row of its history."""
+    rows = list(csv.DictReader(open(history))) if history.exists() else []
+    final = rows[-1] if rows else {}
+    return {
+        "steps": step,
+        best_name: round(best, 4),
+        **{k.replace("/", "_"): round(float(v), 4) for k, v in final.items() if k != "step"},
+    }
+
+
+def command_line(doc: str, module: str, what: str, section: str, default_out: str, train, argv=None) -> int:
+    """`python -m <module> NAME [--params] [--out]`: train NAME of params.yaml's `section`;
+    a bad parameter, missing data or a NaN loss ends with its message and status 2."""
+    parser = argparse.ArgumentParser(prog=f"python -m {module}", description=doc.splitlines()[0])
+    parser.add_argument(what, help=f"a {what} of params.yaml `{section}:`")
+    parser.add_argument("--params", help="params file (default: the repository's)")
+    parser.add_argument("--out", help=f"output folder (default: {default_out})")
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S"
+    )
+    try:
+        train(getattr(args, what), config.load(args.params) if args.params else None, args.out)
+    except (config.ConfigError, FileNotFoundError, ValueError, NonFiniteLoss) as e:
+        logging.getLogger("l2s").error("%s", e)
+        return 2
+    return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -33,6 +34,45 @@ def write_params(root: Path, base: Path | None = None, **sections) -> Path:
     path = root / "params.yaml"
     path.write_text(yaml.safe_dump(params, allow_unicode=True, sort_keys=False))
     return path
+
+
+def english_root(root: Path, **sections) -> Path:
+    """A repository root at `root` with 8 preprocessed English clips of the embedded corpus
+    (2 speakers; 6 train, 2 val), params.yaml carrying `sections` as well."""
+    from l2s import config
+    from l2s.corpus import build
+    from l2s.data import preprocess
+
+    (root / "dvc.yaml").write_text("stages: {}\n")
+    old = os.environ.get("L2S_ROOT")
+    os.environ["L2S_ROOT"] = str(root)
+    try:
+        params = config.load(
+            write_params(
+                root,
+                languages={"en": {"source": "synthetic"}},
+                corpus={
+                    "speakers": 2,
+                    "utterances_per_speaker": 4,
+                    "workers": 1,
+                    "image_size": 160,
+                    "languages": {"en": {}},
+                    "short_fraction": 0.0,
+                    "long_fraction": 0.0,
+                    "fps30_fraction": 0.0,
+                },
+                preprocess={"workers": 1, "split": {"mode": "overlap", "val_fraction": 0.25, "test_fraction": 0.0}},
+                **sections,
+            )
+        )
+        build.run("en", params)
+        preprocess.run("en", params)
+    finally:
+        if old is None:
+            os.environ.pop("L2S_ROOT")
+        else:
+            os.environ["L2S_ROOT"] = old
+    return root
 
 
 def tone(seconds: float, sr: int = 16000, level: float = 0.3, seed: int = 0) -> np.ndarray:

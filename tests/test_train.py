@@ -12,13 +12,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from l2s import config
-from l2s.corpus import build
-from l2s.data import preprocess
+from l2s import config, training
 from l2s.vcagan import train
 from l2s.vcagan.inference import generate, load_generator
 from l2s.vcagan.model import normalise_frames
-from tests.helpers import write_params
+from tests.helpers import english_root, write_params
 
 # both parts of the default recipe: lip-reading pre-training (2 steps), then the whole model
 SMALL = {
@@ -37,38 +35,7 @@ SMALL = {
 @pytest.fixture(scope="module")
 def root(tmp_path_factory):
     """A repository root with 8 preprocessed English clips (6 train, 2 val)."""
-    root = tmp_path_factory.mktemp("trainroot")
-    (root / "dvc.yaml").write_text("stages: {}\n")
-    old = os.environ.get("L2S_ROOT")
-    os.environ["L2S_ROOT"] = str(root)
-    try:
-        params = config.load(
-            write_params(
-                root,
-                languages={"en": {"source": "synthetic"}},
-                corpus={
-                    "speakers": 2,
-                    "utterances_per_speaker": 4,
-                    "workers": 1,
-                    "image_size": 160,
-                    "languages": {"en": {}},
-                    "short_fraction": 0.0,
-                    "long_fraction": 0.0,
-                    "fps30_fraction": 0.0,
-                },
-                preprocess={"workers": 1, "split": {"mode": "overlap", "val_fraction": 0.25, "test_fraction": 0.0}},
-                train=SMALL,
-                models={"tiny": {"languages": ["en"]}},
-            )
-        )
-        build.run("en", params)
-        preprocess.run("en", params)
-    finally:
-        if old is None:
-            os.environ.pop("L2S_ROOT")
-        else:
-            os.environ["L2S_ROOT"] = old
-    return root
+    return english_root(tmp_path_factory.mktemp("trainroot"), train=SMALL, models={"tiny": {"languages": ["en"]}})
 
 
 def _env(root):
@@ -295,7 +262,7 @@ def test_a_nan_loss_stops_with_the_step_and_keeps_the_last_checkpoint(root, tmp_
         return value * float("nan") if calls["n"] >= 4 else value
 
     monkeypatch.setattr(losses, "reconstruction", poisoned)
-    with pytest.raises(train.NonFiniteLoss, match="non-finite at step"):
+    with pytest.raises(training.NonFiniteLoss, match="non-finite at step"):
         train.train("tiny", params, tmp_path)
     assert torch.load(tmp_path / "last.pt", weights_only=False)["step"] == 2
 

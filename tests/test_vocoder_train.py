@@ -10,11 +10,9 @@ import pytest
 import torch
 
 from l2s import config, paths
-from l2s.corpus import build
-from l2s.data import preprocess
 from l2s.vocoder import train
 from l2s.vocoder.model import load_vocoder
-from tests.helpers import write_params
+from tests.helpers import english_root, write_params
 
 TINY = {
     "model": {"dim": 16, "intermediate": 32, "blocks": 2, "mpd_channels": [4, 4], "mrd_channels": 4},
@@ -32,38 +30,7 @@ TINY = {
 @pytest.fixture(scope="module")
 def root(tmp_path_factory):
     """A repository root with 8 preprocessed English clips (6 train, 2 val)."""
-    root = tmp_path_factory.mktemp("vocoderroot")
-    (root / "dvc.yaml").write_text("stages: {}\n")
-    old = os.environ.get("L2S_ROOT")
-    os.environ["L2S_ROOT"] = str(root)
-    try:
-        params = config.load(
-            write_params(
-                root,
-                languages={"en": {"source": "synthetic"}},
-                corpus={
-                    "speakers": 2,
-                    "utterances_per_speaker": 4,
-                    "workers": 1,
-                    "image_size": 160,
-                    "languages": {"en": {}},
-                    "short_fraction": 0.0,
-                    "long_fraction": 0.0,
-                    "fps30_fraction": 0.0,
-                },
-                preprocess={"workers": 1, "split": {"mode": "overlap", "val_fraction": 0.25, "test_fraction": 0.0}},
-                vocoder=TINY,
-                vocoders={"voc": {"languages": ["en"]}},
-            )
-        )
-        build.run("en", params)
-        preprocess.run("en", params)
-    finally:
-        if old is None:
-            os.environ.pop("L2S_ROOT")
-        else:
-            os.environ["L2S_ROOT"] = old
-    return root
+    return english_root(tmp_path_factory.mktemp("vocoderroot"), vocoder=TINY, vocoders={"voc": {"languages": ["en"]}})
 
 
 def _run(root, out, steps):

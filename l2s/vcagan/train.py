@@ -15,9 +15,7 @@ run (raising `steps` continues a finished run).
 
 from __future__ import annotations
 
-import argparse
 import contextlib
-import csv
 import dataclasses
 import logging
 import math
@@ -37,12 +35,15 @@ from l2s.data.features import LOG_MEL_MIN, mel_to_unit
 from l2s.data.phonemes import INVENTORY, WORD_ID, phoneme_edits
 from l2s.training import (
     Dist,
-    NonFiniteLoss,
     autocast_dtype,
     changed_settings,
+    command_line,
     cosine_lr,
+    final_metrics,
     finite,
     load_to_resume,
+    log_step,
+    record_validation,
     rng_state,
     set_rng_state,
     setup_distributed,
@@ -399,16 +400,7 @@ class Trainer:
                     self.step += 1
                     seen += 1
                     if self.d.main and (self.step % cfg.log_every == 0 or self.step == cfg.steps):
-                        rate = seen / (time.perf_counter() - t0)
-                        log.info(
-                            "step %d/%d  %s  (%.2f steps/s)",
-                            self.step,
-                            cfg.steps,
-                            "  ".join(f"{k.split('/')[1]} {v:.3f}" for k, v in last.items()),
-                            rate,
-                        )
-                        for k, v in last.items():
-                            writer.add_scalar(k, v, self.step)
+                        log_step(writer, self.step, cfg.steps, last, seen / (time.perf_counter() - t0))
                     if self.step % cfg.eval_every == 0 or self.step == cfg.steps:
                         self._evaluate_and_save(writer, last)
                     if self.step >= end:
@@ -421,9 +413,7 @@ class Trainer:
     def _evaluate_and_save(self, writer, last: dict[str, float]) -> None:
         if self.d.main:
             scores = self.validate(writer)
-            for k, v in scores.items():
-                writer.add_scalar(k, v, self.step)
-            paths.append_row(self.history, {"step": self.step, **last, **scores})
+            record_validation(writer, self.history, self.step, last, scores)
             if scores["val/stoi"] > self.best_stoi:
                 self.best_stoi = scores["val/stoi"]
                 self.save(paths.BEST)
@@ -432,13 +422,7 @@ class Trainer:
             dist.barrier()  # nobody runs ahead of the checkpoint being written
 
     def _metrics(self) -> dict:
-        rows = list(csv.DictReader(open(self.history))) if self.history.exists() else []
-        final = rows[-1] if rows else {}
-        return {
-            "steps": self.step,
-            "best_val_stoi": round(self.best_stoi, 4),
-            **{k.replace("/", "_"): round(float(v), 4) for k, v in final.items() if k != "step"},
-        }
+        return final_metrics(self.history, self.step, "best_val_stoi", self.best_stoi)
 
 
 def _mel_picture(generated: torch.Tensor, target: torch.Tensor) -> np.ndarray:
@@ -482,20 +466,7 @@ def launch_command(name: str, params: config.Params, params_path: str | None = N
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m l2s.vcagan.train", description=__doc__.splitlines()[0])
-    parser.add_argument("model", help="a model of params.yaml `models:`")
-    parser.add_argument("--params", help="params file (default: the repository's)")
-    parser.add_argument("--out", help="output folder (default: models/<model>)")
-    args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S"
-    )
-    try:
-        train(args.model, config.load(args.params) if args.params else None, args.out)
-    except (config.ConfigError, FileNotFoundError, ValueError, NonFiniteLoss) as e:
-        logging.getLogger("l2s").error("%s", e)
-        return 2
-    return 0
+    return command_line(__doc__, "l2s.vcagan.train", "model", "models", "models/<model>", train, argv)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ TensorBoard logs under tb/ (losses, scores, audio) and history.csv.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import dataclasses
 import logging
@@ -33,12 +32,15 @@ from l2s.config import MELS_PER_FRAME
 from l2s.data.dataset import ProcessedLanguage, ResumableSampler
 from l2s.training import (
     Dist,
-    NonFiniteLoss,
     autocast_dtype,
     changed_settings,
+    command_line,
     cosine_lr,
+    final_metrics,
     finite,
     load_to_resume,
+    log_step,
+    record_validation,
     rng_state,
     set_rng_state,
     setup_distributed,
@@ -233,15 +235,7 @@ class VocoderTrainer:
                 self.step += 1
                 seen += 1
                 if self.d.main and (self.step % cfg.log_every == 0 or self.step == cfg.steps):
-                    log.info(
-                        "step %d/%d  %s  (%.2f steps/s)",
-                        self.step,
-                        cfg.steps,
-                        "  ".join(f"{k.split('/')[1]} {v:.3f}" for k, v in last.items()),
-                        seen / (time.perf_counter() - t0),
-                    )
-                    for k, v in last.items():
-                        writer.add_scalar(k, v, self.step)
+                    log_step(writer, self.step, cfg.steps, last, seen / (time.perf_counter() - t0))
                 if self.step % cfg.eval_every == 0 or self.step == cfg.steps:
                     self._evaluate_and_save(writer, last)
                 if self.step >= cfg.steps:
@@ -254,9 +248,7 @@ class VocoderTrainer:
     def _evaluate_and_save(self, writer, last: dict[str, float]) -> None:
         if self.d.main:
             scores = self.validate(writer)
-            for k, v in scores.items():
-                writer.add_scalar(k, v, self.step)
-            paths.append_row(self.history, {"step": self.step, **last, **scores})
+            record_validation(writer, self.history, self.step, last, scores)
             if scores["val/pesq_wb"] > self.best_pesq:
                 self.best_pesq = scores["val/pesq_wb"]
                 self.save(paths.BEST)
@@ -265,15 +257,7 @@ class VocoderTrainer:
             dist.barrier()  # nobody runs ahead of the checkpoint being written
 
     def _metrics(self) -> dict:
-        import csv
-
-        rows = list(csv.DictReader(open(self.history))) if self.history.exists() else []
-        final = rows[-1] if rows else {}
-        return {
-            "steps": self.step,
-            "best_val_pesq_wb": round(self.best_pesq, 4),
-            **{k.replace("/", "_"): round(float(v), 4) for k, v in final.items() if k != "step"},
-        }
+        return final_metrics(self.history, self.step, "best_val_pesq_wb", self.best_pesq)
 
 
 def finished(wave: np.ndarray, cfg: config.MelConfig) -> np.ndarray:
@@ -313,20 +297,7 @@ def train(name: str, params: config.Params | None = None, out: Path | None = Non
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m l2s.vocoder.train", description=__doc__.splitlines()[0])
-    parser.add_argument("vocoder", help="a vocoder of params.yaml `vocoders:`")
-    parser.add_argument("--params", help="params file (default: the repository's)")
-    parser.add_argument("--out", help="output folder (default: models/vocoders/<name>)")
-    args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S"
-    )
-    try:
-        train(args.vocoder, config.load(args.params) if args.params else None, args.out)
-    except (config.ConfigError, FileNotFoundError, ValueError, NonFiniteLoss) as e:
-        logging.getLogger("l2s").error("%s", e)
-        return 2
-    return 0
+    return command_line(__doc__, "l2s.vocoder.train", "vocoder", "vocoders", "models/vocoders/<name>", train, argv)
 
 
 if __name__ == "__main__":

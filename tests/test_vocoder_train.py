@@ -97,3 +97,23 @@ def test_the_test_stage_voices_with_a_trained_vocoder(root, tmp_path, monkeypatc
     missing = dataclasses.replace(cfg, vocoder="other")
     with pytest.raises(FileNotFoundError, match="dvc repro vocoder@other"):
         test.speak(checkpoint, "en", "val", missing, tmp_path / "out2")
+
+
+@pytest.mark.slow
+def test_vocoder_trains_under_torchrun_with_two_cpu_processes(root, tmp_path):
+    """As the generator's training: two gloo processes, each on its shard of the segments,
+    and rank 0 alone writes the checkpoints, history and metrics."""
+    write_params(root, base=root / "params.yaml", vocoder={**TINY, "steps": 3})
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2"]
+    cmd += ["-m", "l2s.vocoder.train", "voc", "--out", str(tmp_path / "ddp")]
+    p = subprocess.run(cmd, cwd=root, env=dict(os.environ, L2S_ROOT=str(root)), capture_output=True, text=True)
+    assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
+    assert "step 3/3" in p.stderr
+    vocoder, meta = load_vocoder(tmp_path / "ddp" / paths.LAST)
+    assert meta["step"] == 3 and sorted(f.name for f in (tmp_path / "ddp").iterdir()) == [
+        "best.pt",
+        "history.csv",
+        "last.pt",
+        "metrics.json",
+        "tb",
+    ]

@@ -94,10 +94,23 @@ def test_dvc_repro_end_to_end_smoke(smoke_repo):
         evaluations={"m-en": {"model": "m", "lang": "en"}, "m-zh": {"model": "m", "lang": "zh"}},
         test={"workers": 1},
         asr={"steps": 10, "batch_size": 4},
+        vocoder={
+            "model": {"dim": 16, "intermediate": 32, "blocks": 2, "mpd_channels": [4, 4], "mrd_channels": 4},
+            "steps": 2,
+            "batch_size": 2,
+            "gan_start": 1,
+            "eval_every": 2,
+            "eval_clips": 1,
+        },
+        vocoders={"v": {"languages": ["en"]}},
     )
     _run(["dvc", "repro"], repo)
+    # the neural vocoder's stage ran its notebook (players of recorded, Griffin-Lim and vocoder speech)
+    assert (repo / "models/vocoders/v/best.pt").exists() and (repo / "reports/plots/vocoder/v.csv").exists()
+    assert "<audio" in (repo / "reports/notebooks/07_vocoder_v.ipynb").read_text()
     shown = json.loads(_run(["dvc", "metrics", "show", "--json"], repo))
     files = next(iter(shown.values()))["data"]
+    assert files["reports/metrics/vocoder/v.json"]["data"]["steps"] == 2
     for stage in ("test", "wer"):
         for lang in ("en", "zh"):
             metrics = files[f"reports/metrics/{stage}/m/{lang}.json"]["data"]

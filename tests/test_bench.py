@@ -64,3 +64,11 @@ def test_bench_prints_the_whole_table_and_its_figures_agree(workdir, capsys):
     )
     assert sum(parts) == pytest.approx(total, abs=0.005) and rtf == pytest.approx(total / 3.0, abs=0.002)
     assert faster == pytest.approx(3.0 / total, rel=0.05, abs=0.05)  # printed with one decimal
+
+    # cold: a fresh `l2s speak` process, its start-up (imports, checkpoint, exit) and the same parts
+    wall, start, *parts = _row(
+        table,
+        rf"l2s speak cold, demo \(\w+\), 3 s clip\s+{NUMBER} s\s+a fresh process, median of 3: start-up and exit "
+        rf"{NUMBER} \+ decode {NUMBER} \+ crop {NUMBER} \+ generate {NUMBER} \+ vocode {NUMBER} s",
+    )
+    assert start + sum(parts) == pytest.approx(wall, abs=0.005) and start > 0 and wall > total

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
@@ -183,3 +187,23 @@ def test_tracking_restarts_between_videos(astronaut, tracker):
     assert not np.isnan(tracker.track(astronaut[None].repeat(3, axis=0))).any()
     blank = tracker.track(np.zeros((3, 512, 512, 3), np.uint8))
     assert np.isnan(blank).all()  # no face carried over from the last video
+
+
+def test_mediapipe_loads_only_the_face_solutions_yet_stays_whole():
+    """facecrop loads face detection and face mesh without mediapipe's and its solutions'
+    __init__ (every other solution, matplotlib, the tasks API); a later `import mediapipe`
+    in the same process still gets the whole package."""
+    script = """
+import sys
+from l2s.data import facecrop
+solutions = facecrop._mediapipe()
+print(sorted(m for m in ("matplotlib", "mediapipe.tasks", "mediapipe.python.solutions.hands") if m in sys.modules))
+import mediapipe as mp
+assert mp.solutions is solutions and mp.solutions.face_mesh is solutions.face_mesh
+assert mp.__version__ and mp.Image and mp.tasks.vision.FaceLandmarker and mp.solutions.drawing_utils.draw_landmarks
+with mp.solutions.hands.Hands(static_image_mode=True):
+    pass
+"""
+    repo = Path(__file__).resolve().parents[1]  # `python -c` imports from its working directory first
+    out = subprocess.run([sys.executable, "-c", script], cwd=repo, capture_output=True, text=True, check=True).stdout
+    assert out.splitlines()[0] == "[]"

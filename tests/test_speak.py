@@ -4,6 +4,9 @@ tests check the path a video takes, not what the model says."""
 
 import hashlib
 import logging
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -222,3 +225,25 @@ def test_python_api_and_refusing_to_overwrite_the_input(root, tmp_path, face_fra
         speak(video, root / "models" / "demo.pt", output=tmp_path / "x.wav", mux=video)
     with pytest.raises(FileNotFoundError, match="no model at"):
         speak(video, tmp_path / "nowhere")
+
+
+def test_a_cold_l2s_speak_loads_only_what_it_uses(root, tmp_path, face_frame):
+    """A fresh `l2s speak` process pays for every module it imports, and its garbage
+    collector for every object they make: the mel filters and the de-emphasis are numpy
+    (no librosa, numba, scipy), MediaPipe loads only its face solutions (no matplotlib, no
+    tasks API), and the imports are frozen out of the collector's passes."""
+    video = talking_video(tmp_path / "v.mp4", face_frame, seconds=1.2, audio=False)
+    unwanted = ("librosa", "numba", "scipy", "matplotlib", "mediapipe.tasks")
+    script = f"""
+import gc, sys
+from l2s import cli
+assert cli.main(sys.argv[1:]) == 0
+print([m for m in {unwanted!r} if m in sys.modules], gc.get_freeze_count())
+"""
+    argv = ["speak", str(video), "--model", str(root / "models" / "demo.pt"), "-o", str(tmp_path / "v.wav")]
+    repo = Path(__file__).resolve().parents[1]  # `python -c` imports from its working directory first
+    done = subprocess.run([sys.executable, "-c", script, *argv], cwd=repo, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    loaded, frozen = done.stdout.split("] ")
+    assert loaded == "[" and int(frozen) > 100_000
+    assert (tmp_path / "v.wav").exists()

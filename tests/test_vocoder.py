@@ -4,7 +4,7 @@ import torch
 from l2s.config import MelConfig
 from l2s.data.features import log_mel, magnitude, prepare
 from l2s.scores import stoi
-from l2s.vcagan.vocoder import griffin_lim, mel_to_linear, to_wave
+from l2s.vcagan.vocoder import deemphasis, griffin_lim, mel_to_linear, to_wave
 from tests.helpers import tone
 
 
@@ -37,3 +37,13 @@ def test_stoi_of_a_signal_with_itself_is_one():
     x = tone(2.0)
     assert abs(stoi(x, x, 16000) - 1.0) < 1e-6
     assert abs(stoi(x, x, 16000, extended=True) - 1.0) < 1e-6
+
+
+def test_deemphasis_is_scipys_lfilter_bit_for_bit():
+    from scipy.signal import lfilter
+
+    rng = np.random.default_rng(0)
+    for coefficient in (0.97, 0.5, 0.0):
+        x = (rng.standard_normal(16000) * rng.uniform(0.01, 3)).astype(np.float32)
+        expected = lfilter([1.0], [1.0, -coefficient], x).astype(np.float32)
+        assert deemphasis(x, coefficient).tobytes() == expected.tobytes()

@@ -364,6 +364,6 @@ def _write(speech: Speech, output: Path | None, mux: Path | None) -> Path | None
         speech.video,
         " and ".join(str(p) for p in (output, mux) if p is not None),
         speech.seconds,
-        ", ".join(f"{k} {v:.2f} s" for k, v in speech.timings.items()),
+        ", ".join(f"{k} {v:.3f} s" for k, v in speech.timings.items()),
     )
     return output

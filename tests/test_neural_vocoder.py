@@ -135,6 +135,9 @@ def test_a_checkpoint_alone_rebuilds_the_vocoder(tmp_path):
     assert meta["mel"] == MelConfig() and meta["step"] == 12
     with torch.no_grad():
         assert torch.equal(loaded(mel), voc(mel))
+    assert load_vocoder(path, mel=MelConfig())[0].cfg == cfg
+    with pytest.raises(ValueError, match="learnt other audio features"):
+        load_vocoder(path, mel=MelConfig(fmin=0.0))
 
 
 def test_load_vocoder_says_what_is_wrong(tmp_path):

@@ -2,9 +2,9 @@ import numpy as np
 import torch
 
 from l2s.config import MelConfig
-from l2s.data.features import log_mel, magnitude, prepare
+from l2s.data.features import deemphasis, log_mel, magnitude, prepare
 from l2s.scores import stoi
-from l2s.vcagan.vocoder import deemphasis, griffin_lim, mel_to_linear, to_wave
+from l2s.vcagan.vocoder import griffin_lim, mel_to_linear, to_wave
 from tests.helpers import tone
 
 

@@ -33,6 +33,27 @@ def prepare(wave: np.ndarray, cfg: MelConfig) -> np.ndarray:
     return wave.astype(np.float32)
 
 
+def deemphasis(wave: np.ndarray, coefficient: float) -> np.ndarray:
+    """Undo the pre-emphasis applied before the STFT (y[n] = x[n] + c * y[n-1]).
+
+    The recursion in float64, as scipy.signal.lfilter([1], [1, -c], x) computes it (a test
+    checks they agree bit for bit), in plain Python: 3 ms per 3 s of audio, where importing
+    scipy.signal cost `l2s speak` 0.4 s per process."""
+    out, y = [], 0.0
+    for x in wave.tolist():
+        y = x + coefficient * y
+        out.append(y)
+    return np.array(out, np.float64).astype(np.float32)
+
+
+def finish(wave: np.ndarray, cfg: MelConfig) -> np.ndarray:
+    """A vocoded prepared signal (Griffin-Lim's or a neural vocoder's) as audio: the
+    inverse of `prepare`'s pre-emphasis, then peak-normalised to 0.9."""
+    wave = deemphasis(wave, cfg.preemphasis)
+    peak = np.abs(wave).max()
+    return wave / peak * 0.9 if peak > 0 else wave
+
+
 def magnitude(wave: np.ndarray | torch.Tensor, cfg: MelConfig) -> torch.Tensor:
     """|STFT| [..., n_fft/2+1, frames], one frame per hop (the centred STFT's extra last frame dropped)."""
     wave = torch.as_tensor(wave, dtype=torch.float32)

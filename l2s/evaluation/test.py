@@ -127,13 +127,7 @@ def _neural_vocoder(name: str, mel_cfg: config.MelConfig) -> torch.nn.Module | N
     path = paths.vocoder_dir(name) / paths.BEST
     if not path.exists():
         raise FileNotFoundError(f"test.vocoder is {name}, but {path} does not exist: dvc repro vocoder@{name}")
-    vocoder, meta = load_vocoder(path)
-    if meta["mel"] != mel_cfg:
-        raise ValueError(
-            f"vocoder {name} was trained on other audio features ({meta['mel']}) than the model speaks "
-            f"({mel_cfg}); train it again: dvc repro vocoder@{name}"
-        )
-    return vocoder
+    return load_vocoder(path, mel=mel_cfg)[0]
 
 
 def _check_features(checkpoint: Path, meta: dict, data: ProcessedLanguage) -> None:

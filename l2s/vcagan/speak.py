@@ -127,10 +127,7 @@ def _neural_vocoder(vocoder: str, mel_cfg: config.MelConfig, device: torch.devic
             f"no vocoder {vocoder!r}: --vocoder takes mel, linear, or a neural vocoder's name "
             "(models/vocoders/<name>), folder or .pt file; train one with: dvc repro vocoder@<name>"
         )
-    neural, meta = load_vocoder(path, device)
-    if meta["mel"] != mel_cfg:
-        raise ValueError(f"{path} learnt other audio features ({meta['mel']}) than the model speaks ({mel_cfg})")
-    return neural
+    return load_vocoder(path, device, mel=mel_cfg)[0]
 
 
 def _checkpoint(model: str | Path) -> Path:

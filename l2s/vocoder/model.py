@@ -134,8 +134,11 @@ def vocoder_checkpoint(vocoder: Vocoder, mel: MelConfig, **extra) -> dict:
     }
 
 
-def load_vocoder(path: str | Path, device: str | torch.device = "cpu") -> tuple[Vocoder, dict]:
-    """Rebuild the vocoder from its checkpoint alone; eval mode.
+def load_vocoder(
+    path: str | Path, device: str | torch.device = "cpu", mel: MelConfig | None = None
+) -> tuple[Vocoder, dict]:
+    """Rebuild the vocoder from its checkpoint alone; eval mode. With `mel` (the audio
+    features of the spectrograms it will voice), refuse a vocoder that learnt other ones.
 
     The dict holds the checkpoint's `mel` (MelConfig) and whatever else training stored
     (`step`, ...). A file that is missing, not a vocoder checkpoint, or written by another
@@ -170,4 +173,9 @@ def load_vocoder(path: str | Path, device: str | torch.device = "cpu") -> tuple[
     vocoder.eval()
     meta = {k: v for k, v in ck.items() if k not in ("format", "vocoder_config", "vocoder", "mel")}
     meta["mel"] = MelConfig(**ck["mel"])
+    if mel is not None and meta["mel"] != mel:
+        raise ValueError(
+            f"{path} learnt other audio features ({meta['mel']}) than the spectrograms it should voice ({mel}); "
+            "train it again with these features: dvc repro vocoder@<name>"
+        )
     return vocoder, meta

@@ -30,6 +30,7 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 from l2s import config, paths
 from l2s.config import MELS_PER_FRAME
 from l2s.data.dataset import ProcessedLanguage, ResumableSampler
+from l2s.data.features import finish
 from l2s.training import (
     Dist,
     autocast_dtype,
@@ -187,7 +188,7 @@ class VocoderTrainer:
                 for n, r in enumerate(data.split("val")[:per_language]):
                     frames = data.valid_frames(r) * MELS_PER_FRAME
                     mel = torch.from_numpy(np.array(data.mel[r, :, :frames], dtype=np.float32))
-                    wave = finished(self.vocoder(mel[None].to(self.device))[0].cpu().numpy(), self.mel_cfg)
+                    wave = finish(self.vocoder(mel[None].to(self.device))[0].cpu().numpy(), self.mel_cfg)
                     ref = data.wave(r)[: len(wave)]
                     scores["stoi"].append(stoi(ref, wave, rate))
                     scores["estoi"].append(stoi(ref, wave, rate, extended=True))
@@ -258,16 +259,6 @@ class VocoderTrainer:
 
     def _metrics(self) -> dict:
         return final_metrics(self.history, self.step, "best_val_pesq_wb", self.best_pesq)
-
-
-def finished(wave: np.ndarray, cfg: config.MelConfig) -> np.ndarray:
-    """The vocoder's prepared signal as audio: de-emphasised and peak-normalised to 0.9, as
-    Griffin-Lim's output is (l2s.vcagan.vocoder.to_waves)."""
-    from scipy.signal import lfilter
-
-    wave = lfilter([1.0], [1.0, -cfg.preemphasis], wave).astype(np.float32) if cfg.preemphasis else wave
-    peak = np.abs(wave).max()
-    return wave / peak * 0.9 if peak > 0 else wave
 
 
 def train(name: str, params: config.Params | None = None, out: Path | None = None) -> dict:

@@ -247,3 +247,24 @@ print([m for m in {unwanted!r} if m in sys.modules], gc.get_freeze_count())
     loaded, frozen = done.stdout.split("] ")
     assert loaded == "[" and int(frozen) > 100_000
     assert (tmp_path / "v.wav").exists()
+
+
+def test_a_neural_vocoder_voices_the_same_spectrogram(root, synth, tmp_path, monkeypatch):
+    """--vocoder takes a vocoder's .pt, folder or models/vocoders/<name>: the generator's mel
+    is the same, only the waveform is the vocoder's; an unknown one says what to pass."""
+    from l2s.vocoder.model import Vocoder, vocoder_checkpoint
+    from l2s.vocoder.presets import vocoder_config
+
+    monkeypatch.setenv("L2S_ROOT", str(root))
+    mel_cfg = config.load(root / "params.yaml").preprocess.mel
+    folder = root / "models" / "vocoders" / "tiny"
+    folder.mkdir(parents=True, exist_ok=True)
+    vocoder = Vocoder(vocoder_config("small", {"dim": 16, "intermediate": 32, "blocks": 2}, mel_cfg))
+    torch.save(vocoder_checkpoint(vocoder, mel_cfg), folder / "best.pt")
+    video = list_items(config.load(root / "params.yaml").source("en"), root / "data" / "raw" / "en")[0].path
+    griffin_lim = synth(video)
+    neural = Synthesiser(root / "models" / "demo.pt", vocoder="tiny")(video)
+    assert np.array_equal(neural.mel, griffin_lim.mel) and not np.array_equal(neural.wave, griffin_lim.wave)
+    assert len(neural.wave) == len(griffin_lim.wave) and np.isfinite(neural.wave).all()
+    with pytest.raises(FileNotFoundError, match="--vocoder takes mel, linear, or a neural vocoder"):
+        Synthesiser(root / "models" / "demo.pt", vocoder="nosuch")

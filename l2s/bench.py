@@ -11,7 +11,8 @@ touches data/. Figures:
 - each neural vocoder preset: vocoding a 3 s clip (against Griffin-Lim's 60 iterations)
   and a training step with its FLOP;
 - `l2s speak` on a 3 s clip, the whole path (decode, crop, generate, vocode), as a
-  real-time factor with its parts, for both presets (weights are random: speed only):
+  real-time factor with its parts, for both presets and with Griffin-Lim and the small
+  neural vocoder (weights are random: speed only):
   warm (a Synthesiser that has voiced the clip before) and cold (a fresh `l2s speak`
   process, as a user meets it: imports, start-up and exit included).
 """
@@ -319,14 +320,30 @@ def untrained_checkpoint(preset: str, folder: Path) -> Path:
     return path
 
 
-def cold_speak(video: Path, checkpoint: Path, repeats: int = 3) -> tuple[float, dict[str, float]]:
+def untrained_vocoder(preset: str, folder: Path) -> Path:
+    """A checkpoint of an untrained neural vocoder of `preset` with params.yaml's audio
+    features (its cost does not depend on the weights): what `l2s speak --vocoder` loads."""
+    import torch
+
+    from l2s import config
+    from l2s.vocoder.model import Vocoder, vocoder_checkpoint
+    from l2s.vocoder.presets import vocoder_config
+
+    mel = config.load().preprocess.mel
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"vocoder_{preset}.pt"
+    torch.save(vocoder_checkpoint(Vocoder(vocoder_config(preset, {}, mel)), mel), path)
+    return path
+
+
+def cold_speak(video: Path, checkpoint: Path, repeats: int = 3, vocoder: str = "mel") -> tuple[float, dict[str, float]]:
     """Wall seconds of a fresh `l2s speak` process on `video`, the median of `repeats`, and
     the parts that run logged (decode, crop, generate, vocode)."""
     import l2s
 
     package_root = str(Path(l2s.__file__).parents[1])  # the child speaks with this l2s, not another install
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")])))
-    cmd = [sys.executable, "-m", "l2s.cli", "speak", str(video), "--model", str(checkpoint)]
+    cmd = [sys.executable, "-m", "l2s.cli", "speak", str(video), "--model", str(checkpoint), "--vocoder", vocoder]
     runs = []
     for i in range(repeats):
         out = video.with_name(f"cold{i}.wav")
@@ -342,9 +359,9 @@ def cold_speak(video: Path, checkpoint: Path, repeats: int = 3) -> tuple[float, 
 
 
 def speak_rows(presets: tuple[str, ...] = ("demo", "paper"), repeats: int = 3) -> list[tuple[str, str, str]]:
-    """`l2s speak` on a 3 s, 25 fps video cut from the scratch corpus, for both presets:
-    warm, the best of `repeats` calls of one Synthesiser, and cold, the median of `repeats`
-    fresh processes."""
+    """`l2s speak` on a 3 s, 25 fps video cut from the scratch corpus, for both presets and
+    with each vocoder (Griffin-Lim; the small neural vocoder): warm, the best of `repeats`
+    calls of one Synthesiser, and cold, the median of `repeats` fresh processes."""
     import csv
 
     from l2s import paths
@@ -359,31 +376,34 @@ def speak_rows(presets: tuple[str, ...] = ("demo", "paper"), repeats: int = 3) -
     with tempfile.TemporaryDirectory() as tmp:
         video = Path(tmp) / "3s.mp4"
         media.write_video(video, source.frames[:75], 25.0, source.audio[: 3 * source.sample_rate], source.sample_rate)
+        vocoders = {"Griffin-Lim": "mel", "neural small": str(untrained_vocoder("small", Path(tmp)))}
         for preset in presets:
             checkpoint = untrained_checkpoint(preset, Path(tmp))
-            synth = Synthesiser(checkpoint)
-            synth(video)  # warm-up: first calls build MediaPipe graphs and FFT plans
-            best = min((synth(video) for _ in range(repeats)), key=lambda s: sum(s.timings.values()))
-            total = sum(best.timings.values())
-            precision = "fp32" if synth.dtype is None else str(synth.dtype).removeprefix("torch.")
-            parts = ", ".join(f"{k} {v:.3f}" for k, v in best.timings.items())
-            rows.append(
-                (
-                    f"l2s speak, {preset} ({precision}), 3 s clip",
-                    f"RTF {total / best.seconds:.3f}",
-                    f"{total:.3f} s = {parts} s; {best.seconds / total:.1f}x faster than real time",
+            for vocoder_name, vocoder in vocoders.items():
+                synth = Synthesiser(checkpoint, vocoder=vocoder)
+                synth(video)  # warm-up: first calls build MediaPipe graphs and FFT plans
+                best = min((synth(video) for _ in range(repeats)), key=lambda s: sum(s.timings.values()))
+                total = sum(best.timings.values())
+                precision = "fp32" if synth.dtype is None else str(synth.dtype).removeprefix("torch.")
+                label = f"{preset} ({precision}), {vocoder_name}, 3 s clip"
+                parts = ", ".join(f"{k} {v:.3f}" for k, v in best.timings.items())
+                rows.append(
+                    (
+                        f"l2s speak, {label}",
+                        f"RTF {total / best.seconds:.3f}",
+                        f"{total:.3f} s = {parts} s; {best.seconds / total:.1f}x faster than real time",
+                    )
                 )
-            )
-            wall, timings = cold_speak(video, checkpoint, repeats)
-            start = wall - sum(timings.values())  # imports, loading the checkpoint, writing the .wav, exit
-            parts = " + ".join(f"{k} {v:.3f}" for k, v in timings.items())
-            rows.append(
-                (
-                    f"l2s speak cold, {preset} ({precision}), 3 s clip",
-                    f"{wall:.3f} s",
-                    f"a fresh process, median of {repeats}: start-up and exit {start:.3f} + {parts} s",
+                wall, timings = cold_speak(video, checkpoint, repeats, vocoder)
+                start = wall - sum(timings.values())  # imports, loading the checkpoint, writing the .wav, exit
+                parts = " + ".join(f"{k} {v:.3f}" for k, v in timings.items())
+                rows.append(
+                    (
+                        f"l2s speak cold, {label}",
+                        f"{wall:.3f} s",
+                        f"a fresh process, median of {repeats}: start-up and exit {start:.3f} + {parts} s",
+                    )
                 )
-            )
     return rows
 
 

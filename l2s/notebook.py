@@ -75,3 +75,30 @@ def listen(wave: np.ndarray, sample_rate: int, label: str = ""):
     if label:
         display(Markdown(label))
     display(Audio(wave, rate=sample_rate))
+
+
+def listening_table(rows: list[dict], columns: list[str]):
+    """Clips as rows of an HTML table: the clip, its text, then one labelled audio player
+    per column with a caption under it (say, what the recogniser heard). Each row maps
+    "clip" and "text" to strings and each column to (wave, sample_rate, caption), or None
+    for an empty cell."""
+    import html
+
+    from IPython.display import HTML, Audio, display
+
+    def cell(name: str, entry) -> str:
+        if entry is None:
+            return "<td></td>"
+        wave, rate, caption = entry
+        player = Audio(wave, rate=rate)._repr_html_().replace("<audio ", f'<audio title="{html.escape(name)}" ', 1)
+        under = f"<div><small>{html.escape(caption)}</small></div>" if caption else ""
+        return f"<td><div><b>{html.escape(name)}</b></div>{player}{under}</td>"
+
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in ("clip", "text", *columns))
+    body = "".join(
+        f"<tr><td><code>{html.escape(r['clip'])}</code></td><td>{html.escape(r['text'])}</td>"
+        + "".join(cell(c, r.get(c)) for c in columns)
+        + "</tr>"
+        for r in rows
+    )
+    display(HTML(f'<table class="listening"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'))

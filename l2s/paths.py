@@ -53,6 +53,9 @@ def model_dir(model: str) -> Path:
 
 BEST = "best.pt"  # in a model's folder: the checkpoint of the best validation STOI
 LAST = "last.pt"  # in a model's folder: the latest checkpoint, which a run resumes from
+# in a test folder, beside a neural vocoder's speech: the same mels voiced by Griffin-Lim
+# (its sub-folder, and the prefix of its scores)
+GRIFFIN_LIM = "griffin_lim"
 
 
 def best_checkpoint(model: str) -> Path:
@@ -76,7 +79,8 @@ def vocoder_plot(name: str) -> Path:
 
 
 def test_dir(model: str, lang: str) -> Path:
-    """What the test stage writes for one evaluation: wav/, mel/, ceiling/, scores.csv."""
+    """What the test stage writes for one evaluation: wav/, mel/, ceiling/, scores.csv
+    (and griffin_lim/ beside a neural vocoder)."""
     return root() / "outputs" / model / lang
 
 

@@ -5,6 +5,7 @@ through the default DVC remote."""
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -92,7 +93,7 @@ def test_dvc_repro_end_to_end_smoke(smoke_repo):
         },
         models={"m": {"languages": ["en"]}},
         evaluations={"m-en": {"model": "m", "lang": "en"}, "m-zh": {"model": "m", "lang": "zh"}},
-        test={"workers": 1},
+        test={"workers": 1, "vocoder": "v"},  # the neural vocoder, Griffin-Lim beside it
         asr={"steps": 10, "batch_size": 4},
         vocoder={
             "model": {"dim": 16, "intermediate": 32, "blocks": 2, "mpd_channels": [4, 4], "mrd_channels": 4},
@@ -115,6 +116,7 @@ def test_dvc_repro_end_to_end_smoke(smoke_repo):
         for lang in ("en", "zh"):
             metrics = files[f"reports/metrics/{stage}/m/{lang}.json"]["data"]
             assert metrics["clips"] == 2 and "ceiling" in metrics
+            assert "ceiling" in metrics["griffin_lim"]  # the same mels voiced by Griffin-Lim
     assert {"stoi", "estoi", "pesq_nb", "pesq_wb"} <= set(files["reports/metrics/test/m/zh.json"]["data"])
     assert {"wer", "cer"} <= set(files["reports/metrics/wer/m/en.json"]["data"])
     for lang in ("en", "zh"):  # what the lips carry, per model and language
@@ -124,6 +126,10 @@ def test_dvc_repro_end_to_end_smoke(smoke_repo):
         assert list((repo / "outputs/m" / lang / "wav").rglob("*.wav"))
     html = (repo / "reports/report.html").read_text(encoding="utf-8")
     assert ">en<" in html and ">zh<" in html and "<audio" in html
+    # both vocoders side by side: scores, and a labelled player of each
+    assert "copy synthesis, Griffin-Lim" in html and "copy synthesis, v" in html
+    labels = set(re.findall(r'<audio [^>]*title="([^"]*)"', html))
+    assert labels == {"recorded", "ceiling", "generated (v)", "generated (Griffin-Lim)"}
     assert "def " not in html  # rendered without input cells
     assert "up to date" in _run(["dvc", "status"], repo)
     # the JupyterLab notebook runs on what the pipeline made

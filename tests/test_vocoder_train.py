@@ -76,7 +76,8 @@ def test_unknown_vocoder_knob_fails_on_load(root, tmp_path):
 
 def test_the_test_stage_voices_with_a_trained_vocoder(root, tmp_path, monkeypatch):
     """train() in the pipeline's places, then test.speak with test.vocoder naming it: the
-    generated speech and its ceiling (copy synthesis) both come from the vocoder."""
+    generated speech and its ceiling (copy synthesis) both come from the vocoder, and the
+    same mels voiced by Griffin-Lim are scored beside them."""
     import dataclasses
     import json
 
@@ -94,6 +95,12 @@ def test_the_test_stage_voices_with_a_trained_vocoder(root, tmp_path, monkeypatc
     spoken = test.speak(checkpoint, "en", "val", cfg, tmp_path / "out")
     assert spoken["clips"] == 2 and 0 <= spoken["ceiling"]["stoi"] <= 1
     assert len(list((tmp_path / "out/wav").rglob("*.wav"))) == 2
+    for kind in ("wav", "ceiling"):
+        assert len(list((tmp_path / "out/griffin_lim" / kind).rglob("*.wav"))) == 2
+    gl = spoken["griffin_lim"]
+    assert set(gl) >= {"stoi", "pesq_wb", "ceiling"} and gl["ceiling"]["stoi"] != spoken["ceiling"]["stoi"]
+    header = (tmp_path / "out/scores.csv").read_text().splitlines()[0].split(",")
+    assert {"stoi", "ceiling_stoi", "griffin_lim_stoi", "griffin_lim_ceiling_pesq_wb"} <= set(header)
     missing = dataclasses.replace(cfg, vocoder="other")
     with pytest.raises(FileNotFoundError, match="dvc repro vocoder@other"):
         test.speak(checkpoint, "en", "val", missing, tmp_path / "out2")

@@ -40,12 +40,14 @@ def results(params: config.Params) -> pd.DataFrame:
             "language": ev.lang,
             "seen": ev.lang in params.models[ev.model].languages,
             "clips": test["clips"],
+            "vocoder": params.test.vocoder,
         }
         for source in (test, wer):
-            for name, value in source.items():
-                if name in METRICS:
-                    row[name] = value
-                    row[f"ceiling_{name}"] = source["ceiling"][name]
+            for prefix, means in (("", source), (f"{paths.GRIFFIN_LIM}_", source.get(paths.GRIFFIN_LIM, {}))):
+                for name, value in means.items():
+                    if name in METRICS:
+                        row[f"{prefix}{name}"] = value
+                        row[f"{prefix}ceiling_{name}"] = means["ceiling"][name]
         for name, value in test.get("lip_reading", {}).items():
             row[f"lip_{name}"] = value
         asr = paths.metrics_path("asr", ev.lang)
@@ -60,6 +62,32 @@ def metric_table(results: pd.DataFrame, metric: str) -> pd.DataFrame:
     """Rows model x language: the metric for generated speech beside its ceiling."""
     table = results.set_index(["model", "language"])[[metric, f"ceiling_{metric}"]]
     return table.rename(columns={metric: "generated", f"ceiling_{metric}": "ceiling"})
+
+
+def vocoder_table(results: pd.DataFrame) -> pd.DataFrame | None:
+    """With a neural vocoder (test.vocoder: <name>), rows model x language x metric: the
+    generated speech and the recorded speech (copy synthesis: recorded -> mel -> vocoder)
+    voiced by Griffin-Lim and by the neural vocoder, from the same mels. None with
+    Griffin-Lim alone."""
+    if f"{paths.GRIFFIN_LIM}_stoi" not in results:
+        return None
+    name = results.vocoder.iloc[0]
+    rows = []
+    for r in results.to_dict("records"):
+        for metric in METRICS:
+            if metric in r and f"{paths.GRIFFIN_LIM}_{metric}" in r:
+                rows.append(
+                    {
+                        "model": r["model"],
+                        "language": r["language"],
+                        "metric": metric,
+                        "generated, Griffin-Lim": r[f"{paths.GRIFFIN_LIM}_{metric}"],
+                        f"generated, {name}": r[metric],
+                        "copy synthesis, Griffin-Lim": r[f"{paths.GRIFFIN_LIM}_ceiling_{metric}"],
+                        f"copy synthesis, {name}": r[f"ceiling_{metric}"],
+                    }
+                )
+    return pd.DataFrame(rows).set_index(["model", "language", "metric"])
 
 
 def content_table(results: pd.DataFrame) -> pd.DataFrame:
@@ -124,10 +152,12 @@ def clip_scores(params: config.Params) -> pd.DataFrame:
         path = paths.transcripts(ev.model, ev.lang)
         if path.exists():
             t = pd.read_csv(path, keep_default_na=False)
-            for prefix in ("", "ceiling_"):
-                t[f"{prefix}wer"] = text.rate(t[f"{prefix}word_edits"], t.words)
-                t[f"{prefix}cer"] = text.rate(t[f"{prefix}char_edits"], t.chars)
-            keep = ["clip_id", "reference", "hypothesis", "wer", "cer", "ceiling_wer", "ceiling_cer"]
+            keep = ["clip_id", "reference"]
+            for prefix in ("", "ceiling_", f"{paths.GRIFFIN_LIM}_", f"{paths.GRIFFIN_LIM}_ceiling_"):
+                if f"{prefix}hypothesis" in t:
+                    t[f"{prefix}wer"] = text.rate(t[f"{prefix}word_edits"], t.words)
+                    t[f"{prefix}cer"] = text.rate(t[f"{prefix}char_edits"], t.chars)
+                    keep += [f"{prefix}hypothesis", f"{prefix}wer", f"{prefix}cer"]
             scores = scores.merge(t[keep], on="clip_id")
         frames.append(scores.assign(model=ev.model, language=ev.lang))
     return pd.concat(frames, ignore_index=True)
@@ -154,12 +184,13 @@ def generated_mel(model: str, lang: str, clip_id: str) -> np.ndarray | None:
         return z["mel"]
 
 
-def generated_wave(model: str, lang: str, clip_id: str) -> tuple[np.ndarray, int] | None:
-    """The speech the test stage generated for a clip and its sample rate, or None when it
-    saved none (test.save_wav)."""
+def test_wave(model: str, lang: str, clip_id: str, kind: str = "wav", voicing: str = "") -> tuple[np.ndarray, int] | None:
+    """A wave the test stage wrote for a clip and its sample rate, or None when it saved
+    none (test.save_wav): kind wav (generated) or ceiling, voicing "" (test.vocoder) or
+    griffin_lim (beside a neural vocoder)."""
     import soundfile as sf
 
-    path = paths.test_dir(model, lang) / "wav" / f"{clip_id}.wav"
+    path = paths.test_dir(model, lang) / voicing / kind / f"{clip_id}.wav"
     return sf.read(path) if path.exists() else None
 
 

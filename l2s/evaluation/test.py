@@ -7,11 +7,16 @@ PESQ narrow- and wide-band. The ground truth goes through the same spectrogram -
 Griffin-Lim path and is scored the same way: that is the ceiling a perfect generator
 would reach with this vocoder.
 
+With a neural vocoder (test.vocoder: <name>) the same mels are also voiced by Griffin-Lim
+and scored beside it, so the report compares the two vocoders on the same clips.
+
 outputs/<model>/<lang>/
     wav/<clip>.wav        generated speech (test.save_wav)
     mel/<clip>.npz        generated ln-mel and linear spectrogram (test.save_mel)
     ceiling/<clip>.wav    ground truth through the vocoder path (for the WER ceiling)
-    scores.csv            one row per clip: every score, generated and ceiling
+    griffin_lim/          with a neural vocoder: wav/ and ceiling/ voiced by Griffin-Lim
+    scores.csv            one row per clip: every score, generated and ceiling (and with a
+                          neural vocoder the same again, griffin_lim_ before each name)
     lipreading.csv        a model with a lip-reading head: per clip the phonemes and words it
                           reads from the lips (l2s.evaluation.lipreading), next to the truth
 reports/metrics/test/<model>/<lang>.json   means over the clips (`dvc metrics show`), and
@@ -73,6 +78,9 @@ def speak(checkpoint: Path, lang: str, split: str, cfg: config.TestConfig, out: 
 
     reader = LipReader(data) if gen.reader is not None else None
     neural = _neural_vocoder(cfg.vocoder, mel_cfg)
+    # the folder (under out) and score prefix of each voicing: the chosen vocoder, and
+    # Griffin-Lim beside a neural one
+    voicings = {"": neural} | ({paths.GRIFFIN_LIM: None} if neural is not None else {})
     t0 = time.perf_counter()
     jobs, reading = [], []
     loader = torch.utils.data.DataLoader(clips, batch_size=cfg.batch_size)
@@ -89,17 +97,22 @@ def speak(checkpoint: Path, lang: str, split: str, cfg: config.TestConfig, out: 
             generated, truth = linear, torch.stack([magnitude(prepare(a, mel_cfg), mel_cfg) for a in audio])
         else:
             generated, truth = mel, batch["mel"]
-        vocode = dict(
-            cfg=mel_cfg, lengths=spec_frames, linear=linear_vocoder, iterations=cfg.griffin_lim_iters, neural=neural
-        )
-        waves, ceiling = to_waves(generated, seed=cfg.seed, **vocode), to_waves(truth, seed=cfg.seed, **vocode)
         for i, clip_id in enumerate(batch["clip_id"]):
-            n = spec_frames[i]
-            _save(out, clip_id, cfg, waves[i], ceiling[i], mel[i, :, :n], linear[i, :, :n], mel_cfg.sample_rate)
-            jobs.append((clip_id, audio[i][: n * mel_cfg.hop], waves[i], ceiling[i], mel_cfg.sample_rate))
+            _save_spectrograms(out, clip_id, cfg, mel[i, :, : spec_frames[i]], linear[i, :, : spec_frames[i]])
+        for name, vocoder in voicings.items():
+            vocode = dict(
+                cfg=mel_cfg, lengths=spec_frames, linear=linear_vocoder, iterations=cfg.griffin_lim_iters, neural=vocoder
+            )
+            waves, ceiling = to_waves(generated, seed=cfg.seed, **vocode), to_waves(truth, seed=cfg.seed, **vocode)
+            for i, clip_id in enumerate(batch["clip_id"]):
+                _save_waves(out / name, clip_id, cfg, waves[i], ceiling[i], mel_cfg.sample_rate)
+                ref = audio[i][: spec_frames[i] * mel_cfg.hop]
+                jobs.append((name, clip_id, ref, waves[i], ceiling[i], mel_cfg.sample_rate))
     synth_s = time.perf_counter() - t0
 
-    scores = dict(parallel.imap(_score, jobs, cfg.workers, desc=f"scoring {lang} {split}"))
+    scores = {clip_id: {} for _, clip_id, *_ in jobs}
+    for clip_id, clip_scores in parallel.imap(_score, jobs, cfg.workers, desc=f"scoring {lang} {split}"):
+        scores[clip_id] |= clip_scores
     rows = [
         {k: data.clips[r][k] for k in ("clip_id", "speaker", "text")} | scores[data.clips[r]["clip_id"]]
         for r in clips.rows
@@ -109,8 +122,8 @@ def speak(checkpoint: Path, lang: str, split: str, cfg: config.TestConfig, out: 
     elapsed = time.perf_counter() - t0
     return {
         "clips": len(rows),
-        **{s: _mean(rows, s) for s in SCORES},
-        "ceiling": {s: _mean(rows, f"ceiling_{s}") for s in SCORES},
+        **_means(rows, ""),
+        **{name: _means(rows, f"{name}_") for name in voicings if name},
         **lips,
         "clips_per_s": round(len(rows) / elapsed, 2),
         "synthesis_clips_per_s": round(len(rows) / synth_s, 2),
@@ -169,7 +182,7 @@ def _lip_reading(data: ProcessedLanguage, rows: list[int], reading: list[dict], 
     }
 
 
-def _save(out: Path, clip_id: str, cfg: config.TestConfig, wave, ceiling, mel, linear, sample_rate: int) -> None:
+def _save_waves(out: Path, clip_id: str, cfg: config.TestConfig, wave, ceiling, sample_rate: int) -> None:
     import soundfile as sf
 
     folders = ["ceiling"] + (["wav"] if cfg.save_wav else [])
@@ -177,6 +190,9 @@ def _save(out: Path, clip_id: str, cfg: config.TestConfig, wave, ceiling, mel, l
         path = out / folder / f"{clip_id}.wav"
         path.parent.mkdir(parents=True, exist_ok=True)
         sf.write(path, w, sample_rate, subtype="PCM_16")
+
+
+def _save_spectrograms(out: Path, clip_id: str, cfg: config.TestConfig, mel, linear) -> None:
     if cfg.save_mel:
         path = out / "mel" / f"{clip_id}.npz"
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -184,10 +200,20 @@ def _save(out: Path, clip_id: str, cfg: config.TestConfig, wave, ceiling, mel, l
 
 
 def _score(job) -> tuple[str, dict]:
-    clip_id, ref, wave, ceiling, sr = job
+    voicing, clip_id, ref, wave, ceiling, sr = job
+    prefix = f"{voicing}_" if voicing else ""
     generated = speech_scores(ref, wave, sr)
     upper = speech_scores(ref, ceiling, sr)
-    return clip_id, {**generated, **{f"ceiling_{k}": v for k, v in upper.items()}}
+    return clip_id, {f"{prefix}{k}": v for k, v in generated.items()} | {
+        f"{prefix}ceiling_{k}": v for k, v in upper.items()
+    }
+
+
+def _means(rows: list[dict], prefix: str) -> dict:
+    """Every score's mean over the clips, generated and ceiling, of one voicing."""
+    return {s: _mean(rows, f"{prefix}{s}") for s in SCORES} | {
+        "ceiling": {s: _mean(rows, f"{prefix}ceiling_{s}") for s in SCORES}
+    }
 
 
 def _mean(rows: list[dict], key: str) -> float:

@@ -40,44 +40,40 @@ def run(key: str, params: config.Params | None = None) -> dict:
 
 def transcribe(out: Path, lang: str, params: config.Params) -> tuple[list[dict], dict]:
     """Per-clip transcripts and corpus-level rates of the speech l2s.evaluation.test.speak
-    wrote to `out`: the generated speech and its ceiling."""
+    wrote to `out`: the generated speech and its ceiling, and the same voiced by Griffin-Lim
+    when the test stage wrote that beside a neural vocoder (columns and metrics prefixed
+    griffin_lim)."""
     with open(out / "scores.csv", newline="", encoding="utf-8") as f:
         clips = [(r["clip_id"], r["text"]) for r in csv.DictReader(f)]
     recogniser = asr.load_recognizer(lang, params)
+    voicings = [""] + ([paths.GRIFFIN_LIM] if (out / paths.GRIFFIN_LIM).is_dir() else [])
 
     t0 = time.perf_counter()
-    generated = recogniser.transcribe([_generated_input(out, clip_id) for clip_id, _ in clips])
-    ceiling = recogniser.transcribe([out / "ceiling" / f"{clip_id}.wav" for clip_id, _ in clips])
+    rows = [{"clip_id": clip_id, "reference": text.normalise(ref, lang)} for clip_id, ref in clips]
+    metrics = {"clips": len(rows)}
+    for voicing in voicings:
+        folder, prefix = out / voicing, f"{voicing}_" if voicing else ""
+        heard = {
+            "": recogniser.transcribe([_generated_input(folder, clip_id, out) for clip_id, _ in clips]),
+            "ceiling_": recogniser.transcribe([folder / "ceiling" / f"{clip_id}.wav" for clip_id, _ in clips]),
+        }
+        rates = {}
+        for part, hypotheses in heard.items():
+            counts = [text.error_counts(ref, hyp, lang) for (_, ref), hyp in zip(clips, hypotheses)]
+            for row, hyp, c in zip(rows, hypotheses, counts):
+                edits = {k: v for k, v in c.items() if k.endswith("edits") or not prefix + part}  # lengths once
+                row |= {f"{prefix}{part}hypothesis": hyp} | {f"{prefix}{part}{k}": v for k, v in edits.items()}
+            rates[part] = _rounded(text.corpus_rates(counts))
+        means = rates[""] | {"ceiling": rates["ceiling_"]}
+        metrics |= means if not voicing else {voicing: means}
     elapsed = time.perf_counter() - t0
-
-    rows = []
-    for (clip_id, ref), hyp, ceil in zip(clips, generated, ceiling):
-        counts = text.error_counts(ref, hyp, lang)
-        upper = text.error_counts(ref, ceil, lang)
-        rows.append(
-            {
-                "clip_id": clip_id,
-                "reference": text.normalise(ref, lang),
-                "hypothesis": hyp,
-                "ceiling_hypothesis": ceil,
-                **counts,
-                "ceiling_word_edits": upper["word_edits"],
-                "ceiling_char_edits": upper["char_edits"],
-            }
-        )
-    ceiling_counts = [{**r, "word_edits": r["ceiling_word_edits"], "char_edits": r["ceiling_char_edits"]} for r in rows]
-    metrics = {
-        "clips": len(rows),
-        **_rounded(text.corpus_rates(rows)),
-        "ceiling": _rounded(text.corpus_rates(ceiling_counts)),
-        "clips_per_s": round(2 * len(rows) / elapsed, 2),
-    }
+    metrics["clips_per_s"] = round(2 * len(voicings) * len(rows) / elapsed, 2)
     return rows, metrics
 
 
-def _generated_input(out: Path, clip_id: str) -> Path:
+def _generated_input(folder: Path, clip_id: str, out: Path) -> Path:
     """The generated wav, or its mel when the test stage saved no audio (test.save_wav)."""
-    wav = out / "wav" / f"{clip_id}.wav"
+    wav = folder / "wav" / f"{clip_id}.wav"
     return wav if wav.exists() else out / "mel" / f"{clip_id}.npz"
 
 

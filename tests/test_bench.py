@@ -71,8 +71,8 @@ def test_bench_prints_the_whole_table_and_its_figures_agree(workdir, capsys):
         # cold: a fresh `l2s speak` process, its start-up (imports, checkpoint, exit) and the same parts
         wall, start, *parts = _row(
             table,
-            rf"l2s speak cold, demo \(\w+\), {vocoder}, 3 s clip\s+{NUMBER} s\s+a fresh process, median of 3: "
-            rf"start-up and exit {NUMBER} \+ decode {NUMBER} \+ crop {NUMBER} \+ generate {NUMBER} \+ vocode {NUMBER} s",
+            rf"l2s speak cold, demo \(\w+\), {vocoder}, 3 s clip\s+{NUMBER} s\s+a fresh process, median of 3: start-up "
+            rf"and exit {NUMBER} \+ decode {NUMBER} \+ crop {NUMBER} \+ generate {NUMBER} \+ vocode {NUMBER} s",
         )
         assert start + sum(parts) == pytest.approx(wall, abs=0.005) and start > 0 and wall > total
     assert vocode["neural small"] < vocode["Griffin-Lim"]

@@ -184,7 +184,9 @@ def generated_mel(model: str, lang: str, clip_id: str) -> np.ndarray | None:
         return z["mel"]
 
 
-def test_wave(model: str, lang: str, clip_id: str, kind: str = "wav", voicing: str = "") -> tuple[np.ndarray, int] | None:
+def test_wave(
+    model: str, lang: str, clip_id: str, kind: str = "wav", voicing: str = ""
+) -> tuple[np.ndarray, int] | None:
     """A wave the test stage wrote for a clip and its sample rate, or None when it saved
     none (test.save_wav): kind wav (generated) or ceiling, voicing "" (test.vocoder) or
     griffin_lim (beside a neural vocoder)."""

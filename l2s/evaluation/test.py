@@ -101,7 +101,11 @@ def speak(checkpoint: Path, lang: str, split: str, cfg: config.TestConfig, out: 
             _save_spectrograms(out, clip_id, cfg, mel[i, :, : spec_frames[i]], linear[i, :, : spec_frames[i]])
         for name, vocoder in voicings.items():
             vocode = dict(
-                cfg=mel_cfg, lengths=spec_frames, linear=linear_vocoder, iterations=cfg.griffin_lim_iters, neural=vocoder
+                cfg=mel_cfg,
+                lengths=spec_frames,
+                linear=linear_vocoder,
+                iterations=cfg.griffin_lim_iters,
+                neural=vocoder,
             )
             waves, ceiling = to_waves(generated, seed=cfg.seed, **vocode), to_waves(truth, seed=cfg.seed, **vocode)
             for i, clip_id in enumerate(batch["clip_id"]):

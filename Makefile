@@ -11,18 +11,25 @@ RUN := PATH="$(BIN):$$PATH"
 
 setup: system-deps $(STAMP)
 
-# espeak-ng (speech for the embedded corpus) and ffmpeg (video encoding) are system packages.
+# espeak-ng (speech for the embedded corpus), ffmpeg (video encoding), a headless Chromium
+# (the report as a browser shows it: its screenshot and test) and fonts for the scripts
+# espeak-ng speaks (Hanzi, Devanagari, Arabic, ... in the report's figures) are system packages.
+SYSTEM_PACKAGES := espeak-ng ffmpeg chromium-headless-shell fontconfig fonts-noto-cjk fonts-noto-core
 system-deps:
 	@missing=""; \
 	command -v espeak-ng >/dev/null || missing="$$missing espeak-ng"; \
 	command -v ffmpeg >/dev/null || missing="$$missing ffmpeg"; \
+	command -v chromium-headless-shell >/dev/null || command -v chromium >/dev/null || missing="$$missing chromium-headless-shell"; \
+	command -v fc-list >/dev/null || missing="$$missing fontconfig"; \
+	[ -n "$$(fc-list :lang=zh 2>/dev/null)" ] || missing="$$missing fonts-noto-cjk"; \
+	[ -n "$$(fc-list :lang=hi 2>/dev/null)" ] || missing="$$missing fonts-noto-core"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "installing$$missing with apt-get"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq espeak-ng ffmpeg >/dev/null; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	  else \
-	    echo "l2s needs$$missing. Install with:  sudo apt-get install -y espeak-ng ffmpeg"; \
-	    echo "(conda users: conda env create -f environment.yml)"; exit 1; \
+	    echo "l2s needs$$missing. Install with:  sudo apt-get install -y $(SYSTEM_PACKAGES)"; \
+	    echo "(conda users: conda env create -f environment.yml, then the same apt-get for the browser and fonts)"; exit 1; \
 	  fi; \
 	fi
 

@@ -18,6 +18,79 @@ def setup() -> None:
     paths.root()
 
 
+# Debian packages with fonts for the scripts espeak-ng speaks (`make setup` installs them)
+FONT_PACKAGES = "fonts-noto-cjk fonts-noto-core"
+
+
+def use_fonts(texts) -> list[str]:
+    """Make matplotlib draw every character of `texts` (the languages' transcripts):
+    DejaVu Sans first, then, for the characters it lacks (Hanzi, Devanagari, Arabic, ...),
+    the installed fonts that have them, as a fallback chain. Characters that no installed
+    font has are named once in a warning with the packages to install, instead of
+    matplotlib's warning per glyph and figure. Returns the chain. Call it after any
+    plotting theme (seaborn's set_theme resets the fonts)."""
+    import contextlib
+    import warnings
+
+    from matplotlib import font_manager
+
+    needed = {c for t in texts for c in str(t) if not c.isspace() and c.isprintable()}
+    chain, missing = _font_chain(font_manager.fontManager.ttflist, needed)
+    if missing:  # matplotlib's font list is cached: fonts installed since are not in it yet
+        known = {f.fname for f in font_manager.fontManager.ttflist}
+        for path in font_manager.findSystemFonts():
+            if path not in known:
+                with contextlib.suppress(Exception):  # a file it cannot read: not a font to use
+                    font_manager.fontManager.addfont(path)
+        chain, missing = _font_chain(font_manager.fontManager.ttflist, needed)
+    plt.rcParams["font.family"] = chain
+    plt.rcParams["axes.unicode_minus"] = True
+    if missing:
+        sample = "".join(sorted(missing)[:12])
+        logging.getLogger(__name__).warning(
+            "no installed font has %d of the characters to draw (%s...); install: sudo apt-get install %s",
+            len(missing),
+            sample,
+            FONT_PACKAGES,
+        )
+    # said once above; matplotlib would repeat it for every glyph of every figure
+    warnings.filterwarnings("ignore", message=r"Glyph \d+ .* missing from font")
+    return chain
+
+
+def _font_chain(fonts, needed: set[str]) -> tuple[list[str], set[str]]:
+    """DejaVu Sans, then the fonts that draw what it cannot, and what none draws."""
+    from matplotlib import ft2font
+
+    chain, missing = [], set(needed)
+    # regular sans fonts first, so that a fallback looks like its neighbours; of the CJK
+    # faces, Simplified Chinese (the default corpus's Mandarin)
+    candidates = sorted(
+        fonts,
+        key=lambda f: (
+            f.name != "DejaVu Sans",
+            "Sans" not in f.name,
+            f.weight not in (400, "normal"),
+            "CJK" in f.name and not f.name.endswith(" SC"),
+            f.name,
+        ),
+    )
+    for entry in candidates:
+        if entry.name in chain or entry.name.startswith("Last Resort"):  # its glyphs are all boxes
+            continue
+        try:
+            charmap = ft2font.FT2Font(entry.fname).get_charmap()
+        except (OSError, RuntimeError):  # an unreadable font file: skip it
+            continue
+        covers = {c for c in missing if ord(c) in charmap}
+        if covers or entry.name == "DejaVu Sans":
+            chain.append(entry.name)
+            missing -= covers
+        if not missing and chain:
+            break
+    return chain, missing
+
+
 def check_param(value, name: str, allowed: list[str]) -> str:
     """Papermill only warns about a mistyped -p name and leaves the default: the default
     is None, so a missing or misspelt parameter stops here with a clear message."""

@@ -110,6 +110,11 @@ def report_html() -> Path:
     return root() / "reports" / "report.html"
 
 
+def report_screenshot() -> Path:
+    """The whole report page as a browser shows it, kept in git for readers of the repository."""
+    return root() / "reports" / "report.jpg"
+
+
 def metrics_path(stage: str, name: str) -> Path:
     return root() / "reports" / "metrics" / stage / f"{name}.json"
 

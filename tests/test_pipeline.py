@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from l2s.evaluation import browser
 from tests.helpers import repo_copy, talking_video, write_params
 
 SMOKE = {
@@ -131,6 +132,16 @@ def test_dvc_repro_end_to_end_smoke(smoke_repo):
     labels = set(re.findall(r'<audio [^>]*title="([^"]*)"', html))
     assert labels == {"recorded", "ceiling", "generated (v)", "generated (Griffin-Lim)"}
     assert "def " not in html  # rendered without input cells
+    # the page as a reader's browser shows it: nothing broken, no warning output, Hanzi in a
+    # font that has them (in the page, and no glyph missing from the figures), a section per
+    # language, and its screenshot for readers of the repository
+    page = browser.open_page(repo / "reports/report.html")
+    assert page.problems() == []
+    assert page.images and page.audio and page.hanzi_distinct
+    assert [s for s in page.sections if s.startswith("Language")] == ["Language en", "Language zh"]
+    assert "Summary" in page.sections and "still improving" in page.text
+    assert "missing from font" not in (repo / "reports/notebooks/06_report.ipynb").read_text(encoding="utf-8")
+    assert (repo / "reports/report.jpg").stat().st_size > 20_000
     assert "up to date" in _run(["dvc", "status"], repo)
     # the JupyterLab notebook runs on what the pipeline made
     explore = ["papermill", "notebooks/explore.ipynb", str(repo / "explore.ipynb"), "-k", "python3"]

@@ -9,6 +9,7 @@ reports/report.html.
 from __future__ import annotations
 
 import json
+import logging
 from collections import Counter
 from pathlib import Path
 
@@ -20,6 +21,8 @@ from l2s.evaluation import text
 from l2s.scores import SCORES
 
 METRICS = (*SCORES, "wer", "cer")
+
+log = logging.getLogger(__name__)
 
 
 def _read_json(path: Path, stage: str) -> dict:
@@ -55,6 +58,43 @@ def results(params: config.Params) -> pd.DataFrame:
             own = json.loads(asr.read_text(encoding="utf-8"))
             row["asr_wer"], row["asr_cer"] = own.get("wer"), own.get("cer")
         rows.append(row)
+    return pd.DataFrame(rows)
+
+
+NAMES = {"stoi": "STOI", "estoi": "ESTOI", "pesq_nb": "PESQ nb", "pesq_wb": "PESQ wb", "wer": "WER", "cer": "CER"}
+
+
+def summary_table(results: pd.DataFrame) -> pd.DataFrame:
+    """One row per model and language, one column pair per metric: the generated speech
+    and, beside it, its ceiling (the recorded speech through the same vocoder path)."""
+    columns = {}
+    for metric, name in NAMES.items():
+        if metric in results:
+            columns[(name, "generated")] = results[metric].to_numpy()
+            columns[(name, "ceiling")] = results[f"ceiling_{metric}"].to_numpy()
+    index = pd.MultiIndex.from_frame(results[["model", "language"]])
+    return pd.DataFrame(columns, index=index)
+
+
+def learning_status(history: pd.DataFrame, metric: str = "val/stoi") -> pd.DataFrame:
+    """Per model: its last validation step and score, its best, and whether it was still
+    improving when training stopped (the best score came at the last validation): a model
+    that was could gain from more steps."""
+    rows = []
+    if history.empty or metric not in history:
+        return pd.DataFrame(rows)
+    for model, h in history.dropna(subset=[metric]).groupby("model"):
+        last, best = h.iloc[-1], h.loc[h[metric].idxmax()]
+        rows.append(
+            {
+                "model": model,
+                "last step": int(last.step),
+                f"last {metric}": last[metric],
+                "best step": int(best.step),
+                f"best {metric}": best[metric],
+                "still improving": bool(len(h) > 1 and best.step == last.step),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -224,9 +264,33 @@ def training_history(params: config.Params) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
-def render(params_file: str | Path | None = None) -> Path:
+# The lab template without what it fetches from the web (require.js, MathJax, mermaid: the
+# report has no widgets, formulas or diagrams) and with the styles of our tables: the page
+# carries everything and reads the same offline.
+_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
+{%- block html_head_js -%}{%- endblock html_head_js -%}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+{%- block html_head_css -%}
+<style>
+  body { font-family: "DejaVu Sans", "Noto Sans", "Noto Sans CJK SC", "Noto Sans CJK JP", sans-serif; }
+  table.listening td, table.listening th { vertical-align: top; padding: 6px 10px; text-align: left; }
+  table.listening audio { width: 220px; }
+  table.listening small { color: #444; }
+</style>
+{%- endblock html_head_css -%}
+"""
+
+
+def render(params_file: str | Path | None = None, screenshot: bool = True) -> Path:
     """Run notebooks/06_report.ipynb (papermill) and write it without its code to
-    reports/report.html; returns that path."""
+    reports/report.html, and (`screenshot`) the whole page as a headless browser shows it
+    to reports/report.jpg; returns the HTML's path.
+
+    What the kernel wrote to stderr (log lines, library warnings) stays in the executed
+    notebook under reports/notebooks for whoever debugs; the reader's page has none."""
+    import jinja2
+    import nbformat
     import papermill
     from nbconvert import HTMLExporter
 
@@ -239,14 +303,28 @@ def render(params_file: str | Path | None = None) -> Path:
         )
     except papermill.PapermillExecutionError as e:  # the notebook's own error, without the kernel's traceback
         raise ValueError(f"{notebook.name} stopped: {e.ename}: {e.evalue} (the executed copy: {executed})") from None
-    html, _ = HTMLExporter(exclude_input=True, exclude_output_prompt=True).from_filename(str(executed))
+    nb = nbformat.read(executed, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = [o for o in cell.outputs if not (o.output_type == "stream" and o.name == "stderr")]
+    exporter = HTMLExporter(
+        extra_loaders=[jinja2.DictLoader({"l2s_report.html.j2": _TEMPLATE})],
+        template_file="l2s_report.html.j2",
+        exclude_input=True,
+        exclude_output_prompt=True,
+    )
+    html, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": "l2s report"}})
     with paths.atomic(paths.report_html()) as tmp:
         tmp.write_text(html, encoding="utf-8")
+    if screenshot:
+        from l2s.evaluation import browser
+
+        page = browser.open_page(paths.report_html(), paths.report_screenshot())
+        for problem in page.problems():
+            log.warning("report.html as a browser shows it: %s", problem)
     return paths.report_html()
 
 
 if __name__ == "__main__":  # the report stage: python -m l2s.evaluation.report
-    import logging
-
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     render()

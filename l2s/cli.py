@@ -102,7 +102,9 @@ def cmd_speak(args) -> int:
     with imports_kept_for_good():
         from l2s.vcagan import speak
 
-    options = dict(device=args.device, language=args.language, vocoder=args.vocoder, precision=args.precision)
+    options = dict(
+        device=args.device, language=args.language, vocoder=args.vocoder, precision=args.precision, rotate=args.rotate
+    )
     video = Path(args.video)
     output = args.output or (None if video.is_dir() else f"{video.stem}.wav")
     result = speak.speak(video, args.model, output, args.mux, args.face_index, **options)
@@ -156,6 +158,13 @@ def main(argv: list[str] | None = None) -> int:
         "--mux", help="also write this copy of the video with the speech as its sound (.mp4); a folder in batch mode"
     )
     p.add_argument("--face-index", type=int, default=0, help="which face speaks when there are several: 0 = largest")
+    p.add_argument(
+        "--rotate",
+        type=int,
+        choices=config.ROTATIONS,
+        default=0,
+        help="degrees clockwise to turn the frames first, for a video stored sideways without rotation metadata",
+    )
     p.add_argument("--language", help="language vector to use, for models trained with one")
     p.add_argument("--device", help="cpu or cuda (default: cuda when there is a GPU)")
     p.add_argument(

@@ -39,6 +39,8 @@ class FieldError(ConfigError):
 MELS_PER_FRAME = 4
 # Its lowest scale has n_mels / 4 rows, which the discriminators halve twice more.
 MEL_ROWS_MULTIPLE = 16
+# the quarter turns preprocess.rotate and `l2s speak --rotate` take (degrees clockwise)
+ROTATIONS = (0, 90, 180, 270)
 
 
 # --------------------------------------------------------------------------- sections
@@ -206,6 +208,9 @@ class PreprocessConfig:
     max_face_gap: int = 5  # frames without a face bridged by interpolation
     max_missing_face: float = 0.2  # share of frames without a face that rejects a video
     smooth_window: int = 5  # frames averaged to steady the crop
+    # degrees clockwise to turn every frame before face detection and cropping: for videos
+    # stored sideways or upside down without rotation metadata (that is applied anyway)
+    rotate: int = 0
     workers: int = 2
     crop: CropConfig = field(default_factory=CropConfig)
     mel: MelConfig = field(default_factory=MelConfig)
@@ -218,6 +223,8 @@ class PreprocessConfig:
         _fraction("preprocess.max_missing_face", self.max_missing_face)
         if self.min_seconds > self.clip_seconds:
             raise ConfigError("preprocess.min_seconds must not exceed preprocess.clip_seconds")
+        if self.rotate not in ROTATIONS:
+            raise ConfigError(f"preprocess.rotate must be one of {', '.join(map(str, ROTATIONS))}, got {self.rotate!r}")
         if self.smooth_window < 1 or self.smooth_window % 2 == 0:
             raise ConfigError(f"preprocess.smooth_window must be a positive odd number, got {self.smooth_window}")
         samples_per_frame = self.mel.sample_rate / self.fps

@@ -335,3 +335,48 @@ def test_audio_stays_in_sync_with_video_through_aac(tmp_path, sample_rate):
     clip = read_video(path, sample_rate=16000)
     click = np.argmax(np.abs(clip.audio) > 0.2) / 16000
     assert abs(click - 1.0) < 0.005
+
+
+# --------------------------------------------------------------------------- stream start times
+
+
+def _click(seconds: float, at: float) -> np.ndarray:
+    """Silence with one loud burst at `at` seconds: where it lands shows where audio sits."""
+    audio = np.zeros(int(round(seconds * SR)), np.float32)
+    audio[int(at * SR) : int(at * SR) + 200] = 0.8 * np.sin(np.arange(200) * 0.5)
+    return audio
+
+
+@pytest.mark.parametrize(
+    "suffix, codec, offset",
+    [
+        (".mp4", "aac", 1.95),  # a screen recording whose microphone starts late
+        (".mkv", "libopus", 1.95),
+        (".mov", "pcm_s16le", 1.95),
+        (".mp4", "aac", -0.7),  # the picture starts late (a stream cut at another time)
+    ],
+)
+def test_streams_that_start_apart_are_placed_on_one_timeline(tmp_path, suffix, codec, offset):
+    video_seconds = 5.0
+    write_video(tmp_path / "picture.mp4", moving_frames(int(video_seconds * 25)), 25, None, SR)
+    # the audio covers the picture from where it starts to where the picture ends; its
+    # burst plays 2.45 s after the first frame
+    audio_seconds = video_seconds - offset
+    sf.write(tmp_path / "sound.wav", _click(audio_seconds, 2.45 - offset), SR)
+    # -itsoffset delays the input after it: the sound, or (offset < 0) the picture
+    picture, sound = ["-i", tmp_path / "picture.mp4"], ["-i", tmp_path / "sound.wav"]
+    if offset > 0:
+        sound = ["-itsoffset", str(offset), *sound]
+    else:
+        picture = ["-itsoffset", str(-offset), *picture]
+    path = tmp_path / f"apart{suffix}"
+    maps = ["-map", "0:v", "-map", "1:a", "-c:v", "copy", "-c:a", codec]
+    subprocess.run(["ffmpeg", "-v", "error", *picture, *sound, *maps, path], check=True)
+
+    v = read_video(path, sample_rate=SR)
+    burst = np.argmax(np.abs(v.audio) > 0.2) / SR
+    assert abs(burst - 2.45) < 0.005  # on the lips: where a player plays it
+    # audio minus video start, as the container has it (AAC and Opus start their stream
+    # with the encoder's priming samples, up to 1024 of them, just before the sound)
+    assert offset - 1024 / SR - 0.001 <= v.audio_offset <= offset + 0.001
+    assert v.audio_seconds == pytest.approx(video_seconds, abs=0.07)  # both end together

@@ -360,3 +360,83 @@ def test_manifest_end_to_end(workdir, tmp_path, face_frame):
     assert splits["test"] == ["anna/one"]
     # ben has one clip and no fixed split: overlap gives 10 % of 1 clip to val and test, rounded to none
     assert splits["train"] == ["ben/two"]
+
+
+# --------------------------------------------------------------------------- encodings
+
+SPOKEN = "Wir müssen früh los, señor\r\n"
+ENCODED = {
+    "utf-8": SPOKEN.encode(),
+    "utf-8 with a BOM": SPOKEN.encode("utf-8-sig"),
+    "utf-16 with a BOM": SPOKEN.encode("utf-16"),
+    "utf-16 big-endian with a BOM": b"\xfe\xff" + SPOKEN.encode("utf-16-be"),
+    "latin-1": SPOKEN.encode("latin-1"),
+    "windows-1252": ("„" + SPOKEN.strip() + "“").encode("cp1252"),  # its quotes are not Latin-1
+}
+
+
+@pytest.mark.parametrize("encoding", list(ENCODED))
+def test_txt_transcripts_in_the_encodings_people_save(tmp_path, encoding):
+    _touch(tmp_path / "a.mp4")
+    (tmp_path / "a.txt").write_bytes(ENCODED[encoding])
+    item = list_items(LanguageSource(source="folder"), tmp_path)[0]
+    quoted = encoding == "windows-1252"
+    assert (item.text, item.problem) == ("„" * quoted + SPOKEN.strip() + "“" * quoted, None)
+
+
+def test_latin1_bytes_that_stopped_a_language(tmp_path, caplog):
+    _touch(tmp_path / "a.mp4")
+    (tmp_path / "a.txt").write_bytes(b"\xe9t\xe9")
+    assert list_items(LanguageSource(source="folder"), tmp_path)[0].text == "été"
+    assert f"{tmp_path / 'a.txt'} is not UTF-8 (byte 0 (0xe9)); read it as Windows-1252" in caplog.text
+
+
+@pytest.mark.parametrize(
+    "data, words",
+    [
+        ("été".encode("utf-16-le"), "NUL bytes: UTF-16 without a byte-order mark?"),
+        (b"\x81\x8d\x90 bytes undefined in Windows-1252", "not UTF-8 (byte 0 (0x81))"),
+        (b"\xff\xfe\x00\xd8", "starts with a UTF-16-LE byte-order mark but is not UTF-16-LE"),
+        (bytes(range(256)), "not UTF-8"),
+    ],
+)
+def test_an_undecodable_transcript_rejects_its_video_only(tmp_path, data, words):
+    _touch(tmp_path / "a.mp4")
+    (tmp_path / "a.txt").write_bytes(data)
+    _touch(tmp_path / "b.mp4", "fine")
+    a, b = list_items(LanguageSource(source="folder"), tmp_path)
+    assert a.text is None and a.problem.startswith(f"{tmp_path / 'a.txt'}: ") and words in a.problem
+    assert (b.text, b.problem) == ("fine", None)
+
+
+def test_an_empty_transcript_is_a_video_without_text(tmp_path):
+    for name, data in (("a", b""), ("b", b"  \n"), ("c", "\n".encode("utf-8-sig"))):
+        _touch(tmp_path / f"{name}.mp4")
+        (tmp_path / f"{name}.txt").write_bytes(data)
+    items = list_items(LanguageSource(source="folder"), tmp_path)
+    assert [(i.text, i.problem) for i in items] == [(None, None)] * 3
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "cp1252", "utf-8-sig"])
+def test_transcripts_csv_and_manifest_in_other_encodings(tmp_path, encoding):
+    _touch(tmp_path / "a.mp4")
+    _touch(tmp_path / "b.mp4", "from the txt")
+    table = "path,text,speaker\r\na.mp4,café crème,zoë\r\nb.mp4,,zoë\r\n"
+    (tmp_path / "transcripts.csv").write_bytes(table.encode(encoding))
+    items = list_items(LanguageSource(source="folder"), tmp_path)
+    assert [(i.text, i.speaker) for i in items] == [("café crème", "zoë"), ("from the txt", "zoë")]
+
+    manifest = "Path,Transcript,Speaker\r\na.mp4,café crème,zoë\r\n"
+    (tmp_path / "list.csv").write_bytes(manifest.encode(encoding))
+    [item] = list_items(LanguageSource(source="manifest", language="xx"), tmp_path / "list.csv")
+    assert (item.text, item.speaker) == ("café crème", "zoë")
+
+
+def test_an_undecodable_table_is_named(tmp_path):
+    _touch(tmp_path / "a.mp4")
+    (tmp_path / "transcripts.csv").write_bytes("path,text\na.mp4,été\n".encode("utf-16-le"))
+    with pytest.raises(ValueError, match=f"{tmp_path / 'transcripts.csv'}: holds the control character"):
+        list_items(LanguageSource(source="folder"), tmp_path)
+    (tmp_path / "list.csv").write_bytes(b"path,transcript,speaker\na.mp4,\x81\x8d,x\n")
+    with pytest.raises(ValueError, match=f"{tmp_path / 'list.csv'}: not UTF-8"):
+        list_items(LanguageSource(source="manifest", language="xx"), tmp_path / "list.csv")

@@ -149,6 +149,17 @@ def test_no_face_and_unreadable_files(tmp_path, synth, face_frame):
         synth(tmp_path / "missing.mp4")
 
 
+def test_rotate_turns_a_video_stored_sideways(tmp_path, root, synth, face_frame):
+    from l2s.data.facecrop import turn
+
+    sideways = talking_video(tmp_path / "left.mp4", turn(face_frame[None], 270)[0], seconds=1.2, audio=False)
+    with pytest.raises(SpeakError, match="left.mp4: no face found .*turned 90 degrees clockwise .*try --rotate 90"):
+        synth(sideways)
+    turned = Synthesiser(root / "models" / "demo.pt", rotate=90)(sideways)
+    upright = synth(talking_video(tmp_path / "upright.mp4", face_frame, seconds=1.2, audio=False))
+    assert np.abs(turned.crops.astype(int) - upright.crops).mean() < 4  # the upright face's crop
+
+
 def test_a_video_too_big_for_memory_is_refused_with_what_to_do(tmp_path, synth, face_frame, monkeypatch):
     from l2s.vcagan import speak as speaking
 

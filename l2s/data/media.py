@@ -46,9 +46,12 @@ class Video:
 
     frames: np.ndarray  # uint8 RGB [T, H, W, 3]
     fps: float
-    audio: np.ndarray  # float32 mono in [-1, 1] at sample_rate
+    audio: np.ndarray  # float32 mono in [-1, 1] at sample_rate, sample 0 at the first frame
     sample_rate: int
     path: str
+    # where the audio stream starts minus where the video stream starts, in seconds on the
+    # container's timeline (ffprobe's start_time); `audio` is already padded or trimmed by it
+    audio_offset: float = 0.0
 
     @property
     def video_seconds(self) -> float:
@@ -63,9 +66,11 @@ def read_video(
     path: str | os.PathLike, sample_rate: int = 16000, audio: bool = True, fps: float | None = None
 ) -> Video:
     """Decode all frames (RGB, display rotation applied) and the audio (mono float32,
-    resampled to `sample_rate`). With audio=False the soundtrack is neither needed nor
-    decoded (a silent video for `l2s speak`): `Video.audio` is empty. With `fps`, the
-    frames come at that rate (`resample_indices`), and the ones it drops are never held.
+    resampled to `sample_rate`), the audio placed on the frames' timeline as a player
+    places it: sample 0 plays with the first frame (see `Video.audio_offset`). With
+    audio=False the soundtrack is neither needed nor decoded (a silent video for `l2s
+    speak`): `Video.audio` is empty. With `fps`, the frames come at that rate
+    (`resample_indices`), and the ones it drops are never held.
 
     Raises `Reject` (reasons empty_file, corrupt, not_a_video, no_video, no_audio) for
     inputs preprocessing cannot use, and FileNotFoundError for a path that does not exist.
@@ -154,6 +159,10 @@ def _decode(
     decoded = 0
     chunks: list[np.ndarray] = []
     end_time = 0.0  # end of the last decoded frame, in stream seconds
+    # container times of the first frame and the first audio sample: a stream may start
+    # later than the other (screen recordings, cut streams, edit lists)
+    video_start: float | None = None
+    audio_start: float | None = None
     try:
         for packet in container.demux(*streams):
             if packet.stream.type == "video":
@@ -169,8 +178,12 @@ def _decode(
                     decoded += 1
                     if frame.time is not None:
                         end_time = max(end_time, frame.time + 1.0 / fps)
+                        if video_start is None:
+                            video_start = frame.time
             else:
                 for frame in packet.decode():
+                    if audio_start is None and frame.time is not None:
+                        audio_start = frame.time
                     chunks.extend(f.to_ndarray().reshape(-1) for f in resampler.resample(frame))
         if need_audio:
             chunks.extend(f.to_ndarray().reshape(-1) for f in resampler.resample(None))
@@ -196,10 +209,33 @@ def _decode(
     if need_audio and audio.size == 0:
         raise Reject("no_audio", f"{path} has an audio track with no decodable samples")
     np.clip(audio, -1.0, 1.0, out=audio)
+    offset = audio_start - video_start if audio_start is not None and video_start is not None else 0.0
+    if need_audio:
+        audio = _align(audio, offset, sample_rate)
+        if abs(offset) * sample_rate >= 1:
+            log.info("%s: the audio stream starts %s; placed on the video's timeline", path, describe_offset(offset))
     if picker is not None:
         picker.finish(frames)
         fps = target_fps
-    return Video(frames=np.stack(frames), fps=fps, audio=audio, sample_rate=sample_rate, path=path)
+    return Video(frames=np.stack(frames), fps=fps, audio=audio, sample_rate=sample_rate, path=path, audio_offset=offset)
+
+
+def _align(audio: np.ndarray, offset: float, sample_rate: int) -> np.ndarray:
+    """Audio whose first sample plays `offset` seconds after the first frame -> audio whose
+    first sample plays with it: silence in front when it starts later, its head cut when
+    it starts earlier. The end is left where it is, so that the two streams' ends compare
+    honestly (preprocess's length check)."""
+    shift = round(offset * sample_rate)
+    if shift > 0:
+        return np.concatenate([np.zeros(shift, audio.dtype), audio])
+    return audio[-shift:]
+
+
+def describe_offset(offset: float) -> str:
+    """An audio start offset (seconds, audio minus video) in words."""
+    if offset >= 0:
+        return f"{offset:.3f} s after the video stream"
+    return f"{-offset:.3f} s before the video stream"
 
 
 def _rgb(frame: av.VideoFrame) -> np.ndarray:

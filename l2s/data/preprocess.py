@@ -11,7 +11,7 @@ Output, data/processed/<lang>/ (memory-mappable, so training never decodes video
     frames.npy   uint8   [clips, T, S, S] (or [..., 3] in colour), T = clip_seconds * fps
     audio.npy    int16   [clips, T * sample_rate / fps]
     mel.npy      float16 [clips, n_mels, 4 T]  ln(max(mel, 1e-5)), 4 mel frames per video frame
-    clips.csv    index, clip_id, utt_id, speaker, text, start, valid_frames, source
+    clips.csv    index, clip_id, utt_id, speaker, text, start, valid_frames, source, stream_offset
     splits/{train,val,test}.txt   clip ids
     rejects.csv  utt_id, path, reason, detail
     info.json    the parameters and counts
@@ -44,7 +44,7 @@ from l2s.data.splits import SPLITS, make_splits
 log = logging.getLogger(__name__)
 
 # bump when the processing code changes what it writes, to invalidate old caches
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: audio placed on the video's timeline by the streams' start times
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,13 @@ class CutClip:
     frames: np.ndarray
     audio: np.ndarray
     mel: np.ndarray
+    # the source's audio stream start minus its video stream start, in seconds (the audio
+    # here is already placed on the video's timeline: a record of what the file had)
+    stream_offset: float = 0.0
+
+
+# what a cache entry keeps of each CutClip beside its arrays
+CLIP_META = ("clip_id", "start", "valid_frames", "text", "stream_offset")
 
 
 # --------------------------------------------------------------------------- pure steps
@@ -112,23 +119,19 @@ def clip_text(item: RawItem, start: float, end: float, video_seconds: float) -> 
 
 
 def process_video(item: RawItem, cfg: PreprocessConfig) -> list[CutClip]:
-    """All clips of one raw video, or Reject with the reason."""
+    """All clips of one raw video, or Reject with the reason.
+
+    The checks run in the order a person would name the problem: can the file be read,
+    does it hold the streams needed, is it long enough and do its streams cover the same
+    time, and only then what it shows and sounds like (silence, faces). A 0.3 s clip is
+    too short, whatever its 0.3 s sound like."""
     from l2s.data import facecrop, media
 
     where = str(item.path)
+    if item.problem:  # a transcript that could not be read: this video only
+        raise Reject("bad_transcript", item.problem)
     video = media.read_video(item.path, sample_rate=cfg.mel.sample_rate)
 
-    level = peak_dbfs(video.audio)
-    if level < cfg.silence_dbfs:
-        raise Reject(
-            "silent", f"{where}: audio peak {level:.1f} dBFS is below preprocess.silence_dbfs={cfg.silence_dbfs}"
-        )
-    if abs(video.video_seconds - video.audio_seconds) > cfg.av_tolerance:
-        raise Reject(
-            "length_mismatch",
-            f"{where}: video {video.video_seconds:.2f} s but audio {video.audio_seconds:.2f} s "
-            f"(tolerance preprocess.av_tolerance={cfg.av_tolerance} s)",
-        )
     frames = video.frames
     if abs(video.fps - cfg.fps) > 0.01:
         if cfg.fps_policy == "drop":
@@ -143,11 +146,23 @@ def process_video(item: RawItem, cfg: PreprocessConfig) -> list[CutClip]:
             "too_short",
             f"{where}: {seconds:.2f} s is shorter than a {cfg.clip_seconds} s clip (preprocess.short_policy=reject)",
         )
-    frames = frames[: windows[-1][1]]  # only what the clips use goes through face mesh
+    if abs(video.video_seconds - video.audio_seconds) > cfg.av_tolerance:
+        starts = f"; the audio stream starts {media.describe_offset(video.audio_offset)}" if video.audio_offset else ""
+        raise Reject(
+            "length_mismatch",
+            f"{where}: counted from the first frame, the video ends at {video.video_seconds:.2f} s but the audio at "
+            f"{video.audio_seconds:.2f} s{starts} (tolerance preprocess.av_tolerance={cfg.av_tolerance} s)",
+        )
+    level = peak_dbfs(video.audio)
+    if level < cfg.silence_dbfs:
+        raise Reject(
+            "silent", f"{where}: audio peak {level:.1f} dBFS is below preprocess.silence_dbfs={cfg.silence_dbfs}"
+        )
+    frames = facecrop.turn(frames[: windows[-1][1]], cfg.rotate)  # only what the clips use goes through face mesh
 
     faces = facecrop.count_faces(frames)
     if faces == 0:
-        raise Reject("no_face", f"{where}: no face found in sampled frames")
+        raise Reject("no_face", f"{where}: no face found in sampled frames{_rotation_hint(frames, cfg.rotate)}")
     if faces > 1:
         raise Reject("multiple_faces", f"{where}: {faces} faces in the frame; l2s needs one speaker per video")
     points, missing = facecrop.track_face(frames, cfg)
@@ -170,12 +185,29 @@ def process_video(item: RawItem, cfg: PreprocessConfig) -> list[CutClip]:
                 start=s / cfg.fps,
                 valid_frames=e - s,
                 text=clip_text(item, s / cfg.fps, e / cfg.fps, video.video_seconds),
+                stream_offset=round(video.audio_offset, 4) + 0.0,  # + 0.0: no "-0.0" in the CSV
                 frames=pad_to(crops[s:e], cfg.clip_frames, edge=True),
                 audio=np.round(np.clip(audio, -1, 1) * PCM_SCALE).astype(np.int16),
                 mel=log_mel(audio, cfg.mel).astype(np.float16),
             )
         )
     return clips
+
+
+def _rotation_hint(frames, rotate: int) -> str:
+    """What to tell a user whose video shows no face: turned by a quarter or half turn the
+    frames may well show one (a phone video stored sideways without rotation metadata)."""
+    from l2s.data import facecrop
+
+    turn = facecrop.find_rotation(frames)
+    if turn is None:
+        tried = "" if rotate == 0 else f" with preprocess.rotate={rotate}"
+        return f"{tried}, nor in them turned by 90, 180 or 270 degrees"
+    setting = (rotate + turn) % 360
+    return (
+        f"; turned {turn} degrees clockwise they show one: the video is probably stored rotated (without "
+        f"rotation metadata); set preprocess.rotate: {setting}"
+    )
 
 
 def cache_key(item: RawItem, cfg: PreprocessConfig) -> str:
@@ -189,6 +221,7 @@ def cache_key(item: RawItem, cfg: PreprocessConfig) -> str:
         item.utt_id,
         item.speaker,
         item.text,
+        item.problem,
         [dataclasses.astuple(w) for w in item.words],
     ]
     h.update(json.dumps(meta, ensure_ascii=False).encode())
@@ -216,9 +249,7 @@ def run_task(task: Task) -> dict:
             frames=np.stack([c.frames for c in clips]),
             audio=np.stack([c.audio for c in clips]),
             mel=np.stack([c.mel for c in clips]),
-            meta=np.array(
-                json.dumps([{k: getattr(c, k) for k in ("clip_id", "start", "valid_frames", "text")} for c in clips])
-            ),
+            meta=np.array(json.dumps([{k: getattr(c, k) for k in CLIP_META} for c in clips])),
         )
     return {"utt_id": task.item.utt_id, "status": "done", "frames": sum(c.valid_frames for c in clips)}
 
@@ -312,6 +343,7 @@ def pack(lang: str, tasks: list[Task], params: Params, errors: dict[str, str]) -
                     "start": m["start"],
                     "valid_frames": m["valid_frames"],
                     "source": str(t.item.path),
+                    "stream_offset": m.get("stream_offset", 0.0),
                 }
             )
             i += 1
@@ -321,6 +353,7 @@ def pack(lang: str, tasks: list[Task], params: Params, errors: dict[str, str]) -
     phoneme_info = add_phonemes(lang, rows, params, out, {t.item.utt_id: t.item for t in kept})
 
     clip_columns = ["index", "clip_id", "utt_id", "speaker", "text", "phonemes", "start", "valid_frames", "source"]
+    clip_columns += ["stream_offset"]  # the source's audio stream start minus its video stream start
     paths.write_csv(out / "clips.csv", rows, clip_columns)
     paths.write_csv(out / "rejects.csv", rejects, ["utt_id", "path", "reason", "detail"])
     # a corpus's own split (LRS test/, GRID unseen) holds for every clip cut from the video
@@ -391,7 +424,9 @@ def add_phonemes(lang: str, rows: list[dict], params: Params, out: Path, items: 
     else:
         (out / "frame_phonemes.npy").unlink(missing_ok=True)
     lexicon = reader.lexicon(r["text"] for r in rows)
-    paths.write_csv(out / "lexicon.csv", [{"word": w, "phonemes": p} for w, p in sorted(lexicon.items())])
+    # the columns named: a language of clips without text has an empty lexicon, not an error
+    lexicon_rows = [{"word": w, "phonemes": p} for w, p in sorted(lexicon.items())]
+    paths.write_csv(out / "lexicon.csv", lexicon_rows, ["word", "phonemes"])
     if reader.unknown:
         log.warning("phonemes %s: letters outside the inventory were left out: %s", lang, dict(reader.unknown))
     return {

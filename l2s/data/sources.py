@@ -9,11 +9,18 @@ corpus. A source only reads: it never writes into the raw folder.
     grid       the GRID corpus as distributed (s1/ ... s34/, .align transcripts)
     lrs        LRS2 (main/, pretrain/, list files) or LRS3 (pretrain/, trainval/, test/)
     manifest   a CSV with a row per video (path, transcript, speaker, language[, split])
+
+Transcripts and tables are read in the encodings they come in (`read_text`): UTF-8 with
+or without a BOM, UTF-16 and UTF-32 with a BOM, else Windows-1252 / Latin-1. A video
+whose transcript is none of these is rejected alone (RawItem.problem); a table that is
+none of these stops the language with a message naming it.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
+import io
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -47,6 +54,9 @@ class RawItem:
     split: str | None = None
     # phoneme timings when known (the synthetic corpus: espeak-ng's own events)
     phones: tuple[Span, ...] = field(default=())
+    # why the video cannot be used although it is listed (its transcript cannot be read):
+    # preprocessing rejects this one video with this message
+    problem: str | None = None
 
 
 def list_items(src: LanguageSource, raw_dir: Path) -> list[RawItem]:
@@ -77,6 +87,74 @@ def video_files(folder: Path) -> list[Path]:
     return [p for p in sorted(folder.rglob("*")) if _is_video(p, folder)]
 
 
+# --------------------------------------------------------------------------- text files
+
+# byte-order marks, longest first: UTF-32 LE's starts with UTF-16 LE's
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+_TEXT_CONTROLS = set("\t\n\r\f\v")
+
+
+class UnreadableText(ValueError):
+    """A text file in none of the encodings `read_text` knows; the message names it."""
+
+
+def read_text(path: Path) -> str:
+    """The text of a transcript or table as people save them: UTF-8 (with or without a
+    BOM), UTF-16 or UTF-32 with a BOM, else Windows-1252 (which reads Latin-1 text the
+    same, bar a few printable characters where Latin-1 has control codes), with a warning
+    naming the file since that is a guess. Raises UnreadableText, naming the file, for
+    bytes that are none of these: text in another encoding, or not text at all."""
+    data = path.read_bytes()
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            try:
+                text = data[len(bom) :].decode(encoding)
+            except UnicodeDecodeError as e:
+                raise UnreadableText(
+                    f"{path}: starts with a {encoding.upper()} byte-order mark but is not {encoding.upper()} "
+                    f"({e.reason} at byte {e.start + len(bom)}); save it again as UTF-8"
+                ) from None
+            return _checked(text, path)
+    try:
+        return _checked(data.decode("utf-8"), path)
+    except UnicodeDecodeError as e:
+        where = f"byte {e.start} (0x{data[e.start]:02x})"
+    try:
+        text = _checked(data.decode("cp1252"), path)
+    except UnicodeDecodeError:
+        raise UnreadableText(
+            f"{path}: not UTF-8 ({where}), and not UTF-16 with a byte-order mark or Windows-1252 / Latin-1 "
+            "text either; save it again as UTF-8"
+        ) from None
+    log.warning("%s is not UTF-8 (%s); read it as Windows-1252 / Latin-1: %r", path, where, text[:60])
+    return text
+
+
+def _checked(text: str, path: Path) -> str:
+    """`text` unless it holds control characters no text file has (NUL bytes: UTF-16
+    without a byte-order mark, or a binary file)."""
+    bad = next((c for c in text if (c < " " or "\x7f" <= c < "\xa0") and c not in _TEXT_CONTROLS), None)
+    if bad is not None:
+        guess = " (NUL bytes: UTF-16 without a byte-order mark?)" if bad == "\0" else ""
+        raise UnreadableText(
+            f"{path}: holds the control character {bad!r} at character {text.index(bad)}{guess}, so it is not "
+            "text in UTF-8, UTF-16 with a byte-order mark or Windows-1252 / Latin-1; save it again as UTF-8"
+        )
+    return text
+
+
+def read_csv(path: Path) -> tuple[list[str], list[dict[str, str]]]:
+    """Header and rows of a CSV table in any encoding `read_text` reads."""
+    reader = csv.DictReader(io.StringIO(read_text(path), newline=""))
+    return list(reader.fieldnames or []), list(reader)
+
+
 # --------------------------------------------------------------------------- folder
 
 
@@ -84,11 +162,11 @@ def _folder(src: LanguageSource, raw_dir: Path) -> list[RawItem]:
     csv_texts: dict[str, dict[str, str]] = {}
     table = raw_dir / TRANSCRIPTS_CSV
     if src.transcripts in ("auto", "csv") and table.exists():
-        with open(table, newline="", encoding="utf-8") as f:
-            for row in csv.DictReader(f):
-                if "path" not in row or "text" not in row:
-                    raise ValueError(f"{table}: needs columns 'path' and 'text' (and optionally 'speaker')")
-                csv_texts[Path(row["path"]).as_posix()] = row
+        columns, rows = read_csv(table)
+        if "path" not in columns or "text" not in columns:
+            raise ValueError(f"{table}: needs columns 'path' and 'text' (and optionally 'speaker')")
+        for row in rows:
+            csv_texts[Path(row["path"]).as_posix()] = row
     elif src.transcripts == "csv":
         raise FileNotFoundError(f"languages: transcripts 'csv' but {table} does not exist")
 
@@ -96,15 +174,19 @@ def _folder(src: LanguageSource, raw_dir: Path) -> list[RawItem]:
     for path in video_files(raw_dir):
         rel = path.relative_to(raw_dir)
         row = csv_texts.get(rel.as_posix(), {})
-        text = row.get("text")
+        text = (row.get("text") or "").strip() or None  # an empty cell: no transcript there
         txt = path.with_suffix(".txt")
+        problem = None
         if text is None and src.transcripts in ("auto", "txt") and txt.exists():
-            text = txt.read_text(encoding="utf-8").strip()
+            try:
+                text = read_text(txt).strip() or None  # an empty transcript: a clip without text
+            except UnreadableText as e:
+                problem = str(e)
         if src.speaker == "single":
             speaker = "speaker"
         else:
             speaker = row.get("speaker") or (rel.parts[0] if len(rel.parts) > 1 else "speaker")
-        items.append(RawItem(rel.with_suffix("").as_posix(), path, speaker, text, **_alignment(path)))
+        items.append(RawItem(rel.with_suffix("").as_posix(), path, speaker, text, problem=problem, **_alignment(path)))
     return items
 
 
@@ -145,11 +227,9 @@ def read_manifest(manifest: Path, language: str | None) -> list[RawItem]:
     the path without its suffix). Word timings come from a <video>.align.json beside
     a video when there is one.
     """
-    with open(manifest, newline="", encoding="utf-8-sig") as f:  # -sig: a spreadsheet's BOM
-        reader = csv.DictReader(f)
-        columns = [c.strip().lower() for c in reader.fieldnames or []]
-        reader.fieldnames = columns
-        rows = list(reader)
+    header, table = read_csv(manifest)
+    columns = [c.strip().lower() for c in header]
+    rows = [{column: row.get(name) for column, name in zip(columns, header)} for row in table]
     text_column = _manifest_text_column(manifest, columns)
     items, seen, missing = [], {}, []
     for number, row in enumerate(rows, start=2):  # as a spreadsheet numbers them: the header is row 1
@@ -358,7 +438,7 @@ def _lrs_lists(root: Path) -> dict[str, str]:
     for name, split in LRS_LISTS.items():
         path = root / name
         if path.is_file():
-            for line in path.read_text(encoding="utf-8").splitlines():
+            for line in read_text(path).splitlines():
                 if line.strip():
                     listed[line.split()[0]] = split  # LRS2's test.txt adds a column (NF / MV)
     return listed
@@ -383,7 +463,7 @@ def read_lrs_transcript(path: Path) -> tuple[str, tuple[Span, ...]]:
     GRID and the embedded corpus write theirs), `Conf:` / `Ref:` lines, and optionally a
     `WORD START END ASDSCORE` header followed by `word start end score` (seconds)."""
     text, words, in_words = None, [], False
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in enumerate(read_text(path).splitlines(), start=1):
         parts = line.split()
         if line.startswith("Text:"):
             text = line.removeprefix("Text:").strip().lower()

@@ -155,7 +155,10 @@ class Synthesiser:
     language vector, which one to speak (default: none, as for an unseen language);
     vocoder: Griffin-Lim on the mel (`mel`, default) or on the postnet's linear spectrogram
     (`linear`), or a neural vocoder: its name under models/vocoders/, its folder or its .pt;
-    precision: auto (bf16 where the hardware has it), fp32 or bf16.
+    precision: auto (bf16 where the hardware has it), fp32 or bf16; rotate: degrees clockwise
+    to turn every frame first (0, 90, 180, 270), for videos stored sideways without rotation
+    metadata (like preprocess.rotate; the model's own preprocessing setting is not used:
+    it described its training videos, not these).
     """
 
     def __init__(
@@ -167,9 +170,13 @@ class Synthesiser:
         precision: str = "auto",
         griffin_lim_iters: int = 60,
         seed: int = 0,
+        rotate: int = 0,
     ):
         if precision not in ("auto", "fp32", "bf16"):
             raise ValueError(f"precision must be 'auto', 'fp32' or 'bf16', got {precision!r}")
+        if rotate not in config.ROTATIONS:
+            raise ValueError(f"rotate must be one of {', '.join(map(str, config.ROTATIONS))}, got {rotate!r}")
+        self.rotate = rotate
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         if self.device.type == "cpu":
             torch.set_num_threads(os.cpu_count() or 1)
@@ -200,7 +207,7 @@ class Synthesiser:
         t0 = time.perf_counter()
         try:
             _check_memory(video, *media.probe(video), fps)
-            frames = media.read_video(video, audio=False, fps=fps).frames
+            frames = facecrop.turn(media.read_video(video, audio=False, fps=fps).frames, self.rotate)
         except Reject as r:
             raise SpeakError(r.detail) from r
         except FileNotFoundError as e:
@@ -213,7 +220,13 @@ class Synthesiser:
         seconds = len(frames) / fps
         faces = facecrop.find_faces(frames, samples=int(np.clip(seconds, 3, 12)))
         if not faces:
-            raise SpeakError(f"{video}: no face found anywhere in 0.00-{seconds:.2f} s")
+            turn = facecrop.find_rotation(frames)  # a video stored sideways without rotation metadata?
+            hint = (
+                f"; turned {turn} degrees clockwise it shows one: try --rotate {(self.rotate + turn) % 360}"
+                if turn
+                else ""
+            )
+            raise SpeakError(f"{video}: no face found anywhere in 0.00-{seconds:.2f} s{hint}")
         listed = "; ".join(f"#{i}: {f}" for i, f in enumerate(faces))
         if not 0 <= face_index < len(faces):
             raise SpeakError(f"{video}: face index {face_index}, but {len(faces)} face(s) found: {listed}")
@@ -298,6 +311,7 @@ def speak(
     language: str | None = None,
     vocoder: str = "mel",
     precision: str = "auto",
+    rotate: int = 0,
 ) -> Speech | list[Path]:
     """Voice a video (or every video below a folder) with a trained model.
 
@@ -306,9 +320,9 @@ def speak(
     <output>/<relative path>.wav (default output: ./<folder>_speech) and .mp4 copies
     under `mux`, and returns the .wav files written; a video that cannot be voiced is
     logged with the reason and skipped. `face_index`: which face speaks when there are
-    several (0: the largest). device, language, vocoder and precision: as `Synthesiser`."""
+    several (0: the largest). device, language, vocoder, precision and rotate: as `Synthesiser`."""
     video = Path(video)
-    synth = Synthesiser(model, device=device, language=language, vocoder=vocoder, precision=precision)
+    synth = Synthesiser(model, device=device, language=language, vocoder=vocoder, precision=precision, rotate=rotate)
     if video.is_dir():
         return speak_folder(synth, video, Path(output or f"{video.name}_speech"), mux, face_index)
     speech = synth(video, face_index)

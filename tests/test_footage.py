@@ -42,11 +42,15 @@ def _csv(path: Path) -> dict[str, dict]:
 # --------------------------------------------------------------------------- stream start times
 
 
-def test_audio_that_starts_late_stays_on_the_lips_and_the_offset_is_recorded(workdir, tmp_path, face_frame):
-    # a screen recording: the picture from 0 s, the microphone from 1.95 s to the end
+@pytest.mark.parametrize("sound_seconds", [3.05, 5.0], ids=["ends with the picture", "as long as the picture"])
+def test_audio_that_starts_late_stays_on_the_lips_and_the_offset_is_recorded(
+    workdir, tmp_path, face_frame, sound_seconds
+):
+    # a screen recording: the picture from 0 s, the microphone from 1.95 s to the end; or a
+    # stream shifted whole by its start time, which then overruns the picture's end
     raw = tmp_path / "raw"
     picture = talking_video(tmp_path / "picture.mp4", face_frame, seconds=5.0, audio=False)
-    sound = 0.3 * tone(3.05)
+    sound = 0.3 * tone(sound_seconds)
     at = 2.45 - 1.95  # a burst 2.45 s after the first frame, inside the first 3 s clip
     sound[int(at * SR) : int(at * SR) + 200] = 0.95 * np.sin(np.arange(200) * 0.5)
     sf.write(tmp_path / "sound.wav", sound, SR)

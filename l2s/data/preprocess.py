@@ -146,7 +146,12 @@ def process_video(item: RawItem, cfg: PreprocessConfig) -> list[CutClip]:
             "too_short",
             f"{where}: {seconds:.2f} s is shorter than a {cfg.clip_seconds} s clip (preprocess.short_policy=reject)",
         )
-    if abs(video.video_seconds - video.audio_seconds) > cfg.av_tolerance:
+    # On the common timeline the streams should end together; a stream shifted by its start
+    # time (a cut, an edit list) may instead keep the picture's length and overrun its end,
+    # which the clips then leave out: either way the speech that plays with the lips is there.
+    ends_apart = abs(video.video_seconds - video.audio_seconds)
+    lengths_apart = abs(video.video_seconds - (video.audio_seconds - video.audio_offset))
+    if min(ends_apart, lengths_apart) > cfg.av_tolerance:
         starts = f"; the audio stream starts {media.describe_offset(video.audio_offset)}" if video.audio_offset else ""
         raise Reject(
             "length_mismatch",

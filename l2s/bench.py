@@ -57,6 +57,7 @@ def corpus_parts(params, n: int) -> dict[str, float]:
     """Seconds per clip of each part of corpus generation, in this process."""
     from l2s.corpus import build
     from l2s.corpus.espeak import synthesize
+    from l2s.corpus.motion import Track
     from l2s.corpus.visemes import mouth_track
     from l2s.data.media import write_video
 
@@ -68,7 +69,8 @@ def corpus_parts(params, n: int) -> dict[str, float]:
         t["speech"] += dt
         n_frames = int(75 * u.fps / 25)
         face = build._face(u.speaker.look, u.size)
-        frames, dt = _timed(face.render, mouth_track(speech.phonemes, n_frames, u.fps), rng)
+        track = Track.draw(n_frames, u.fps, params.corpus.motion, rng)
+        frames, dt = _timed(face.render, mouth_track(speech.phonemes, n_frames, u.fps), track)
         t["face"] += dt
         with tempfile.TemporaryDirectory() as d:
             _, dt = _timed(write_video, Path(d) / "x.mp4", frames, u.fps, speech.audio, speech.sample_rate)

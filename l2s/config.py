@@ -103,6 +103,50 @@ class CorpusLanguage:
 
 
 @dataclass(frozen=True)
+class MotionConfig:
+    """How the synthetic people move and are filmed (params: `corpus.motion`).
+
+    Real footage never holds still: heads turn and drift, eyes blink, the light and the
+    encoder differ from video to video. Each part has its own switch; amplitudes are
+    peaks (a video reaches a share of them), sized like a person talking to a camera so
+    that face mesh still finds the face in nearly every frame.
+    """
+
+    head: bool = True
+    yaw: float = 5.0  # degrees, turning left and right
+    pitch: float = 4.0  # degrees, nodding
+    roll: float = 3.0  # degrees, tilting towards a shoulder
+    shift: float = 0.03  # drift of the head in the frame, share of the frame size
+    zoom: float = 0.04  # change of the head's size (leaning in or back), share
+    periods: list[float] = field(default_factory=lambda: [1.0, 8.0])  # seconds, fastest and slowest
+    blinks: bool = True
+    blink_rate: float = 0.3  # blinks per second on average (people blink 10-20 times a minute)
+    blink_seconds: float = 0.25  # length of one blink, closing and opening
+    lighting: bool = True
+    gain: float = 0.15  # brightness change, share
+    gamma: float = 0.15  # gamma change, share (0.15: gamma 0.85 to 1.15)
+    gradient: float = 0.2  # brightness difference between opposite edges of the frame, share
+    compression: bool = True
+    crf: list[int] = field(default_factory=lambda: [18, 30])  # libx264 quality per video, best and worst
+
+    def __post_init__(self):
+        # the bounds keep a face that face mesh can find, not what a renderer could do
+        for name, top in (("yaw", 30.0), ("pitch", 30.0), ("roll", 45.0), ("shift", 0.25), ("zoom", 0.5)):
+            _within(name, getattr(self, name), 0.0, top)
+        for name in ("gain", "gamma", "gradient"):
+            _within(name, getattr(self, name), 0.0, 0.9)
+        _within("blink_rate", self.blink_rate, 0.0, 2.0)
+        if not 0.04 <= self.blink_seconds <= 1.0:
+            raise FieldError("blink_seconds", f"must be between 0.04 and 1 second, got {self.blink_seconds}")
+        if len(self.periods) != 2 or not 0 < self.periods[0] <= self.periods[1]:
+            raise FieldError(
+                "periods", f"must be [fastest, slowest] seconds with 0 < fastest <= slowest, got {self.periods}"
+            )
+        if len(self.crf) != 2 or not 0 <= self.crf[0] <= self.crf[1] <= 51:
+            raise FieldError("crf", f"must be [best, worst] with 0 <= best <= worst <= 51 (libx264), got {self.crf}")
+
+
+@dataclass(frozen=True)
 class CorpusConfig:
     """The embedded synthetic corpus (stage corpus@<lang>)."""
 
@@ -117,6 +161,7 @@ class CorpusConfig:
     short_fraction: float = 0.1
     long_fraction: float = 0.1
     workers: int = 2
+    motion: MotionConfig = field(default_factory=MotionConfig)
     languages: dict[str, CorpusLanguage] = field(default_factory=dict)
 
     def __post_init__(self):
@@ -712,6 +757,12 @@ def _join(where: str, key: str) -> str:
 def _positive(name: str, value: float) -> None:
     if value <= 0:
         raise ConfigError(f"{name}: must be positive, got {value}")
+
+
+def _within(key: str, value: float, low: float, high: float) -> None:
+    """A FieldError (its section's key goes in front) unless low <= value <= high."""
+    if not low <= value <= high:
+        raise FieldError(key, f"must be between {low:g} and {high:g}, got {value}")
 
 
 def _fraction(name: str, value: float) -> None:

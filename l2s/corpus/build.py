@@ -35,9 +35,10 @@ from pathlib import Path
 import numpy as np
 
 from l2s import parallel, paths
-from l2s.config import ConfigError, CorpusConfig, Params
+from l2s.config import ConfigError, CorpusConfig, MotionConfig, Params
 from l2s.corpus.espeak import TimedSpeech, Voice, synthesize
 from l2s.corpus.grammar import Grammar, Word, grammar_for
+from l2s.corpus.motion import Track
 from l2s.corpus.talking_face import Look, TalkingFace, looks
 from l2s.corpus.visemes import mouth_track
 from l2s.data import alignment
@@ -72,6 +73,7 @@ class Utterance:
     sentences: tuple[tuple[Word, ...], ...]
     joiner: str
     out_dir: str
+    motion: MotionConfig
 
     @property
     def words(self) -> list[Word]:
@@ -134,7 +136,20 @@ def plan(lang: str, params: Params) -> list[Utterance]:
             sentences = tuple(tuple(grammar.sample(rng)) for _ in range(2 if kind == "long" else 1))
             utt_id = f"{spk.id}/{spk.id}_{j + 1:04d}"
             utts.append(
-                Utterance(lang, spk, utt_id, j, cfg.seed, cfg.image_size, fps, kind, sentences, grammar.joiner, out_dir)
+                Utterance(
+                    lang=lang,
+                    speaker=spk,
+                    utt_id=utt_id,
+                    index=j,
+                    seed=cfg.seed,
+                    size=cfg.image_size,
+                    fps=fps,
+                    kind=kind,
+                    sentences=sentences,
+                    joiner=grammar.joiner,
+                    out_dir=out_dir,
+                    motion=cfg.motion,
+                )
             )
     return utts
 
@@ -182,11 +197,18 @@ def render(task: tuple[Utterance, TimedSpeech]) -> dict:
     # the transcript's words, with the timings of the spoken words they were read from
     words = [Span(w.text, t.start + lead, t.end + lead) for w, t in zip(spoken_words, speech.words)]
     shapes = mouth_track(phonemes, n_frames, utt.fps)
-    frames = _face(utt.speaker.look, utt.size).render(shapes, rng=rng)
+    # motion and encoder draw from streams of their own: changing the clip's timing
+    # draws (or switching one part of the motion off) leaves the rest as it was
+    track = Track.draw(n_frames, utt.fps, utt.motion, _stream(utt.seed, utt.lang, utt.speaker.id, utt.index, "motion"))
+    frames = _face(utt.speaker.look, utt.size).render(shapes, track)
+    crf_best, crf_worst = utt.motion.crf
+    crf = crf_best
+    if utt.motion.compression:
+        crf = int(_stream(utt.seed, utt.lang, utt.speaker.id, utt.index, "encode").integers(crf_best, crf_worst + 1))
 
     video = Path(utt.out_dir) / f"{utt.utt_id}.mp4"
     video.parent.mkdir(parents=True, exist_ok=True)
-    write_video(video, frames, utt.fps, audio, sr)
+    write_video(video, frames, utt.fps, audio, sr, crf=crf)
     video.with_suffix(".txt").write_text(text + "\n", encoding="utf-8")
     alignment.write(
         video,
@@ -199,6 +221,8 @@ def render(task: tuple[Utterance, TimedSpeech]) -> dict:
         look=asdict(utt.speaker.look),
         fps=utt.fps,
         seconds=total,
+        motion=track.peaks(),  # the largest head turn, drift, zoom and light change, and the blinks
+        crf=crf,
     )
     return {
         "utt_id": utt.utt_id,

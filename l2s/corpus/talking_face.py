@@ -43,9 +43,14 @@ A photo whose mouth is open at rest (the astronaut smiles with her teeth showing
 closed once in ``__init__`` by the same machinery, so ``open=0`` means closed lips
 for every speaker (bilabials must look closed).
 
-With a random generator, ``render`` adds a small, slowly varying head motion (a few
-pixels of translation, about 1.5 degrees of rotation, 1 % of zoom) so that a
-downstream mouth cropper must really track the face.
+Motion
+------
+Real footage never holds still, so ``render`` takes a `Track` (l2s.corpus.motion) of
+per-frame head pose, blinks and light. The head turns in 3-D on face mesh's own depth
+(yaw, pitch, roll about a pivot level with the ears; the background stays), then drifts
+and zooms in the frame; an eye blinks by sliding its upper lid down over it; the light
+changes in gain, gamma and a gradient across the frame. A mouth cropper downstream must
+therefore really track the face, as it must in a user's videos.
 """
 
 from __future__ import annotations
@@ -56,6 +61,8 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+
+from l2s.corpus.motion import Track
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +76,11 @@ LIPS_INNER_LOWER = (78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308)
 CORNERS = (61, 291, 78, 308)
 CHIN = 152
 EYES = (33, 133, 362, 263)
+# Eyelid margins corner to corner (upper, lower), the subject's right eye and left eye.
+EYE_RIGHT = ((33, 246, 161, 160, 159, 158, 157, 173, 133), (33, 7, 163, 144, 145, 153, 154, 155, 133))
+EYE_LEFT = ((263, 466, 388, 387, 386, 385, 384, 398, 362), (263, 249, 390, 373, 374, 380, 381, 382, 362))
+# Face-outline points level with the ears: the head turns about an axis at their depth.
+EARS = (234, 454)
 # Lower face contour, ear to ear through the chin: it follows the jaw when it opens.
 JAW = (132, 58, 172, 136, 150, 149, 176, 148, 152, 377, 400, 378, 379, 365, 397, 288, 361)
 # Points that do not move with the mouth: nose, cheekbones, eyes, temples.
@@ -117,7 +129,11 @@ def _load_photo_cached(name: str) -> np.ndarray:
 
 @functools.lru_cache(maxsize=None)
 def _photo_landmarks(name: str) -> np.ndarray:
-    """Face-mesh landmarks [468, 2] of a photo in pixels, computed once per photo."""
+    """Face-mesh landmarks [468, 3] of a photo in pixels, computed once per photo.
+
+    x, y in the photo; z is face mesh's depth on the scale of x (smaller: nearer the
+    camera), which gives the head its shape when it turns.
+    """
     import mediapipe as mp
 
     from l2s.data.facecrop import quiet_native_stderr
@@ -128,7 +144,7 @@ def _photo_landmarks(name: str) -> np.ndarray:
     if not result.multi_face_landmarks:
         raise RuntimeError(f"face mesh found no face in photo {name!r}")
     h, w = img.shape[:2]
-    pts = np.array([(p.x * w, p.y * h) for p in result.multi_face_landmarks[0].landmark], np.float64)
+    pts = np.array([(p.x * w, p.y * h, p.z * w) for p in result.multi_face_landmarks[0].landmark], np.float64)
     pts.setflags(write=False)
     return pts
 
@@ -189,11 +205,12 @@ def _recolour(rgb: np.ndarray, look: Look) -> np.ndarray:
 
 
 def _crop(img: np.ndarray, pts: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """Square crop around the face, resized to `size`; landmarks mapped along.
+    """Square crop around the face, resized to `size`; landmarks [n, 2 or 3] mapped along
+    (a depth column is scaled like x).
 
     Returned landmarks use the pixel-centre convention of OpenCV (pixel i at i).
     """
-    lo, hi = pts.min(0), pts.max(0)
+    lo, hi = pts[:, :2].min(0), pts[:, :2].max(0)
     extent = float((hi - lo).max())
     side = int(round(_CROP_SCALE * extent))
     cx = 0.5 * (lo[0] + hi[0])
@@ -208,8 +225,10 @@ def _crop(img: np.ndarray, pts: np.ndarray, size: int) -> tuple[np.ndarray, np.n
     interp = cv2.INTER_AREA if side > size else cv2.INTER_CUBIC
     out = cv2.resize(sub, (size, size), interpolation=interp)
     scale = size / side
+    mapped = pts * scale
     # mediapipe's x*w puts pixel i's centre at i + 0.5; shift to OpenCV's convention
-    return out, (pts - (x0, y0)) * scale - 0.5
+    mapped[:, :2] -= np.array([x0, y0]) * scale + 0.5
+    return out, mapped
 
 
 # --- thin-plate spline -------------------------------------------------------------
@@ -287,7 +306,12 @@ class _MouthFrame:
 
     @classmethod
     def of(cls, pts: np.ndarray) -> _MouthFrame:
-        a, b = pts[61], pts[291]
+        return cls.between(pts, 61, 291)
+
+    @classmethod
+    def between(cls, pts: np.ndarray, left: int, right: int) -> _MouthFrame:
+        """Axes from landmark `left` to `right` (mouth or eye corners), v towards the chin."""
+        a, b = pts[left], pts[right]
         width = float(np.linalg.norm(b - a))
         eu = (b - a) / width
         ev = np.array([-eu[1], eu[0]])
@@ -383,6 +407,67 @@ def _separate_lips(pts: np.ndarray, margin_px: float = 0.3) -> np.ndarray:
     return out
 
 
+# Lid skin that stretches over a closing eye: from this far above the lid margin (eye
+# widths; below the eyebrow) down to the margin.
+_LID_SKIN = 0.45
+
+
+@dataclass(frozen=True, eq=False)  # holds arrays: identity equality
+class _Eyelid:
+    """One eye's upper lid, which slides down over the eye to blink.
+
+    In eye coordinates (u along the eye, corners at -1/2 and +1/2; v towards the chin; in
+    eye widths), closing by b in [0, 1] moves the lid margin from v_up(u) to
+    m = v_up + b (v_low - v_up). The backward map stretches the lid skin between the brow
+    line v_brow = v_up - _LID_SKIN and the margin over [v_brow, m): output v there samples
+    v_brow + (v - v_brow) (v_up - v_brow) / (m - v_brow), so the lashes ride down with the
+    margin; below m the eye shows as it was, covered from the top as a real lid covers the
+    iris. The lids meet at the corners, so the map is the identity beyond them, above the
+    brow line and below the lower lid: the box needs no blending at its border.
+    """
+
+    box: tuple[int, int, int, int]  # x0, y0, x1, y1 of the pixels that may change
+    frame: _MouthFrame
+    v: np.ndarray  # [h, w] v of the box's pixels
+    u: np.ndarray  # [h, w] u of the box's pixels
+    v_up: np.ndarray  # [h, w] the upper lid margin at each pixel's u
+    v_low: np.ndarray  # [h, w] the lower lid margin at each pixel's u
+
+    @classmethod
+    def of(cls, pts: np.ndarray, upper: tuple[int, ...], lower: tuple[int, ...], size: int) -> _Eyelid:
+        frame = _MouthFrame.between(pts, upper[0], upper[-1])
+        up, lo = frame.uv(pts[list(upper)]), frame.uv(pts[list(lower)])
+        top = up[:, 1].min() - _LID_SKIN - 0.05
+        bottom = max(lo[:, 1].max(), up[:, 1].max()) + 0.05
+        # a little past the corners, so the box edge is where the map is the identity
+        reach = np.array([(-0.6, top), (0.6, top), (-0.6, bottom), (0.6, bottom)])
+        outline = frame.centre + frame.vec(reach[:, 0], reach[:, 1])
+        x0, y0 = (int(np.clip(np.floor(v), 0, size)) for v in outline.min(0))
+        x1, y1 = (int(np.clip(np.ceil(v) + 1, 0, size)) for v in outline.max(0))
+        gy, gx = np.mgrid[y0:y1, x0:x1].astype(np.float64)
+        uv = frame.uv(np.stack([gx.ravel(), gy.ravel()], -1))
+        u, v = uv[:, 0].reshape(gx.shape), uv[:, 1].reshape(gx.shape)
+        v_up = _interp_chain(up, u.ravel()).reshape(u.shape)
+        v_low = _interp_chain(lo, u.ravel()).reshape(u.shape)
+        v_low = np.maximum(v_low, v_up)  # a lid that face mesh crossed is a shut eye
+        return cls((x0, y0, x1, y1), frame, v, u, v_up, v_low)
+
+    def close(self, img: np.ndarray, closure: float) -> None:
+        """Close the eye in `img` (in place) by `closure` (0 open .. 1 shut)."""
+        b = float(np.clip(closure, 0.0, 1.0))
+        if b <= 0.0:
+            return
+        v, v_up = self.v, self.v_up
+        brow = v_up - _LID_SKIN
+        margin = v_up + b * (self.v_low - v_up)
+        lid = (v >= brow) & (v < margin)
+        source = np.where(lid, brow + (v - brow) * (v_up - brow) / (margin - brow), v)
+        pts = self.frame.centre + self.frame.vec(self.u.ravel(), source.ravel())
+        x0, y0, x1, y1 = self.box
+        mapping = pts.reshape(*v.shape, 2).astype(np.float32)
+        img[y0:y1, x0:x1] = cv2.remap(img, mapping, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
+
+
 class TalkingFace:
     """One speaker's face; `render` turns per-frame mouth shapes into video frames."""
 
@@ -393,6 +478,7 @@ class TalkingFace:
         self.size = size
         photo = _load_photo_cached(look.photo)  # ValueError names PHOTOS
         img, pts = _crop(photo, _photo_landmarks(look.photo), size)
+        pts, depth = pts[:, :2], pts[:, 2]
         if look.mirror:
             img = np.ascontiguousarray(img[:, ::-1])
             pts = pts.copy()
@@ -429,6 +515,8 @@ class TalkingFace:
         self._inner_disp = np.array([[d[i] for i in inner] for d in disps])  # [3, 22, 2]
         self._inner_below = np.array([False] * len(LIPS_INNER_UPPER) + [True] * len(LIPS_INNER_LOWER))
         self._head_centre = pts[[1, CHIN]].mean(0)
+        self._head = self._head_fields(pts, depth)
+        self._eyes = [_Eyelid.of(pts, upper, lower, size) for upper, lower in (EYE_RIGHT, EYE_LEFT)]
         log.debug("TalkingFace %s: roi %s, mouth width %.1f px", look, self._roi, frame.width)
 
     # -- set-up ------------------------------------------------------------------
@@ -452,6 +540,44 @@ class TalkingFace:
         ry = np.minimum(np.arange(h), np.arange(h)[::-1]) / ramp
         rx = np.minimum(np.arange(w), np.arange(w)[::-1]) / ramp
         return np.clip(np.minimum.outer(ry, rx), 0.0, 1.0)[..., None]
+
+    def _head_fields(self, pts: np.ndarray, depth: np.ndarray) -> np.ndarray:
+        """w * (X, Y, Z) per pixel, float32 [size, size, 3], for turning the head.
+
+        (X, Y, Z) is a pixel's place relative to the pivot: Z is face mesh's depth, made
+        dense by a thin-plate spline through every 4th landmark and a ring around the face
+        at the pivot's depth; the pivot is level with the ears in depth (so the face's
+        outline, like a turning sphere's, hardly moves while the nose moves most) and a
+        little below them (a nod turns about the top of the neck). w is 1 on the head and
+        falls smoothly to 0 around it, so the background and shoulders stay where they
+        are. A pose's forward displacement is then (R - I)[:2] @ (w X, w Y, w Z).
+        """
+        size = self.size
+        lo, hi = pts.min(0), pts.max(0)
+        centre, half = 0.5 * (lo + hi), 0.5 * (hi - lo)
+        ears = pts[list(EARS)].mean(0)
+        self._pivot = np.array([centre[0], ears[1] + 0.15 * (hi[1] - lo[1])])
+        pivot_z = float(depth[list(EARS)].mean())
+        ring_angle = np.linspace(0.0, 2 * np.pi, 32, endpoint=False)
+        ring = centre + 1.25 * half * np.stack([np.cos(ring_angle), np.sin(ring_angle)], -1)
+        ctrl = np.concatenate([pts[::4], ring])
+        values = np.zeros((len(ctrl), 2))
+        values[: len(pts[::4]), 0] = depth[::4] - pivot_z
+        # the depth is smooth: a quarter-resolution spline, resized, is enough
+        m = -(-size // 4)
+        coarse = (np.arange(m) + 0.5) * size / m - 0.5
+        gy, gx = np.meshgrid(coarse, coarse, indexing="ij")
+        z = _tps_field(ctrl, values, np.stack([gx.ravel(), gy.ravel()], -1), float(half.max()))[:, 0]
+        z = cv2.resize(z.reshape(m, m).astype(np.float32), (size, size), interpolation=cv2.INTER_LINEAR)
+        gy, gx = np.mgrid[0:size, 0:size].astype(np.float32)
+        rho = np.hypot((gx - centre[0]) / half[0], (gy - centre[1]) / half[1])
+        s = np.clip((1.8 - rho) / (1.8 - 1.2), 0.0, 1.0)
+        w = s * s * (3 - 2 * s)  # smoothstep: 1 inside 1.2 half-extents, 0 beyond 1.8
+        self._coarse = np.dstack(np.meshgrid(coarse, coarse)).astype(np.float32)
+        self._full = np.dstack([gx, gy])
+        self._light_x = (2 * gx / (size - 1) - 1).astype(np.float32)
+        self._light_y = (2 * gy / (size - 1) - 1).astype(np.float32)
+        return np.dstack([w * (gx - self._pivot[0]), w * (gy - self._pivot[1]), w * z]).astype(np.float32)
 
     def _field(self, pts: np.ndarray, disp: dict[int, np.ndarray], jump: _Jump | None) -> tuple[np.ndarray, np.ndarray]:
         """Dense forward displacement on the ROI for landmark displacements `disp`.
@@ -559,18 +685,20 @@ class TalkingFace:
 
     # -- rendering ---------------------------------------------------------------
 
-    def render(self, shapes: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
+    def render(self, shapes: np.ndarray, track: Track | None = None) -> np.ndarray:
         """Frames [n, size, size, 3] uint8 RGB for mouth shapes [n, 3] = (open, wide, round).
 
-        Shapes are clipped to [0, 1]. With `rng`, a small smooth head motion is added.
+        Shapes are clipped to [0, 1]. `track` (l2s.corpus.motion) moves the head, blinks
+        and relights each frame; without one the head holds still in the photo's light.
         """
         shapes = np.asarray(shapes, np.float32)
         if shapes.ndim != 2 or shapes.shape[1] != 3:
             raise ValueError(f"shapes must be [n, 3] (open, wide, round), got {shapes.shape}")
         shapes = np.clip(shapes, 0.0, 1.0)
         n = len(shapes)
+        if track is not None and len(track) != n:
+            raise ValueError(f"the motion track has {len(track)} frames for {n} mouth shapes")
         out = np.empty((n, self.size, self.size, 3), np.uint8)
-        motion = _head_motion(n, rng, self.size, self._head_centre) if rng is not None else None
         x0, y0, x1, y1 = self._roi
         f_open, f_wide, f_round = self._fields
         for t in range(n):
@@ -582,11 +710,49 @@ class TalkingFace:
                 self.base, mapping, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101
             )
             self._paint_mouth(frame, shapes[t])
-            if motion is not None:
-                frame[:] = cv2.warpAffine(
-                    frame, motion[t], (self.size, self.size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101
-                )
+            if track is None:
+                continue
+            for eye in self._eyes:
+                eye.close(frame, track.blink[t])
+            if track.pose[t].any() or track.shift[t].any() or track.zoom[t]:
+                mapping = self.pose_map(track.pose[t], track.shift[t], float(track.zoom[t]))
+                frame[:] = cv2.remap(frame, mapping, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
+            self._light(frame, float(track.gain[t]), float(track.gamma[t]), track.gradient[t])
         return out
+
+    def pose_map(self, pose: np.ndarray, shift: np.ndarray, zoom: float) -> np.ndarray:
+        """Backward map [size, size, 2] float32 of a head pose and its place in the frame.
+
+        `pose`: yaw, pitch, roll in degrees (positive: nose to the right, nose down,
+        clockwise); `shift`: x, y as a share of the frame; `zoom`: relative size. A pixel
+        x goes to y = A(x + D(x)), D the head's turn (see `_head_fields`) and A the drift
+        and zoom about the head's centre. The inverse is x = q - D(x) with q = A^-1(y),
+        solved by fixed-point steps on a quarter-resolution grid (D is smooth and small)
+        and resized: the map itself is computed for 1/16 of the pixels.
+        """
+        yaw, pitch, roll = np.radians(np.asarray(pose, np.float64))
+        cy, sy, cp, sp, cr, sr = np.cos(yaw), np.sin(yaw), np.cos(pitch), np.sin(pitch), np.cos(roll), np.sin(roll)
+        r_yaw = np.array([[cy, 0, -sy], [0, 1, 0], [sy, 0, cy]])
+        r_pitch = np.array([[1, 0, 0], [0, cp, -sp], [0, sp, cp]])
+        r_roll = np.array([[cr, -sr, 0], [sr, cr, 0], [0, 0, 1]])
+        turn = ((r_roll @ r_pitch @ r_yaw) - np.eye(3))[:2].T.astype(np.float32)  # [3, 2]
+        centre = self._head_centre.astype(np.float32)
+        q = centre + (self._coarse - centre - np.asarray(shift, np.float32) * self.size) / np.float32(1.0 + zoom)
+        x = q
+        for _ in range(3):
+            x = q - cv2.remap(self._head, x, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE) @ turn
+        disp = cv2.resize(x - self._coarse, (self.size, self.size), interpolation=cv2.INTER_LINEAR)
+        return self._full + disp
+
+    def _light(self, frame: np.ndarray, gain: float, gamma: float, gradient: np.ndarray) -> None:
+        """Relight `frame` in place: value^gamma, times gain, times a linear ramp across the
+        frame whose ends differ by `gradient` (x, y) of the brightness."""
+        gx, gy = (float(g) for g in gradient)
+        if gain == 1.0 and gamma == 1.0 and gx == 0.0 and gy == 0.0:
+            return
+        lut = (255.0 * gain * (np.arange(256) / 255.0) ** gamma).astype(np.float32)
+        ramp = 1.0 + 0.5 * (gx * self._light_x + gy * self._light_y)
+        frame[:] = np.clip(lut[frame] * ramp[..., None] + 0.5, 0, 255).astype(np.uint8)
 
     def inner_lips(self, shape: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Where the inner upper and lower lips [11, 2] are drawn for one (open, wide, round).
@@ -644,25 +810,3 @@ class TalkingFace:
         colour *= shade[..., None]
         region = frame[by0:by1, bx0:bx1]
         region[:] = np.rint(region * (1.0 - alpha) + colour * alpha).astype(np.uint8)
-
-
-def _head_motion(n: int, rng: np.random.Generator, size: int, centre: np.ndarray) -> np.ndarray:
-    """Affine matrices [n, 2, 3]: slowly varying translation, rotation and zoom about `centre`.
-
-    Each parameter is a sum of three sinusoids with periods of 40-160 frames (1.6-6.4 s
-    at 25 fps), random phases and weights summing to 1, so it never exceeds its
-    amplitude: 1.2 % of the frame size in translation (3 px at 256), 1.5 degrees, 1 %.
-    """
-    t = np.arange(n)[:, None]
-    amps = np.array([0.012 * size, 0.012 * size, 1.5, 0.01])  # tx, ty px; angle deg; zoom
-    params = np.empty((n, 4))
-    for k in range(4):
-        freq = rng.uniform(1 / 160, 1 / 40, 3)
-        phase = rng.uniform(0, 2 * np.pi, 3)
-        weight = rng.dirichlet(np.ones(3))
-        params[:, k] = amps[k] * (weight * np.sin(2 * np.pi * freq * t + phase)).sum(1)
-    mats = np.empty((n, 2, 3))
-    for i, (tx, ty, ang, zoom) in enumerate(params):
-        mats[i] = cv2.getRotationMatrix2D((float(centre[0]), float(centre[1])), float(ang), 1.0 + float(zoom))
-        mats[i, :, 2] += (tx, ty)
-    return mats

@@ -51,6 +51,7 @@ def test_layout_and_determinism(workdir):
         "s2/s2_0002",
         "s2/s2_0003",
     ]
+    crfs = []
     for r in rows:
         video = raw / r["path"]
         clip = read_video(video)
@@ -64,7 +65,11 @@ def test_layout_and_determinism(workdir):
         loud = np.flatnonzero(np.abs(clip.audio) > 0.02) / clip.sample_rate
         assert abs(loud[0] - align["words"][0]["start"]) < 1 / clip.fps
         assert abs(loud[-1] - align["words"][-1]["end"]) < 1 / clip.fps
+        crfs.append(align["crf"])
+        assert set(align["motion"]) >= {"yaw", "pitch", "roll", "shift", "zoom", "blinks", "gain"}
     assert {r["kind"] for r in rows} >= {"normal"}
+    motion = params.corpus.motion
+    assert all(motion.crf[0] <= c <= motion.crf[1] for c in crfs) and len(set(crfs)) > 1  # encoder quality varies
     first = _digest(raw)
 
     # the same seed gives the same bytes, however the work is spread over processes
@@ -72,6 +77,32 @@ def test_layout_and_determinism(workdir):
     assert _digest(raw) == first
     build.run("es", _params(workdir, seed=1))
     assert _digest(raw) != first
+
+
+def _upper_face_change(video) -> float:
+    """Largest mean absolute change of the frame's upper half (eyes, brow, hair) from the
+    first frame: the lips cannot reach it, head motion, blinks and light do."""
+    frames = read_video(video).frames.astype(np.float32)
+    top = frames[:, : frames.shape[1] // 2]
+    return float(np.abs(top - top[0]).mean(axis=(1, 2, 3)).max())
+
+
+def test_motion_reaches_the_videos_and_switches_off(workdir):
+    raw = workdir / "data/raw/es"
+    small = {"speakers": 1, "utterances_per_speaker": 2, "short_fraction": 0.0, "long_fraction": 0.0}
+    off = {"head": False, "blinks": False, "lighting": False, "compression": False}
+    build.run("es", _params(workdir, motion=off, **small))
+    videos = sorted(raw.rglob("*.mp4"))
+    assert len(videos) == 2
+    for video in videos:
+        align = json.loads(video.with_suffix(".align.json").read_text(encoding="utf-8"))
+        assert align["crf"] == 18 and align["motion"]["yaw"] == 0 and align["motion"]["blinks"] == 0
+        assert _upper_face_change(video) < 1.5  # only the encoder's noise
+    build.run("es", _params(workdir, **small))
+    for video in sorted(raw.rglob("*.mp4")):
+        align = json.loads(video.with_suffix(".align.json").read_text(encoding="utf-8"))
+        assert 0 < align["motion"]["yaw"] <= 5.0 and 0 < align["motion"]["shift"] <= 0.03
+        assert _upper_face_change(video) > 4.0
 
 
 def test_never_overwrites_a_folder_it_did_not_make(workdir):

@@ -515,7 +515,16 @@ class TalkingFace:
         self._inner_disp = np.array([[d[i] for i in inner] for d in disps])  # [3, 22, 2]
         self._inner_below = np.array([False] * len(LIPS_INNER_UPPER) + [True] * len(LIPS_INNER_LOWER))
         self._head_centre = pts[[1, CHIN]].mean(0)
+        gy, gx = np.mgrid[0:size, 0:size].astype(np.float32)
+        self._full = np.dstack([gx, gy])  # every pixel's own coordinates
+        # the head's turn is computed on a quarter-resolution grid (see pose_map), placed
+        # where cv2.resize samples it: coarse j sits at full-resolution (j + 1/2) size/m - 1/2
+        m = -(-size // 4)
+        coarse = ((np.arange(m) + 0.5) * size / m - 0.5).astype(np.float32)
+        self._coarse = np.dstack(np.meshgrid(coarse, coarse))
         self._head = self._head_fields(pts, depth)
+        # the light's ramp across the frame, -1 at one edge to +1 at the other
+        self._light_x, self._light_y = 2 * gx / (size - 1) - 1, 2 * gy / (size - 1) - 1
         self._eyes = [_Eyelid.of(pts, upper, lower, size) for upper, lower in (EYE_RIGHT, EYE_LEFT)]
         log.debug("TalkingFace %s: roi %s, mouth width %.1f px", look, self._roi, frame.width)
 
@@ -555,29 +564,22 @@ class TalkingFace:
         size = self.size
         lo, hi = pts.min(0), pts.max(0)
         centre, half = 0.5 * (lo + hi), 0.5 * (hi - lo)
-        ears = pts[list(EARS)].mean(0)
-        self._pivot = np.array([centre[0], ears[1] + 0.15 * (hi[1] - lo[1])])
+        pivot = (centre[0], pts[list(EARS), 1].mean() + 0.15 * (hi[1] - lo[1]))
         pivot_z = float(depth[list(EARS)].mean())
         ring_angle = np.linspace(0.0, 2 * np.pi, 32, endpoint=False)
         ring = centre + 1.25 * half * np.stack([np.cos(ring_angle), np.sin(ring_angle)], -1)
         ctrl = np.concatenate([pts[::4], ring])
         values = np.zeros((len(ctrl), 2))
         values[: len(pts[::4]), 0] = depth[::4] - pivot_z
-        # the depth is smooth: a quarter-resolution spline, resized, is enough
-        m = -(-size // 4)
-        coarse = (np.arange(m) + 0.5) * size / m - 0.5
-        gy, gx = np.meshgrid(coarse, coarse, indexing="ij")
-        z = _tps_field(ctrl, values, np.stack([gx.ravel(), gy.ravel()], -1), float(half.max()))[:, 0]
+        # the depth is smooth: the spline on the quarter-resolution grid, resized, is enough
+        m = len(self._coarse)
+        z = _tps_field(ctrl, values, self._coarse.reshape(-1, 2).astype(np.float64), float(half.max()))[:, 0]
         z = cv2.resize(z.reshape(m, m).astype(np.float32), (size, size), interpolation=cv2.INTER_LINEAR)
-        gy, gx = np.mgrid[0:size, 0:size].astype(np.float32)
+        gx, gy = self._full[..., 0], self._full[..., 1]
         rho = np.hypot((gx - centre[0]) / half[0], (gy - centre[1]) / half[1])
         s = np.clip((1.8 - rho) / (1.8 - 1.2), 0.0, 1.0)
         w = s * s * (3 - 2 * s)  # smoothstep: 1 inside 1.2 half-extents, 0 beyond 1.8
-        self._coarse = np.dstack(np.meshgrid(coarse, coarse)).astype(np.float32)
-        self._full = np.dstack([gx, gy])
-        self._light_x = (2 * gx / (size - 1) - 1).astype(np.float32)
-        self._light_y = (2 * gy / (size - 1) - 1).astype(np.float32)
-        return np.dstack([w * (gx - self._pivot[0]), w * (gy - self._pivot[1]), w * z]).astype(np.float32)
+        return np.dstack([w * (gx - pivot[0]), w * (gy - pivot[1]), w * z]).astype(np.float32)
 
     def _field(self, pts: np.ndarray, disp: dict[int, np.ndarray], jump: _Jump | None) -> tuple[np.ndarray, np.ndarray]:
         """Dense forward displacement on the ROI for landmark displacements `disp`.

@@ -17,6 +17,7 @@ REASONS = {
     "too_short": "shorter than the minimum clip duration",
     "no_face": "no face found (in the whole video or in too many frames)",
     "multiple_faces": "more than one face in the frame",
+    "out_of_sync": "audio and lips out of sync beyond the tolerance, with sync policy 'reject'",
     "error": "an unexpected error while processing it (not cached: retried on the next run)",
 }
 

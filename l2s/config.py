@@ -256,6 +256,12 @@ class PreprocessConfig:
     # degrees clockwise to turn every frame before face detection and cropping: for videos
     # stored sideways or upside down without rotation metadata (that is applied anyway)
     rotate: int = 0
+    # lips against speech (l2s.data.sync): every clip's offset goes to clips.csv; `shift` moves
+    # the audio of a clip out by more than the tolerance, `reject` lists its video in rejects.csv
+    sync_policy: Literal["report", "shift", "reject"] = "report"
+    sync_tolerance: int = 2  # frames of offset left alone
+    sync_min_confidence: float = 0.55  # shift or reject only clips whose estimate is at least this sure
+    sync_max_offset: int = 15  # frames searched either way
     workers: int = 2
     crop: CropConfig = field(default_factory=CropConfig)
     mel: MelConfig = field(default_factory=MelConfig)
@@ -266,6 +272,14 @@ class PreprocessConfig:
         _positive("preprocess.clip_seconds", self.clip_seconds)
         _positive("preprocess.workers", self.workers)
         _fraction("preprocess.max_missing_face", self.max_missing_face)
+        _positive("preprocess.sync_max_offset", self.sync_max_offset)
+        if not 0 <= self.sync_tolerance < self.sync_max_offset:
+            raise ConfigError(
+                f"preprocess.sync_tolerance: frames from 0 to below preprocess.sync_max_offset={self.sync_max_offset}, "
+                f"got {self.sync_tolerance}"
+            )
+        if not -1 <= self.sync_min_confidence <= 1:
+            raise ConfigError(f"preprocess.sync_min_confidence: a correlation, -1..1, got {self.sync_min_confidence}")
         if self.min_seconds > self.clip_seconds:
             raise ConfigError("preprocess.min_seconds must not exceed preprocess.clip_seconds")
         if self.rotate not in ROTATIONS:

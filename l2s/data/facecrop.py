@@ -420,30 +420,40 @@ def crop(frames: np.ndarray, points: np.ndarray, spec: CropConfig) -> np.ndarray
 _trackers: dict[int, object] = {}  # face-mesh trackers by max faces, reused across videos in a process
 
 
-def track_face(
-    frames: np.ndarray, cfg: PreprocessConfig, follow=None, max_faces: int = 1
-) -> tuple[np.ndarray, np.ndarray]:
-    """Crop anchors [T, 3, 2] of the face in `frames` (already at cfg.fps), gap-filled and
-    smoothed, and the [T] mask of frames that had no face for longer than cfg.max_face_gap
-    (their anchors are held from the nearest face, or NaN if no frame has one).
+def track_landmarks(frames: np.ndarray, follow=None, max_faces: int = 1) -> np.ndarray:
+    """Face-mesh landmarks [T, 468, 2] of the face in `frames`, NaN where it was not found.
 
     `follow`: a `FaceBox` choosing one of `max_faces` faces; None for the only one.
-    The face is followed forwards and backwards from the frame its box was found in.
-    `l2s speak` calls this too, so a user's video is cropped exactly as training data was."""
+    The face is followed forwards and backwards from the frame its box was found in."""
     if max_faces not in _trackers:
         _trackers[max_faces] = FaceTracker(max_faces=max_faces)  # lives as long as the process
     tracker = _trackers[max_faces]
     if follow is None:
-        marks = tracker.track(frames)
-    else:
-        start = follow.frame
-        before = tracker.track(frames[start::-1], follow)[::-1]
-        marks = np.concatenate([before[:-1], tracker.track(frames[start:], follow)])
+        return tracker.track(frames)
+    start = follow.frame
+    before = tracker.track(frames[start::-1], follow)[::-1]
+    return np.concatenate([before[:-1], tracker.track(frames[start:], follow)])
+
+
+def anchor_track(marks: np.ndarray, cfg: PreprocessConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Crop anchors [T, 3, 2] from landmarks [T, 468, 2], gap-filled and smoothed, and the
+    [T] mask of frames that had no face for longer than cfg.max_face_gap (their anchors are
+    held from the nearest face, or NaN if no frame has one)."""
     points = anchors(marks)
     points, missing = fill_gaps(points, cfg.max_face_gap)
     if missing.any():  # a few long gaps: hold the crop across them
         points, _ = fill_gaps(points, len(points))
     return smooth(points, cfg.smooth_window), missing
+
+
+def track_face(
+    frames: np.ndarray, cfg: PreprocessConfig, follow=None, max_faces: int = 1
+) -> tuple[np.ndarray, np.ndarray]:
+    """`track_landmarks` then `anchor_track`: the crop anchors of the face in `frames`
+    (already at cfg.fps) and the mask of frames without one.
+
+    `l2s speak` calls this too, so a user's video is cropped exactly as training data was."""
+    return anchor_track(track_landmarks(frames, follow, max_faces), cfg)
 
 
 def missing_ranges(missing: np.ndarray, fps: float) -> str:

@@ -11,7 +11,8 @@ Output, data/processed/<lang>/ (memory-mappable, so training never decodes video
     frames.npy   uint8   [clips, T, S, S] (or [..., 3] in colour), T = clip_seconds * fps
     audio.npy    int16   [clips, T * sample_rate / fps]
     mel.npy      float16 [clips, n_mels, 4 T]  ln(max(mel, 1e-5)), 4 mel frames per video frame
-    clips.csv    index, clip_id, utt_id, speaker, text, start, valid_frames, source, stream_offset
+    clips.csv    index, clip_id, utt_id, speaker, text, start, valid_frames, source, stream_offset,
+                 sync_offset, sync_confidence, sync_out, sync_shift (l2s.data.sync)
     splits/{train,val,test}.txt   clip ids
     rejects.csv  utt_id, path, reason, detail
     info.json    the parameters and counts
@@ -35,7 +36,7 @@ import numpy as np
 
 from l2s import parallel, paths
 from l2s.config import Params, PreprocessConfig, fingerprint
-from l2s.data import phonemes
+from l2s.data import phonemes, sync
 from l2s.data.features import PCM_SCALE, log_mel, peak_dbfs
 from l2s.data.rejects import REASONS, Reject
 from l2s.data.sources import RawItem, list_items
@@ -44,7 +45,8 @@ from l2s.data.splits import SPLITS, make_splits
 log = logging.getLogger(__name__)
 
 # bump when the processing code changes what it writes, to invalidate old caches
-CACHE_VERSION = 2  # 2: audio placed on the video's timeline by the streams' start times
+# 2: audio placed on the video's timeline by the streams' start times; 3: the lips' offset
+CACHE_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,10 @@ class CutClip:
     start: float  # seconds into the source video
     valid_frames: int  # frames before padding
     text: str
+    sync_offset: int  # estimated audio-visual offset, frames (positive: audio late)
+    sync_confidence: float
+    sync_out: int  # 1: beyond the tolerance and sure of it (what shift / reject act on)
+    sync_shift: int  # frames the audio was moved earlier by (preprocess.sync_policy shift)
     frames: np.ndarray
     audio: np.ndarray
     mel: np.ndarray
@@ -68,8 +74,10 @@ class CutClip:
     stream_offset: float = 0.0
 
 
+# the lips' offset against the speech, per clip (l2s.data.sync)
+SYNC_COLUMNS = ("sync_offset", "sync_confidence", "sync_out", "sync_shift")
 # what a cache entry keeps of each CutClip beside its arrays
-CLIP_META = ("clip_id", "start", "valid_frames", "text", "stream_offset")
+CLIP_META = ("clip_id", "start", "valid_frames", "text", "stream_offset", *SYNC_COLUMNS)
 
 
 # --------------------------------------------------------------------------- pure steps
@@ -170,19 +178,23 @@ def process_video(item: RawItem, cfg: PreprocessConfig) -> list[CutClip]:
         raise Reject("no_face", f"{where}: no face found in sampled frames{_rotation_hint(frames, cfg.rotate)}")
     if faces > 1:
         raise Reject("multiple_faces", f"{where}: {faces} faces in the frame; l2s needs one speaker per video")
-    points, missing = facecrop.track_face(frames, cfg)
+    marks = facecrop.track_landmarks(frames)
+    points, missing = facecrop.anchor_track(marks, cfg)
     if missing.mean() > cfg.max_missing_face:
         raise Reject(
             "no_face",
             f"{where}: no face in {missing.mean():.0%} of frames ({facecrop.missing_ranges(missing, cfg.fps)}); "
             f"limit preprocess.max_missing_face={cfg.max_missing_face}",
         )
+    syncs = sync.estimate_clips(marks, video.audio, windows, cfg)
+    shifts = sync.audio_shifts(syncs, cfg, where, [s / cfg.fps for s, _ in windows])
     crops = facecrop.crop(frames, points, cfg.crop)
 
     spf = cfg.samples_per_frame
     clips = []
     for k, (s, e) in enumerate(windows):
-        audio = pad_to(video.audio[s * spf : e * spf], cfg.clip_frames * spf, edge=False)
+        audio = sync.audio_window(video.audio, (s + shifts[k]) * spf, (e + shifts[k]) * spf)
+        audio = pad_to(audio, cfg.clip_frames * spf, edge=False)
         clip_id = item.utt_id if cfg.clip_policy == "first" else f"{item.utt_id}#{k}"
         clips.append(
             CutClip(
@@ -191,6 +203,10 @@ def process_video(item: RawItem, cfg: PreprocessConfig) -> list[CutClip]:
                 valid_frames=e - s,
                 text=clip_text(item, s / cfg.fps, e / cfg.fps, video.video_seconds),
                 stream_offset=round(video.audio_offset, 4) + 0.0,  # + 0.0: no "-0.0" in the CSV
+                sync_offset=syncs[k].offset,
+                sync_confidence=syncs[k].confidence,
+                sync_out=int(sync.is_out(syncs[k], cfg)),
+                sync_shift=shifts[k],
                 frames=pad_to(crops[s:e], cfg.clip_frames, edge=True),
                 audio=np.round(np.clip(audio, -1, 1) * PCM_SCALE).astype(np.int16),
                 mel=log_mel(audio, cfg.mel).astype(np.float16),
@@ -348,7 +364,8 @@ def pack(lang: str, tasks: list[Task], params: Params, errors: dict[str, str]) -
                     "start": m["start"],
                     "valid_frames": m["valid_frames"],
                     "source": str(t.item.path),
-                    "stream_offset": m.get("stream_offset", 0.0),
+                    "stream_offset": m["stream_offset"],
+                    **{k: m[k] for k in SYNC_COLUMNS},
                 }
             )
             i += 1
@@ -358,7 +375,7 @@ def pack(lang: str, tasks: list[Task], params: Params, errors: dict[str, str]) -
     phoneme_info = add_phonemes(lang, rows, params, out, {t.item.utt_id: t.item for t in kept})
 
     clip_columns = ["index", "clip_id", "utt_id", "speaker", "text", "phonemes", "start", "valid_frames", "source"]
-    clip_columns += ["stream_offset"]  # the source's audio stream start minus its video stream start
+    clip_columns += ["stream_offset", *SYNC_COLUMNS]  # the file's stream offset; the lips' offset
     paths.write_csv(out / "clips.csv", rows, clip_columns)
     paths.write_csv(out / "rejects.csv", rejects, ["utt_id", "path", "reason", "detail"])
     # a corpus's own split (LRS test/, GRID unseen) holds for every clip cut from the video
@@ -377,6 +394,7 @@ def pack(lang: str, tasks: list[Task], params: Params, errors: dict[str, str]) -
         "rejected_by_reason": {reason: by_reason.get(reason, 0) for reason in REASONS},
         "clips_without_text": sum(not r["text"] for r in rows),
         "clips_without_phonemes": sum(not r["phonemes"] for r in rows),
+        "sync": sync.summary(rows, cfg),
         **{s: len(splits[s]) for s in SPLITS},
     }
     info = {

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -166,6 +167,27 @@ def test_resume_needs_the_same_recipe(root, monkeypatch, tmp_path):
     trainer.save("last.pt")
     assert _trainer(root, tmp_path, steps=9, eval_every=4).resume()
     assert not _trainer(root, tmp_path, lr=1e-4).resume()
+    # the same recipe on data made anew (dvc repro after a corpus change) starts afresh too
+    from l2s.data.dataset import ProcessedLanguage
+
+    monkeypatch.setattr(ProcessedLanguage, "fingerprint", lambda self: "made anew")
+    assert not _trainer(root, tmp_path, steps=9, eval_every=4).resume()
+
+
+def test_the_data_fingerprint_sees_a_changed_frame(root, tmp_path):
+    import shutil
+
+    from l2s.data.dataset import ProcessedLanguage
+
+    copy = tmp_path / "en"
+    shutil.copytree(root / "data/processed/en", copy)
+    before = ProcessedLanguage("en", copy).fingerprint()
+    assert ProcessedLanguage("en", copy).fingerprint() == before
+    frames = np.load(copy / "frames.npy", mmap_mode="r+")
+    frames[len(frames) // 2] = 255 - frames[len(frames) // 2]  # one clip's pixels, as a new corpus would
+    frames.flush()
+    del frames
+    assert ProcessedLanguage("en", copy).fingerprint() != before
 
 
 @pytest.mark.slow

@@ -40,6 +40,22 @@ class ProcessedLanguage:
     def __len__(self) -> int:
         return len(self.clips)
 
+    def fingerprint(self) -> str:
+        """A digest of everything training reads (tables, splits, arrays): a checkpoint
+        resumes only on the data it was trained on. About 2 s for the default corpus's
+        three languages (1 GB), next to minutes of training."""
+        import hashlib
+
+        digest = hashlib.md5()
+        for name in ("clips.csv", "splits/train.txt", "splits/val.txt", "splits/test.txt", "frames.npy",
+                     "audio.npy", "mel.npy", "frame_phonemes.npy"):  # fmt: skip
+            path = self.dir / name
+            digest.update(name.encode())
+            if path.exists():
+                with open(path, "rb") as f:
+                    digest.update(hashlib.file_digest(f, "md5").digest())
+        return digest.hexdigest()[:16]
+
     @property
     def sample_rate(self) -> int:
         return self.info["preprocess"]["mel"]["sample_rate"]

@@ -96,6 +96,7 @@ class Trainer:
         self.step = 0
         self.best_stoi = -math.inf
         self.data = [ProcessedLanguage(lang) for lang in self.languages]
+        self.data_fingerprints = {d.lang: d.fingerprint() for d in self.data}  # resume only on the same data
         self.train_set = WindowDataset(
             self.data, "train", self.cfg.window, self.mel_cfg, self.cfg.flip, self.cfg.erase, seed=self.cfg.seed
         )
@@ -140,6 +141,7 @@ class Trainer:
             "step": self.step,
             "best_stoi": self.best_stoi,
             "rng": rng_state(),
+            "data": self.data_fingerprints,
             "train_config": dataclasses.asdict(self.cfg),
         }
 
@@ -164,6 +166,9 @@ class Trainer:
         changed = changed_settings(before, now, RESUMABLE)
         if changed:
             log.warning("%s was trained with other train settings (%s): starting afresh", path, ", ".join(changed))
+            return False
+        if ck.get("data") != self.data_fingerprints:
+            log.warning("%s was trained on other data (data/processed changed since): starting afresh", path)
             return False
         self.gen.load_state_dict(ck["generator"])
         self.disc.load_state_dict(ck["discriminators"])

@@ -78,6 +78,7 @@ class VocoderTrainer:
         self.scaler = torch.amp.GradScaler(device.type, enabled=self.dtype == torch.float16)
         self.step, self.best_pesq = 0, -math.inf
         self.data = [ProcessedLanguage(lang) for lang in self.languages]
+        self.data_fingerprints = {d.lang: d.fingerprint() for d in self.data}  # resume only on the same data
         self.train_set = SpeechSegments(self.data, "train", self.cfg.segment_frames, self.mel_cfg, self.cfg.seed)
         self.voc_step, self.disc_step = self.vocoder, self.disc
         if d.world > 1:
@@ -99,6 +100,7 @@ class VocoderTrainer:
             opt_d=self.opt_d.state_dict(),
             scaler=self.scaler.state_dict(),
             rng=rng_state(),
+            data=self.data_fingerprints,
             train_config=dataclasses.asdict(self.cfg),
         )
 
@@ -118,6 +120,9 @@ class VocoderTrainer:
         changed = changed_settings(ck["train_config"], dataclasses.asdict(self.cfg), RESUMABLE)
         if changed:
             log.warning("%s was trained with other vocoder settings (%s): starting afresh", path, ", ".join(changed))
+            return False
+        if ck.get("data") != self.data_fingerprints:
+            log.warning("%s was trained on other data (data/processed changed since): starting afresh", path)
             return False
         self.vocoder.load_state_dict(ck["vocoder"])
         self.disc.load_state_dict(ck["discriminators"])

@@ -107,7 +107,7 @@ def cmd_speak(args) -> int:
     )
     video = Path(args.video)
     output = args.output or (None if video.is_dir() else f"{video.stem}.wav")
-    result = speak.speak(video, args.model, output, args.mux, args.face_index, **options)
+    result = speak.speak(video, args.model, output, args.mux, args.face_index, keep=False, **options)
     if isinstance(result, list):  # a folder: failures were logged one by one
         return 1 if len(result) < len(speak.video_files(video)) else 0
     return 0

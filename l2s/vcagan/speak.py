@@ -55,7 +55,7 @@ DEFAULT_MODEL = "models/multi"
 WINDOW_SECONDS = 6.0
 OVERLAP_SECONDS = 0.6  # shared by neighbouring windows, cross-faded
 MIN_FRAMES = 8  # shorter than the generator's temporal receptive field is not speech
-WINDOW_BATCH = 16  # windows per generator call: about 90 s of crops held at a time
+WINDOW_BATCH = 4  # windows per generator call: their activations are most of what a long video holds
 # The vocoder takes the spectrogram in chunks of this length that overlap by at least
 # VOCODER_OVERLAP_SECONDS: Griffin-Lim's memory is that of 30 s, whatever the length
 VOCODER_SECONDS = 30.0
@@ -395,7 +395,7 @@ class Synthesiser:
     ) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
         """Crops in order -> the blended ln-mel and (for the linear vocoder, or linear=True)
         linear spectrogram, in pieces, each given out as soon as no later window overlaps
-        it. One batch of windows' crops is held at a time (about 90 s, 27 MB at 112x112)."""
+        it. One batch of windows' crops is held at a time (about 22 s, 7 MB at 112x112)."""
         spans = windows(n_frames, self.window, self.overlap)
         ramp = self.overlap * MELS_PER_FRAME
         mels = Blender(n_frames, ramp)

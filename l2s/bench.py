@@ -413,7 +413,7 @@ def speak_rows(presets: tuple[str, ...] = ("demo", "paper"), repeats: int = 3) -
 
 
 def talking_video(seconds: float, width: int, height: int, out: Path) -> Path:
-    """A video of `seconds` at width x height and 25 fps: the scratch corpus's 25 fps clips
+    """A video of `seconds` at width x height and 25 fps: 30 s of the corpus's 25 fps clips
     end to end (re-encoded once, the face scaled to 4/5 of the height and centred), looped
     with `ffmpeg -stream_loop` and copied, not re-encoded, up to the length asked for."""
     import csv
@@ -424,7 +424,13 @@ def talking_video(seconds: float, width: int, height: int, out: Path) -> Path:
     require_ffmpeg()
     raw = paths.raw_dir("en")
     with open(raw / "manifest.csv", newline="") as f:
-        clips = [raw / r["path"] for r in csv.DictReader(f) if float(r["fps"]) == 25.0]
+        rows = [r for r in csv.DictReader(f) if float(r["fps"]) == 25.0]
+    clips, total = [], 0.0
+    for r in rows:  # about 30 s of speech to loop: longer only costs encoding time
+        if total >= 30.0:
+            break
+        clips.append(raw / r["path"])
+        total += float(r["seconds"])
     base = out.with_name(f"base_{width}x{height}.mp4")
     if not base.exists():
         listing = out.with_name("clips.txt")

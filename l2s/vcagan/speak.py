@@ -340,8 +340,10 @@ class Synthesiser:
         timings["crop"] += time.perf_counter() - t1
         if not faces:
             turn = facecrop.find_rotation(np.stack(sampled))  # a video stored sideways without rotation metadata?
-            hint = f"; turned {turn} degrees clockwise it shows one: try --rotate {(self.rotate + turn) % 360}"
-            raise SpeakError(f"{video}: no face found anywhere in 0.00-{seconds:.2f} s{hint if turn else ''}")
+            hint = ""
+            if turn:
+                hint = f"; turned {turn} degrees clockwise it shows one: try --rotate {(self.rotate + turn) % 360}"
+            raise SpeakError(f"{video}: no face found anywhere in 0.00-{seconds:.2f} s{hint}")
         listed = "; ".join(f"#{i}: {f}" for i, f in enumerate(faces))
         if not 0 <= face_index < len(faces):
             raise SpeakError(f"{video}: face index {face_index}, but {len(faces)} face(s) found: {listed}")

@@ -14,7 +14,10 @@ touches data/. Figures:
   real-time factor with its parts, for both presets and with Griffin-Lim and the small
   neural vocoder (weights are random: speed only):
   warm (a Synthesiser that has voiced the clip before) and cold (a fresh `l2s speak`
-  process, as a user meets it: imports, start-up and exit included).
+  process, as a user meets it: imports, start-up and exit included);
+- only with `--only memory`: the peak memory (resident set) and real-time factor of a
+  fresh `l2s speak` process on long videos (`--seconds`, `--sizes`), made by looping a
+  talking-face video from the scratch corpus without re-encoding it.
 """
 
 from __future__ import annotations
@@ -409,6 +412,105 @@ def speak_rows(presets: tuple[str, ...] = ("demo", "paper"), repeats: int = 3) -
     return rows
 
 
+def talking_video(seconds: float, width: int, height: int, out: Path) -> Path:
+    """A video of `seconds` at width x height and 25 fps: 30 s of the corpus's 25 fps clips
+    end to end (re-encoded once, the face scaled to 4/5 of the height and centred), looped
+    with `ffmpeg -stream_loop` and copied, not re-encoded, up to the length asked for."""
+    import csv
+
+    from l2s import paths
+    from l2s.data.media import require_ffmpeg
+
+    require_ffmpeg()
+    raw = paths.raw_dir("en")
+    with open(raw / "manifest.csv", newline="") as f:
+        rows = [r for r in csv.DictReader(f) if float(r["fps"]) == 25.0]
+    clips, total = [], 0.0
+    for r in rows:  # about 30 s of speech to loop: longer only costs encoding time
+        if total >= 30.0:
+            break
+        clips.append(raw / r["path"])
+        total += float(r["seconds"])
+    base = out.with_name(f"base_{width}x{height}.mp4")
+    if not base.exists():
+        listing = out.with_name("clips.txt")
+        listing.write_text("".join(f"file '{c}'\n" for c in clips))
+        face = height * 4 // 5 // 2 * 2
+        scale = f"scale={face}:{face},pad={width}:{height}:(ow-iw)/2:(oh-ih)/2:gray,fps=25"
+        cmd = ["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "concat", "-safe", "0", "-i", str(listing)]
+        cmd += ["-vf", scale, "-an", "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", str(base)]
+        subprocess.run(cmd, check=True)
+    loop = ["ffmpeg", "-nostdin", "-v", "error", "-y", "-stream_loop", "-1", "-i", str(base), "-c", "copy"]
+    subprocess.run([*loop, "-t", f"{seconds}", str(out)], check=True)
+    return out
+
+
+def speak_memory(video: Path, checkpoint: Path, vocoder: str = "mel", package_root: str | None = None) -> dict:
+    """A fresh `l2s speak` process on `video`: its peak resident memory (bytes, the
+    kernel's high-water mark of the process), wall seconds, and the seconds of speech
+    written; `error` holds the last lines of its log when it failed. `package_root`: the
+    l2s to run (default: this one)."""
+    import l2s
+
+    root = package_root or str(Path(l2s.__file__).parents[1])
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
+    script = (
+        "import resource, sys\n"
+        "from l2s import cli\n"
+        "code = cli.main(sys.argv[1:])\n"
+        "print('peak_rss_kib', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+        "sys.exit(code)\n"
+    )
+    wav = video.with_suffix(".wav")
+    cmd = [sys.executable, "-c", script, "speak", str(video), "--model", str(checkpoint), "--vocoder", vocoder]
+    t0 = time.perf_counter()
+    done = subprocess.run([*cmd, "-o", str(wav)], env=env, cwd=root, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    peak = re.search(r"peak_rss_kib (\d+)", done.stdout)
+    result = {"peak": int(peak.group(1)) * 1024 if peak else 0, "wall": wall, "speech": 0.0, "error": ""}
+    if done.returncode or not wav.exists():
+        result["error"] = done.stderr.strip()[-600:]
+    else:
+        import soundfile as sf
+
+        result["speech"] = sf.info(str(wav)).duration
+        wav.unlink()
+    return result
+
+
+def memory_rows(
+    seconds: tuple[float, ...] = (20, 200), sizes: tuple[str, ...] = ("360x288",), preset: str = "demo"
+) -> list[tuple[str, str, str]]:
+    """Peak memory and real-time factor of `l2s speak` (a fresh process, Griffin-Lim, an
+    untrained `preset` generator) on looped talking-face videos of each length and size."""
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        checkpoint = untrained_checkpoint(preset, Path(tmp))
+        for size in sizes:
+            width, height = (int(v) for v in size.split("x"))
+            for length in seconds:
+                video = talking_video(length, width, height, Path(tmp) / f"{size}_{length:g}s.mp4")
+                run = speak_memory(video, checkpoint)
+                video.unlink()
+                label = f"l2s speak memory, {preset}, {size}, {_duration(length)}"
+                if run["error"]:
+                    rows.append((label, "failed", run["error"].splitlines()[-1][:200]))
+                    continue
+                rows.append(
+                    (
+                        label,
+                        f"{run['peak'] / 2**20:.0f} MiB peak",
+                        f"{run['wall']:.2f} s wall, RTF {run['wall'] / length:.3f} (a fresh process); "
+                        f"{run['speech']:.1f} s of speech",
+                    )
+                )
+    return rows
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds / 3600:g} h" if seconds >= 3600 else f"{seconds:g} s"
+
+
 def main(args) -> None:
     import torch
 
@@ -443,6 +545,8 @@ def main(args) -> None:
             rows += vocoder_rows()
         if args.only in ("all", "speak"):
             rows += speak_rows(tuple(args.presets))
+        if args.only == "memory":  # minutes per long video: only when asked for
+            rows += memory_rows(tuple(args.seconds), tuple(args.sizes), args.presets[0])
     if old_root is None:
         os.environ.pop("L2S_ROOT", None)
     else:

@@ -96,6 +96,17 @@ def imports_kept_for_good():
             gc.enable()
 
 
+def _frame_size(text: str) -> str:
+    """A WIDTHxHEIGHT of even numbers (what H.264 in yuv420p can hold)."""
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not WIDTHxHEIGHT, e.g. 1920x1080") from None
+    if width < 64 or height < 64 or width % 2 or height % 2:
+        raise argparse.ArgumentTypeError(f"{text!r}: width and height must be even and at least 64")
+    return f"{width}x{height}"
+
+
 def cmd_speak(args) -> int:
     from pathlib import Path
 
@@ -107,7 +118,7 @@ def cmd_speak(args) -> int:
     )
     video = Path(args.video)
     output = args.output or (None if video.is_dir() else f"{video.stem}.wav")
-    result = speak.speak(video, args.model, output, args.mux, args.face_index, **options)
+    result = speak.speak(video, args.model, output, args.mux, args.face_index, keep=False, **options)
     if isinstance(result, list):  # a folder: failures were logged one by one
         return 1 if len(result) < len(speak.video_files(video)) else 0
     return 0
@@ -144,7 +155,18 @@ def main(argv: list[str] | None = None) -> int:
 
     p = sub.add_parser("bench", help="measure the speed of each step on this machine", parents=[common])
     p.add_argument("--clips", type=int, default=8, help="clips per measurement")
-    p.add_argument("--only", choices=("all", "data", "model", "vocoder", "speak"), default="all", help="which figures")
+    p.add_argument(
+        "--only",
+        choices=("all", "data", "model", "vocoder", "speak", "memory"),
+        default="all",
+        help="which figures (memory: l2s speak on long videos, only when asked for)",
+    )
+    p.add_argument(
+        "--seconds", nargs="+", type=float, default=[20, 200], help="--only memory: video lengths (3600: an hour)"
+    )
+    p.add_argument(
+        "--sizes", nargs="+", type=_frame_size, default=["360x288"], help="--only memory: frame sizes, e.g. 1920x1080"
+    )
     p.add_argument("--presets", nargs="+", choices=("demo", "paper"), default=["demo", "paper"], help="model presets")
     p.set_defaults(fn=cmd_bench)
 

@@ -76,3 +76,21 @@ def test_bench_prints_the_whole_table_and_its_figures_agree(workdir, capsys):
         )
         assert start + sum(parts) == pytest.approx(wall, abs=0.005) and start > 0 and wall > total
     assert vocode["neural small"] < vocode["Griffin-Lim"]
+
+
+def test_bench_memory_rows_give_peak_memory_and_real_time_factor(workdir, capsys):
+    """`--only memory`: a fresh `l2s speak` on a looped talking-face video of each length,
+    its peak memory and real-time factor; a frame size that is not WxH is refused."""
+    code = cli.main(["bench", "--only", "memory", "--clips", "4", "--presets", "demo", "--seconds", "4", "6"])
+    assert code == 0
+    table = capsys.readouterr().out
+    for seconds in (4, 6):
+        peak, wall, rtf, speech = _row(
+            table,
+            rf"l2s speak memory, demo, 360x288, {seconds} s\s+{NUMBER} MiB peak\s+{NUMBER} s wall, RTF {NUMBER} "
+            rf"\(a fresh process\); {NUMBER} s of speech",
+        )
+        assert 100 < peak < 4000 and rtf == pytest.approx(wall / seconds, abs=0.003)
+        assert speech == pytest.approx(seconds, abs=0.2)
+    with pytest.raises(SystemExit):
+        cli.main(["bench", "--only", "memory", "--sizes", "1080p"])

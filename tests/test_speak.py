@@ -19,6 +19,7 @@ from l2s.corpus import build
 from l2s.data import preprocess
 from l2s.data.media import read_video
 from l2s.data.sources import list_items
+from l2s.vcagan import speak as speaking
 from l2s.vcagan.inference import CHECKPOINT_FORMAT, load_generator
 from l2s.vcagan.speak import SpeakError, Synthesiser, blend, speak, windows
 from tests.helpers import talking_video, write_params
@@ -160,13 +161,100 @@ def test_rotate_turns_a_video_stored_sideways(tmp_path, root, synth, face_frame)
     assert np.abs(turned.crops.astype(int) - upright.crops).mean() < 4  # the upright face's crop
 
 
-def test_a_video_too_big_for_memory_is_refused_with_what_to_do(tmp_path, synth, face_frame, monkeypatch):
-    from l2s.vcagan import speak as speaking
+def _whole_video_at_once(synth: Synthesiser, video, face_index: int = 0):
+    """What `l2s speak` did before it streamed: every frame held, the face tracked, smoothed
+    and cropped over the whole array, the generator's windows blended in one piece and the
+    vocoder run once over the whole spectrogram. Crops, ln-mel and waveform."""
+    from l2s.data import facecrop
+    from l2s.vcagan.inference import generate
+    from l2s.vcagan.vocoder import to_waves
 
-    video = talking_video(tmp_path / "big.mp4", face_frame, seconds=1.0, audio=False)
-    monkeypatch.setattr(speaking, "_available_memory", lambda: 4 * 2**20)  # 4 MiB free
-    with pytest.raises(SpeakError, match=r"big.mp4: 1 s of 192x192 video needs 0.0 GiB .* cut it into parts"):
-        synth(video)
+    cfg = synth.preprocess
+    frames = read_video(video, audio=False, fps=cfg.fps).frames
+    faces = facecrop.find_faces(frames, samples=int(np.clip(len(frames) / cfg.fps, 3, 12)))
+    follow = faces[face_index] if len(faces) > 1 else None
+    points, _ = facecrop.track_face(frames, cfg, follow=follow, max_faces=len(faces))
+    crops = facecrop.crop(frames, points, cfg.crop)
+    spans = windows(len(crops), synth.window, synth.overlap)
+    torch.manual_seed(synth.seed)
+    mels = []
+    for i in range(0, len(spans), speaking.WINDOW_BATCH):
+        batch = torch.from_numpy(np.stack([crops[s:e] for s, e in spans[i : i + speaking.WINDOW_BATCH]]))
+        mels += list(generate(synth.gen, batch, language=synth.language, dtype=synth.dtype).mel.numpy())
+    mel = blend(mels, spans, len(crops), synth.overlap * 4)
+    vocode = dict(iterations=synth.iterations, seed=synth.seed, neural=synth.neural)
+    return crops, mel, to_waves(torch.from_numpy(mel)[None], synth.mel_cfg, **vocode)[0]
+
+
+def test_streaming_gives_what_the_whole_video_at_once_gives(root, tmp_path, face_frame, monkeypatch):
+    """14 s: three generator windows in one batch, one vocoder chunk. Streamed through the
+    two passes and written to a .wav as it comes, the speech is the same to the bit."""
+    monkeypatch.setenv("L2S_ROOT", str(root))
+    synth = Synthesiser(root / "models" / "demo.pt", griffin_lim_iters=4)
+    video = talking_video(tmp_path / "v.mp4", face_frame, seconds=14.0, audio=False)
+    crops, mel, wave = _whole_video_at_once(synth, video)
+    speech = synth(video, output=tmp_path / "kept.wav")
+    assert np.array_equal(speech.crops, crops) and np.array_equal(speech.mel, mel)
+    assert len(windows(len(crops), synth.window, synth.overlap)) == 3
+    assert np.array_equal(speech.wave, wave) and speech.samples == len(wave) == 14 * 16000
+    speech.save(tmp_path / "saved.wav")
+    assert _sha(tmp_path / "kept.wav") == _sha(tmp_path / "saved.wav")  # the file written while speaking
+    lean = synth(video, output=tmp_path / "lean.wav", keep=False)
+    assert _sha(tmp_path / "lean.wav") == _sha(tmp_path / "saved.wav")
+    assert lean.wave.size == lean.mel.size == lean.crops.size == 0 and lean.seconds == pytest.approx(14.0)
+    with pytest.raises(ValueError, match=r"not kept \(keep=False\); it was written to .*lean.wav"):
+        lean.save(tmp_path / "x.wav")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept.wav", "lean.wav", "saved.wav", "v.mp4"]  # no spool left
+
+
+def test_many_generator_batches_and_vocoder_chunks(root, tmp_path, face_frame, monkeypatch):
+    """The same 20 s with one window per generator call and 3 s vocoder chunks: the
+    spectrogram is still the whole one's to the bit, and a neural vocoder's waveform too up
+    to float rounding (its chunks overlap by more than it can hear)."""
+    from l2s.bench import untrained_vocoder
+
+    monkeypatch.setenv("L2S_ROOT", str(root))
+    synth = Synthesiser(root / "models" / "demo.pt", vocoder=str(untrained_vocoder("small", tmp_path)))
+    video = talking_video(tmp_path / "v.mp4", face_frame, seconds=20.0, audio=False)
+    crops, mel, wave = _whole_video_at_once(synth, video)
+    monkeypatch.setattr(speaking, "WINDOW_BATCH", 1)
+    monkeypatch.setattr(speaking, "VOCODER_SECONDS", 3.0)
+    assert len(synth._wave_stream(500).spans) == 10
+    speech = synth(video)
+    assert np.array_equal(speech.crops, crops) and np.array_equal(speech.mel, mel)
+    assert speech.wave.shape == wave.shape and np.abs(speech.wave - wave).max() < 1e-4
+
+
+def test_memory_does_not_grow_with_the_video_length(root, tmp_path, face_frame):
+    """Peak memory of a fresh process speaking 10 s and 60 s of 360x288 video into a file:
+    holding the frames would cost 390 MB more for the longer one (1250 frames of 311 kB).
+    The generator's batch and the vocoder's chunks are made small enough for the 10 s video
+    to fill them (at their defaults that takes 22 s and 30 s), so what is left to differ is
+    whatever grows with the length."""
+    canvas = np.full((288, 360, 3), 100, np.uint8)
+    canvas[48:240, 84:276] = face_frame
+    base = talking_video(tmp_path / "base.mp4", canvas, seconds=2.0, audio=False)
+    script = (
+        "import resource, sys\n"
+        "from l2s.vcagan import speak\n"
+        "speak.WINDOW_BATCH, speak.VOCODER_SECONDS = 1, 4.0\n"
+        "synth = speak.Synthesiser(sys.argv[1], griffin_lim_iters=2)\n"
+        "speech = synth(sys.argv[2], output=sys.argv[3], keep=False)\n"
+        "print(speech.seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+    )
+    repo = Path(__file__).resolve().parents[1]
+    peaks = {}
+    for seconds in (10, 60):
+        video = tmp_path / f"{seconds}.mp4"
+        loop = ["ffmpeg", "-v", "error", "-stream_loop", "-1", "-i", base, "-c", "copy", "-t", str(seconds), video]
+        subprocess.run(loop, check=True)
+        argv = [str(root / "models" / "demo.pt"), str(video), str(tmp_path / f"{seconds}.wav")]
+        done = subprocess.run([sys.executable, "-c", script, *argv], cwd=repo, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr[-2000:]
+        spoken, peak_kib = done.stdout.split()
+        assert float(spoken) == pytest.approx(seconds, abs=0.2)  # the loop is cut at a packet
+        peaks[seconds] = int(peak_kib) / 1024
+    assert peaks[60] - peaks[10] < 24, peaks  # MiB
 
 
 def test_a_face_that_leaves_is_named_with_its_time_range(tmp_path, synth, face_frame, caplog):

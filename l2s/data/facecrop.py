@@ -4,7 +4,8 @@ Per frame, three anchors (both eye centres and the mouth centre) are mapped onto
 template positions by a similarity transform (rotation + uniform scale + shift), so a
 head that turns in the image plane, nods closer or moves gives the same crop framing.
 The pipeline is: `FaceTracker.track` -> `anchors` -> `fill_gaps` -> `smooth` -> `crop`;
-`track_face` runs it up to the crop as preprocessing and `l2s speak` both do.
+`track_face` runs it up to the crop on frames in memory, as preprocessing does, and
+`face_anchors` -> `settle` -> `crops` the same one frame at a time, as `l2s speak` does.
 
 Nothing here starts threads of its own; OpenCV's thread pool is the caller's to size
 (e.g. cv2.setNumThreads(1) in each worker process).
@@ -19,6 +20,7 @@ import logging
 import os
 import sys
 import types
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from types import TracebackType
 
@@ -149,17 +151,27 @@ class FaceBox:
         return f"{self.width:.0f}x{self.height:.0f} px at ({cx:.0f}, {cy:.0f})"
 
 
+def sample_indices(n_frames: int, samples: int) -> np.ndarray:
+    """`samples` evenly spaced frame indices of a video of n_frames (fewer if it is shorter)."""
+    return np.unique(np.linspace(0, n_frames - 1, max(1, samples)).round().astype(int))
+
+
 def find_faces(frames: np.ndarray, samples: int = 3) -> list[FaceBox]:
     """The faces MediaPipe's full-range detector finds in whichever of `samples` evenly
     spaced frames shows the most of them, largest first."""
     if len(frames) == 0:
         return []
-    picks = np.unique(np.linspace(0, len(frames) - 1, max(1, samples)).round().astype(int))
+    return detect_faces((int(i), frames[i]) for i in sample_indices(len(frames), samples))
+
+
+def detect_faces(frames: Iterable[tuple[int, np.ndarray]]) -> list[FaceBox]:
+    """Of (index, frame) pairs, the faces of the frame that shows the most (the first such),
+    largest first: `find_faces` on frames a caller has picked itself."""
     detector = _face_detector()
     best: list[FaceBox] = []
-    for i in picks:
-        h, w = frames[i].shape[:2]
-        detections = detector.process(_rgb(frames[i])).detections or ()
+    for i, frame in frames:
+        h, w = frame.shape[:2]
+        detections = detector.process(_rgb(frame)).detections or ()
         if len(detections) > len(best):
             boxes = [d.location_data.relative_bounding_box for d in detections]
             best = [FaceBox(b.xmin * w, b.ymin * h, b.width * w, b.height * h, int(i)) for b in boxes]
@@ -240,10 +252,19 @@ class FaceTracker:
         wide (the followed face is hidden: better no crop than another person's).
         Each call is one video: tracking restarts, so no face carries over from the last one.
         """
+        out = np.full((len(frames), N_LANDMARKS, 2), np.nan, np.float32)
+        for t, marks in enumerate(self.follow(frames, follow)):
+            out[t] = marks
+        log.debug("face mesh found no face in %d of %d frames", int(np.isnan(out[:, 0, 0]).sum()), len(frames))
+        return out
+
+    def follow(self, frames: Iterable[np.ndarray], follow: FaceBox | None = None) -> Iterator[np.ndarray]:
+        """`track` one frame at a time: the [468, 2] landmarks of each frame as it comes (all
+        NaN where no face), so a video of any length can be tracked without holding it."""
         if self._mesh is None:
             raise RuntimeError("FaceTracker is closed")
-        out = np.full((len(frames), N_LANDMARKS, 2), np.nan, np.float32)
         where = np.array(follow.centre) if follow else None
+        none = np.full((N_LANDMARKS, 2), np.nan, np.float32)
         for t, frame in enumerate(frames):
             if t == 0:  # a new graph: it warns while building and on its first frame
                 with quiet_native_stderr():
@@ -252,6 +273,7 @@ class FaceTracker:
             else:
                 result = self._mesh.process(_rgb(frame))
             if not result.multi_face_landmarks:
+                yield none
                 continue
             size = np.array([frame.shape[1], frame.shape[0]], np.float32)  # normalised -> pixels
             faces = [
@@ -259,15 +281,15 @@ class FaceTracker:
                 for f in result.multi_face_landmarks
             ]
             if where is None:
-                out[t] = faces[0]
+                yield faces[0]
                 continue
             distances = [np.hypot(*(f.mean(axis=0) - where)) for f in faces]
             nearest = int(np.argmin(distances))
             if distances[nearest] <= follow.width:
-                out[t] = faces[nearest]
                 where = faces[nearest].mean(axis=0)
-        log.debug("face mesh found no face in %d of %d frames", int(np.isnan(out[:, 0, 0]).sum()), len(frames))
-        return out
+                yield faces[nearest]
+            else:
+                yield none
 
 
 def anchors(landmarks: np.ndarray) -> np.ndarray:
@@ -390,9 +412,18 @@ def crop(frames: np.ndarray, points: np.ndarray, spec: CropConfig) -> np.ndarray
     Returns uint8 [T, S, S] if spec.gray else [T, S, S, 3]. Points must have no NaN (use
     `fill_gaps` and reject what it cannot fill).
     """
-    points = np.asarray(points)
     if len(points) != len(frames):
         raise ValueError(f"{len(frames)} frames but {len(points)} point sets")
+    channels = () if spec.gray else (3,)
+    out = np.empty((len(frames), spec.size, spec.size, *channels), np.uint8)
+    for t, patch in enumerate(crops(frames, points, spec)):
+        out[t] = patch
+    return out
+
+
+def crops(frames: Iterable[np.ndarray], points: np.ndarray, spec: CropConfig) -> Iterator[np.ndarray]:
+    """`crop` one frame at a time, as the frames come: frame t with `points[t]`."""
+    points = np.asarray(points)
     bad = np.flatnonzero(np.isnan(points.reshape(len(points), -1)).any(axis=1))
     if len(bad):
         raise ValueError(f"anchor points missing in {len(bad)} frames (first: {bad[0]}); fill_gaps first")
@@ -401,18 +432,19 @@ def crop(frames: np.ndarray, points: np.ndarray, spec: CropConfig) -> np.ndarray
     bad = np.flatnonzero(~np.isfinite(mats).all(axis=(1, 2)))
     if len(bad):
         raise ValueError(f"anchor points coincide in {len(bad)} frames (first: {bad[0]})")
-    size = spec.size
-    channels = () if spec.gray else (3,)
-    out = np.empty((len(frames), size, size, *channels), np.uint8)
+    t = -1
     for t, frame in enumerate(frames):
-        patch = _warp(frame, mats[t], size)
+        if t >= len(mats):
+            raise ValueError(f"more frames than the {len(mats)} point sets")
+        patch = _warp(frame, mats[t], spec.size)
         # Convert after warping: the crop is far smaller than the frame.
         if spec.gray and patch.ndim == 3:
             patch = cv2.cvtColor(patch, cv2.COLOR_RGB2GRAY)
         elif not spec.gray and patch.ndim == 2:
             patch = cv2.cvtColor(patch, cv2.COLOR_GRAY2RGB)
-        out[t] = patch
-    return out
+        yield patch
+    if t + 1 != len(mats):
+        raise ValueError(f"{t + 1} frames but {len(mats)} point sets")
 
 
 # --------------------------------------------------------------------------- a whole video
@@ -420,14 +452,18 @@ def crop(frames: np.ndarray, points: np.ndarray, spec: CropConfig) -> np.ndarray
 _trackers: dict[int, object] = {}  # face-mesh trackers by max faces, reused across videos in a process
 
 
+def _tracker(max_faces: int) -> FaceTracker:
+    if max_faces not in _trackers:
+        _trackers[max_faces] = FaceTracker(max_faces=max_faces)  # lives as long as the process
+    return _trackers[max_faces]
+
+
 def track_landmarks(frames: np.ndarray, follow=None, max_faces: int = 1) -> np.ndarray:
     """Face-mesh landmarks [T, 468, 2] of the face in `frames`, NaN where it was not found.
 
     `follow`: a `FaceBox` choosing one of `max_faces` faces; None for the only one.
     The face is followed forwards and backwards from the frame its box was found in."""
-    if max_faces not in _trackers:
-        _trackers[max_faces] = FaceTracker(max_faces=max_faces)  # lives as long as the process
-    tracker = _trackers[max_faces]
+    tracker = _tracker(max_faces)
     if follow is None:
         return tracker.track(frames)
     start = follow.frame
@@ -439,21 +475,40 @@ def anchor_track(marks: np.ndarray, cfg: PreprocessConfig) -> tuple[np.ndarray, 
     """Crop anchors [T, 3, 2] from landmarks [T, 468, 2], gap-filled and smoothed, and the
     [T] mask of frames that had no face for longer than cfg.max_face_gap (their anchors are
     held from the nearest face, or NaN if no frame has one)."""
-    points = anchors(marks)
-    points, missing = fill_gaps(points, cfg.max_face_gap)
-    if missing.any():  # a few long gaps: hold the crop across them
-        points, _ = fill_gaps(points, len(points))
-    return smooth(points, cfg.smooth_window), missing
+    return settle(anchors(marks), cfg)
 
 
 def track_face(
     frames: np.ndarray, cfg: PreprocessConfig, follow=None, max_faces: int = 1
 ) -> tuple[np.ndarray, np.ndarray]:
     """`track_landmarks` then `anchor_track`: the crop anchors of the face in `frames`
-    (already at cfg.fps) and the mask of frames without one.
-
-    `l2s speak` calls this too, so a user's video is cropped exactly as training data was."""
+    (already at cfg.fps) and the mask of frames without one. `l2s speak` tracks with
+    `face_anchors` and `settle` instead, one frame at a time, to the same anchors."""
     return anchor_track(track_landmarks(frames, follow, max_faces), cfg)
+
+
+def face_anchors(
+    forward: Iterable[np.ndarray], follow=None, max_faces: int = 1, backward: Iterable[np.ndarray] | None = None
+) -> np.ndarray:
+    """Raw crop anchors [T, 3, 2] (NaN where no face) of frames seen one at a time: `forward`
+    from the frame `follow` was found in (or the first) to the last, and with `follow`,
+    `backward` from that same frame back to the first. Only the anchors are kept (24 bytes a
+    frame), so this is what tracks a video too long to hold."""
+    tracker = _tracker(max_faces)
+    after = [anchors(m[None])[0] for m in tracker.follow(forward, follow)]
+    if follow is None:
+        return np.array(after, np.float32).reshape(-1, 3, 2)
+    before = [anchors(m[None])[0] for m in tracker.follow(backward, follow)][::-1]
+    return np.array(before[:-1] + after, np.float32).reshape(-1, 3, 2)
+
+
+def settle(points: np.ndarray, cfg: PreprocessConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Raw anchors [T, 3, 2] -> the anchors to crop with and the mask of long gaps: short
+    gaps interpolated, long ones bridged (the crop is held across them), then smoothed."""
+    points, missing = fill_gaps(points, cfg.max_face_gap)
+    if missing.any():  # a few long gaps: hold the crop across them
+        points, _ = fill_gaps(points, len(points))
+    return smooth(points, cfg.smooth_window), missing
 
 
 def missing_ranges(missing: np.ndarray, fps: float) -> str:

@@ -393,8 +393,11 @@ def _source_frame(k, step: float):
     return np.floor(k * step + 0.5 + 1e-9)
 
 
-def mux_audio(video: str | os.PathLike, audio: np.ndarray, sample_rate: int, out: str | os.PathLike) -> None:
-    """Write a copy of `video` whose only sound is `audio` (float mono) to `out`.
+def mux_audio(
+    video: str | os.PathLike, audio: np.ndarray | str | os.PathLike, sample_rate: int, out: str | os.PathLike
+) -> None:
+    """Write a copy of `video` whose only sound is `audio` (float mono samples, or an audio
+    file such as the .wav `l2s speak` wrote while speaking) to `out`.
 
     The pictures are copied as they are; only when the output container cannot hold the
     video's codec (an MPEG-1 .mpg into .mp4, say) are they re-encoded as H.264. The file
@@ -402,8 +405,11 @@ def mux_audio(video: str | os.PathLike, audio: np.ndarray, sample_rate: int, out
     require_ffmpeg()
     video, out = os.fspath(video), os.fspath(out)
     with tempfile.TemporaryDirectory(dir=os.path.dirname(os.path.abspath(out)), prefix=".mux_") as tmp:
-        wav = os.path.join(tmp, "audio.wav")
-        sf.write(wav, np.asarray(audio, np.float32), sample_rate, subtype="FLOAT")
+        if isinstance(audio, np.ndarray):
+            wav = os.path.join(tmp, "audio.wav")
+            sf.write(wav, np.asarray(audio, np.float32), sample_rate, subtype="FLOAT")
+        else:
+            wav = os.fspath(audio)
         tmp_out = os.path.join(tmp, "out" + (os.path.splitext(out)[1] or ".mp4"))
         base = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-i", video, "-i", wav]
         base += ["-map", "0:v:0", "-map", "1:a:0", "-c:a", "aac", "-b:a", "128k"]

@@ -36,9 +36,10 @@ def write_params(root: Path, base: Path | None = None, **sections) -> Path:
     return path
 
 
-def english_root(root: Path, **sections) -> Path:
-    """A repository root at `root` with 8 preprocessed English clips of the embedded corpus
-    (2 speakers; 6 train, 2 val), params.yaml carrying `sections` as well."""
+def corpus_root(root: Path, corpus: dict | None = None, preprocessed: bool = True, **sections) -> Path:
+    """A repository root at `root` with a small English corpus of the embedded kind (2
+    speakers, 4 utterances each, 160 px: `corpus` overrides), preprocessed unless told
+    otherwise (6 train, 2 val), params.yaml carrying `sections` as well."""
     from l2s import config
     from l2s.corpus import build
     from l2s.data import preprocess
@@ -60,19 +61,44 @@ def english_root(root: Path, **sections) -> Path:
                     "short_fraction": 0.0,
                     "long_fraction": 0.0,
                     "fps30_fraction": 0.0,
+                    **(corpus or {}),
                 },
                 preprocess={"workers": 1, "split": {"mode": "overlap", "val_fraction": 0.25, "test_fraction": 0.0}},
                 **sections,
             )
         )
         build.run("en", params)
-        preprocess.run("en", params)
+        if preprocessed:
+            preprocess.run("en", params)
     finally:
         if old is None:
             os.environ.pop("L2S_ROOT")
         else:
             os.environ["L2S_ROOT"] = old
     return root
+
+
+def english_root(root: Path, **sections) -> Path:
+    """A repository root at `root` with 8 preprocessed English clips of the embedded corpus
+    (2 speakers; 6 train, 2 val), params.yaml carrying `sections` as well."""
+    return corpus_root(root, **sections)
+
+
+def preprocess_folder(workdir: Path, raw: Path, **settings):
+    """Preprocess the videos under `raw` as language xx (a folder of a user's videos,
+    English voice) of the repository at `workdir`, with preprocess `settings`; returns
+    the stage metrics and the params."""
+    from l2s import config
+    from l2s.data import preprocess
+
+    params = config.load(
+        write_params(
+            workdir,
+            languages={"xx": {"source": "folder", "path": str(raw), "voice": "en"}},
+            preprocess={"workers": 1, **settings},
+        )
+    )
+    return preprocess.run("xx", params), params
 
 
 def tone(seconds: float, sr: int = 16000, level: float = 0.3, seed: int = 0) -> np.ndarray:

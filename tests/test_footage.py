@@ -18,20 +18,13 @@ from l2s.data import facecrop, preprocess
 from l2s.data.dataset import ProcessedLanguage
 from l2s.data.rejects import Reject
 from l2s.data.sources import RawItem
-from tests.helpers import talking_video, tone, write_params
+from tests.helpers import preprocess_folder, talking_video, tone, write_params
 
 SR = 16000
 
 
 def _run(workdir, raw, **pre):
-    params = config.load(
-        write_params(
-            workdir,
-            languages={"xx": {"source": "folder", "path": str(raw), "voice": "en"}},
-            preprocess={"workers": 1, **pre},
-        )
-    )
-    return preprocess.run("xx", params)
+    return preprocess_folder(workdir, raw, **pre)[0]
 
 
 def _csv(path: Path) -> dict[str, dict]:

@@ -9,13 +9,12 @@ import cv2
 import numpy as np
 import pytest
 
-from l2s import config
 from l2s.config import PreprocessConfig
 from l2s.data import preprocess
 from l2s.data.alignment import Span
 from l2s.data.dataset import ClipDataset, ProcessedLanguage
 from l2s.data.sources import RawItem
-from tests.helpers import talking_video, write_params
+from tests.helpers import preprocess_folder, talking_video
 
 # file name -> the reason it must be rejected with (None: kept)
 EXPECTED = {
@@ -82,17 +81,6 @@ def _hashes(root):
     }
 
 
-def _run(workdir, raw, **pre):
-    params = config.load(
-        write_params(
-            workdir,
-            languages={"xx": {"source": "folder", "path": str(raw), "voice": "en"}},
-            preprocess={"workers": 1, **pre},
-        )
-    )
-    return preprocess.run("xx", params), params
-
-
 def _rejects(workdir):
     with open(workdir / "data/processed/xx/rejects.csv", encoding="utf-8") as f:
         return {r["utt_id"]: r for r in csv.DictReader(f)}
@@ -100,7 +88,7 @@ def _rejects(workdir):
 
 def test_bad_inputs_are_listed_and_raw_files_untouched(workdir, raw_folder):
     before = _hashes(raw_folder)
-    metrics, params = _run(workdir, raw_folder)
+    metrics, params = preprocess_folder(workdir, raw_folder)
     assert _hashes(raw_folder) == before  # nothing deleted, nothing modified
 
     rejects = _rejects(workdir)
@@ -131,24 +119,24 @@ def test_bad_inputs_are_listed_and_raw_files_untouched(workdir, raw_folder):
 
 
 def test_rerun_skips_unchanged_videos_and_drop_policy(workdir, raw_folder, monkeypatch):
-    _run(workdir, raw_folder)
+    preprocess_folder(workdir, raw_folder)
 
     def boom(*a, **k):
         raise AssertionError("an unchanged video was processed again")
 
     with monkeypatch.context() as m:
         m.setattr(preprocess, "process_video", boom)
-        again, _ = _run(workdir, raw_folder)  # everything from the cache
+        again, _ = preprocess_folder(workdir, raw_folder)  # everything from the cache
     assert again["clips"] == 4
 
-    dropped, _ = _run(workdir, raw_folder, fps_policy="drop")  # new parameters: processed anew
+    dropped, _ = preprocess_folder(workdir, raw_folder, fps_policy="drop")  # new parameters: processed anew
     assert _rejects(workdir)["spk a/fps30"]["reason"] == "fps"
     assert "30 fps, not 25" in _rejects(workdir)["spk a/fps30"]["detail"]
     assert dropped["clips"] == 3
 
 
 def test_split_policy_cuts_long_videos(workdir, raw_folder):
-    metrics, _ = _run(workdir, raw_folder, clip_policy="split", short_policy="reject")
+    metrics, _ = preprocess_folder(workdir, raw_folder, clip_policy="split", short_policy="reject")
     data = ProcessedLanguage("xx")
     ids = {c["clip_id"] for c in data.clips}
     # 7 s -> two whole 3 s clips (the last 1 s is dropped with short_policy reject)
@@ -157,7 +145,7 @@ def test_split_policy_cuts_long_videos(workdir, raw_folder):
 
 
 def test_colour_mouth_crops(workdir, raw_folder):
-    metrics, _ = _run(workdir, raw_folder, crop={"size": 64, "region": "mouth", "gray": False})
+    metrics, _ = preprocess_folder(workdir, raw_folder, crop={"size": 64, "region": "mouth", "gray": False})
     data = ProcessedLanguage("xx")
     assert data.frames.shape == (metrics["clips"], 75, 64, 64, 3)
     rgb = data.frames[0].astype(float)
@@ -213,8 +201,8 @@ def test_an_unexpected_error_skips_one_video_and_is_retried(workdir, raw_folder,
 
     with monkeypatch.context() as m:
         m.setattr(preprocess, "process_video", flaky)
-        metrics, _ = _run(workdir, raw_folder)
+        metrics, _ = preprocess_folder(workdir, raw_folder)
     assert metrics["rejected_by_reason"]["error"] == 1 and metrics["clips"] == 3
     assert "RuntimeError: simulated bug" in _rejects(workdir)["spk a/short"]["detail"]
-    metrics, _ = _run(workdir, raw_folder)  # not cached: processed again, now fine
+    metrics, _ = preprocess_folder(workdir, raw_folder)  # not cached: processed again, now fine
     assert metrics["rejected_by_reason"]["error"] == 0 and metrics["clips"] == 4

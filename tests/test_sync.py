@@ -9,10 +9,9 @@ import pytest
 
 from l2s import config
 from l2s.config import ConfigError, PreprocessConfig
-from l2s.corpus import build
-from l2s.data import media, preprocess, sync
+from l2s.data import media, sync
 from l2s.data.rejects import Reject
-from tests.helpers import write_params
+from tests.helpers import corpus_root, preprocess_folder, write_params
 
 CFG = PreprocessConfig()
 SPF = CFG.samples_per_frame
@@ -42,30 +41,11 @@ def corpus(tmp_path_factory):
     At the corpus's own size (256 px) and with its head motion, blinks, light and
     compression: at 160 px a compressed lip gap is a few pixels and one of these six
     videos measured 3 frames off even unshifted."""
-    root = tmp_path_factory.mktemp("corpus")
-    (root / "dvc.yaml").write_text("stages: {}\n")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("L2S_ROOT", str(root))
-    try:
-        params = config.load(
-            write_params(
-                root,
-                languages={"en": {"source": "synthetic"}},
-                corpus={
-                    "speakers": 2,
-                    "utterances_per_speaker": 3,
-                    "workers": 1,
-                    "image_size": 256,
-                    "languages": {"en": {}},
-                    "short_fraction": 0.0,
-                    "long_fraction": 0.0,
-                    "fps30_fraction": 0.3,
-                },
-            )
-        )
-        build.run("en", params)
-    finally:
-        mp.undo()
+    root = corpus_root(
+        tmp_path_factory.mktemp("corpus"),
+        corpus={"utterances_per_speaker": 3, "image_size": 256, "fps30_fraction": 0.3},
+        preprocessed=False,
+    )
     return sorted((root / "data/raw/en").glob("s*/*.mp4"))
 
 
@@ -226,14 +206,7 @@ def shifted_folder(corpus, tmp_path_factory):
 
 
 def _run(workdir, raw, **pre):
-    params = config.load(
-        write_params(
-            workdir,
-            languages={"xx": {"source": "folder", "path": str(raw), "voice": "en"}},
-            preprocess={"workers": 1, **pre},
-        )
-    )
-    metrics = preprocess.run("xx", params)
+    metrics, _ = preprocess_folder(workdir, raw, **pre)
     out = workdir / "data/processed/xx"
     with open(out / "clips.csv", encoding="utf-8") as f:
         clips = {r["utt_id"]: r for r in csv.DictReader(f)}

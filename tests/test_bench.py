@@ -74,7 +74,8 @@ def test_bench_prints_the_whole_table_and_its_figures_agree(workdir, capsys):
             rf"l2s speak cold, demo \(\w+\), {vocoder}, 3 s clip\s+{NUMBER} s\s+a fresh process, median of 3: start-up "
             rf"and exit {NUMBER} \+ decode {NUMBER} \+ crop {NUMBER} \+ generate {NUMBER} \+ vocode {NUMBER} s",
         )
-        assert start + sum(parts) == pytest.approx(wall, abs=0.005) and start > 0 and wall > total
+        # (not `wall > total`: a cold process against a warm call is a race under load)
+        assert start + sum(parts) == pytest.approx(wall, abs=0.005) and start > 0
     assert vocode["neural small"] < vocode["Griffin-Lim"]
 
 

@@ -150,10 +150,23 @@ def load_to_resume(path: Path, d: Dist) -> dict | None:
     return ck
 
 
-def changed_settings(before: dict, now: dict, resumable: tuple[str, ...]) -> list[str]:
-    """The settings that differ from a checkpoint's and make another recipe (a resumed run
-    may change only those in `resumable`)."""
-    return sorted(k for k in now if k not in resumable and before.get(k) != now[k])
+def same_run(ck: dict, path: Path, what: str, now: dict, resumable: tuple[str, ...]) -> bool:
+    """Whether checkpoint `ck` (at `path`) continues the run described by `now`: the same
+    `what` (model or vocoder config) and languages, the same training data, and the same
+    recipe but for the `resumable` settings (more steps, another eval cadence). Says why
+    not, in a warning."""
+    if ck.get(what) != now[what] or ck.get("languages") != now["languages"]:
+        log.warning("%s was trained for another %s or languages: starting afresh", path, what.split("_")[0])
+        return False
+    before, settings = ck.get("train_config", {}), now["train_config"]
+    changed = sorted(k for k in settings if k not in resumable and before.get(k) != settings[k])
+    if changed:
+        log.warning("%s was trained with other settings (%s): starting afresh", path, ", ".join(changed))
+        return False
+    if ck.get("data") != now["data"]:
+        log.warning("%s was trained on other data (data/processed changed since): starting afresh", path)
+        return False
+    return True
 
 
 def finite(scalars: dict[str, torch.Tensor], step: int, out: Path) -> dict[str, float]:

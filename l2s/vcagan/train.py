@@ -36,7 +36,6 @@ from l2s.data.phonemes import INVENTORY, WORD_ID, phoneme_edits
 from l2s.training import (
     Dist,
     autocast_dtype,
-    changed_settings,
     command_line,
     cosine_lr,
     final_metrics,
@@ -45,6 +44,7 @@ from l2s.training import (
     log_step,
     record_validation,
     rng_state,
+    same_run,
     set_rng_state,
     setup_distributed,
     use_cores,
@@ -159,16 +159,13 @@ class Trainer:
         ck = load_to_resume(path, self.d)
         if ck is None:
             return False
-        if ck["model_config"] != dataclasses.asdict(self.model_cfg) or ck["languages"] != self.languages:
-            log.warning("%s was trained for another model or languages: starting afresh", path)
-            return False
-        before, now = ck.get("train_config", {}), dataclasses.asdict(self.cfg)
-        changed = changed_settings(before, now, RESUMABLE)
-        if changed:
-            log.warning("%s was trained with other train settings (%s): starting afresh", path, ", ".join(changed))
-            return False
-        if ck.get("data") != self.data_fingerprints:
-            log.warning("%s was trained on other data (data/processed changed since): starting afresh", path)
+        now = {
+            "model_config": dataclasses.asdict(self.model_cfg),
+            "languages": self.languages,
+            "train_config": dataclasses.asdict(self.cfg),
+            "data": self.data_fingerprints,
+        }
+        if not same_run(ck, path, "model_config", now, RESUMABLE):
             return False
         self.gen.load_state_dict(ck["generator"])
         self.disc.load_state_dict(ck["discriminators"])

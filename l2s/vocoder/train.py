@@ -34,7 +34,6 @@ from l2s.data.features import finish
 from l2s.training import (
     Dist,
     autocast_dtype,
-    changed_settings,
     command_line,
     cosine_lr,
     final_metrics,
@@ -43,6 +42,7 @@ from l2s.training import (
     log_step,
     record_validation,
     rng_state,
+    same_run,
     set_rng_state,
     setup_distributed,
     use_cores,
@@ -114,15 +114,13 @@ class VocoderTrainer:
         ck = load_to_resume(path, self.d)
         if ck is None:
             return False
-        if ck["vocoder_config"] != dataclasses.asdict(self.model_cfg) or ck["languages"] != self.languages:
-            log.warning("%s was trained for another vocoder or languages: starting afresh", path)
-            return False
-        changed = changed_settings(ck["train_config"], dataclasses.asdict(self.cfg), RESUMABLE)
-        if changed:
-            log.warning("%s was trained with other vocoder settings (%s): starting afresh", path, ", ".join(changed))
-            return False
-        if ck.get("data") != self.data_fingerprints:
-            log.warning("%s was trained on other data (data/processed changed since): starting afresh", path)
+        now = {
+            "vocoder_config": dataclasses.asdict(self.model_cfg),
+            "languages": self.languages,
+            "train_config": dataclasses.asdict(self.cfg),
+            "data": self.data_fingerprints,
+        }
+        if not same_run(ck, path, "vocoder_config", now, RESUMABLE):
             return False
         self.vocoder.load_state_dict(ck["vocoder"])
         self.disc.load_state_dict(ck["discriminators"])

@@ -350,6 +350,12 @@ class TrainConfig:
     gan_start: int = 3600
     flip: bool = True  # horizontal flip augmentation
     erase: bool = True  # random erasing augmentation
+    # random crop: the model sees frames less random_crop pixels on every side, cut at a
+    # random place per clip in training and from the centre at inference (model.crop_margin)
+    random_crop: int = 0
+    # time masking: per second of a window, up to time_mask consecutive frames replaced by
+    # the window's mean frame (the lip-reading field's 0.4 s a second is 10 at 25 fps)
+    time_mask: int = 0
     language_embedding: bool = False  # multilingual models: a learnt vector per language
     precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
     channels_last: bool = True
@@ -373,7 +379,16 @@ class TrainConfig:
     def __post_init__(self):
         for name in ("steps", "batch_size", "window", "eval_every", "eval_clips", "log_every", "nnodes"):
             _positive(f"train.{name}", getattr(self, name))
-        for name in ("ctc_weight", "frame_ce_weight", "warmup_steps", "gan_start", "reader_steps", "reader_batch_size"):
+        for name in (
+            "ctc_weight",
+            "frame_ce_weight",
+            "warmup_steps",
+            "gan_start",
+            "reader_steps",
+            "reader_batch_size",
+            "random_crop",
+            "time_mask",
+        ):
             if getattr(self, name) < 0:
                 raise ConfigError(f"train.{name}: must be >= 0, got {getattr(self, name)}")
         for name in ("reader_to_decoder", "reader_steps", "freeze_reader"):

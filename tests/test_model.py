@@ -129,7 +129,13 @@ def test_demo_short_window():
 
 
 @pytest.mark.parametrize(
-    "recipe", [{}, {"phonemes": 12, "reader_to_decoder": True, "posterior_channels": 8}], ids=["plain", "posteriors"]
+    "recipe",
+    [
+        {},
+        {"phonemes": 12, "reader_to_decoder": True, "posterior_channels": 8},
+        {"phonemes": 12, "temporal_blocks": 2, "standardise_frames": True, "crop_margin": 4},
+    ],
+    ids=["plain", "posteriors", "lip-reading front-end"],
 )
 def test_padded_frames_do_not_reach_valid_outputs(recipe):
     """What frames beyond `lengths` hold changes nothing: context, features, mels, linear
@@ -371,3 +377,57 @@ def test_channels_last_keeps_outputs():
         channels_last(gen)
         after = gen(frames, lengths, noise=noise).mels[-1]
     torch.testing.assert_close(before, after, rtol=1e-4, atol=1e-5)
+
+
+# --------------------------------------------------------------------------- lip-reading front-end options
+
+
+def test_standardised_frames_ignore_brightness_and_contrast():
+    """With standardise_frames, a clip under other light (gain and offset) reads the same."""
+    torch.manual_seed(0)
+    gen = Generator(model_config("demo", {"standardise_frames": True})).eval()
+    frames = _frames(1, 10)
+    lengths = torch.tensor([10])
+    with torch.no_grad():
+        a, b = gen(frames, lengths, read_only=True), gen(frames * 1.7 - 0.4, lengths, read_only=True)
+    torch.testing.assert_close(a.context, b.context, rtol=1e-4, atol=1e-4)
+    plain = Generator(model_config("demo")).eval()
+    with torch.no_grad():
+        c, d = plain(frames, lengths, read_only=True), plain(frames * 1.7 - 0.4, lengths, read_only=True)
+    assert not torch.allclose(c.context, d.context, atol=1e-3)  # without it the light reaches the trunk
+
+
+def test_crop_margin_takes_the_centre_at_inference_and_random_crops_in_training():
+    torch.manual_seed(0)
+    cropped = Generator(model_config("demo", {"crop_margin": 4}, internal=True))
+    whole = Generator(model_config("demo"))
+    whole.load_state_dict(cropped.state_dict())  # the same weights: the margin is no parameter
+    frames, lengths = _frames(2, 8), torch.tensor([8, 8])
+    cropped.eval(), whole.eval()
+    with torch.no_grad():
+        a = cropped(frames, lengths, read_only=True)
+        b = whole(frames[..., 4:-4, 4:-4], lengths, read_only=True)
+    assert torch.equal(a.context, b.context)
+    cropped.train()
+    seen = set()
+    for seed in range(6):  # each clip its own place, drawn from torch's (seeded) RNG
+        torch.manual_seed(seed)
+        crops = cropped.frontend._crop(frames)
+        assert crops.shape == (2, 8, 104, 104)
+        for clip, crop in zip(frames, crops):
+            at = [(y, x) for y in range(9) for x in range(9) if torch.equal(clip[..., y : y + 104, x : x + 104], crop)]
+            assert len(at) == 1
+            seen.add(at[0])
+    assert len(seen) > 3
+    torch.manual_seed(3)
+    again = cropped.frontend._crop(frames)
+    torch.manual_seed(3)
+    assert torch.equal(again, cropped.frontend._crop(frames))
+
+
+def test_front_end_option_values_are_checked():
+    for bad in ({"crop_margin": -1}, {"temporal_blocks": 1.5}, {"standardise_frames": "yes"}):
+        with pytest.raises(ConfigError, match=next(iter(bad))):
+            model_config("demo", bad, internal=True)
+    with pytest.raises(ConfigError, match="crop_margin"):  # set by train.random_crop, not a size knob
+        model_config("demo", {"crop_margin": 4})

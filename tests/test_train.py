@@ -191,11 +191,16 @@ def test_the_data_fingerprint_sees_a_changed_frame(root, tmp_path):
 
 
 @pytest.mark.slow
-def test_kill_and_resume_gives_the_same_next_losses(root, tmp_path):
+@pytest.mark.parametrize(
+    "augment", [{}, {"reader_steps": 6, "random_crop": 2, "time_mask": 3}], ids=["default", "reader augmentation"]
+)
+def test_kill_and_resume_gives_the_same_next_losses(root, tmp_path, augment):
     # the checkpoint at step 4 falls mid-epoch (the whole-model phase starts at step 3, with
     # 3 batches an epoch): the resumed run skips the batches already seen, and its new loader
-    # iterator must not shift torch's global RNG (the generator's noise)
-    _set_train(root, steps=8, eval_every=4)
+    # iterator must not shift torch's global RNG (the generator's noise). With the reader's
+    # augmentation the checkpoint falls in the pre-training, where the random crop draws
+    # from that RNG and time masking from the loader's own generators.
+    _set_train(root, steps=8, eval_every=4, **augment)
     reference = _run_train(root, tmp_path / "reference")
     expected = _losses(reference.stderr)
     assert sorted(expected) == list(range(1, 9))
@@ -319,3 +324,24 @@ def test_launch_command(root, monkeypatch):
     monkeypatch.setattr(training, "visible_gpus", lambda: 4)
     cmd = train.launch_command("tiny", params)
     assert "--nproc-per-node=4" in cmd and "--standalone" in cmd and cmd[-3:] == ["-m", "l2s.vcagan.train", "tiny"]
+
+
+def test_time_mask_replaces_short_spans_with_the_mean_frame():
+    from l2s.data.dataset import _mask_time
+
+    g = torch.Generator().manual_seed(0)
+    frames = torch.randint(0, 256, (75, 6, 6), dtype=torch.uint8, generator=g)
+    frames[70:] = 0  # padding beyond the 70 valid frames
+    mean = frames[:70].float().mean(dim=0).round().to(torch.uint8)
+    spans = []
+    for seed in range(20):
+        masked = _mask_time(frames, 70, 10, torch.Generator().manual_seed(seed))
+        changed = [t for t in range(75) if not torch.equal(masked[t], frames[t])]
+        assert all(torch.equal(masked[t], mean) for t in changed)
+        assert all(t < 70 for t in changed)  # padding untouched
+        assert len(changed) <= 3 * 10  # one span of at most 10 frames per started second
+        spans.append(len(changed))
+        again = _mask_time(frames, 70, 10, torch.Generator().manual_seed(seed))
+        assert torch.equal(masked, again)  # drawn from the item's own generator
+    assert max(spans) > 10 and min(spans) < max(spans)
+    assert torch.equal(frames, _mask_time(frames, 70, 0, torch.Generator()))

@@ -140,11 +140,13 @@ class WindowDataset(torch.utils.data.Dataset):
         erase: bool = False,
         whole: bool = False,
         seed: int = 0,
+        time_mask: int = 0,
     ):
         self.languages = languages
         self.seed, self.epoch = seed, 0
         self.index = [(k, r) for k, d in enumerate(languages) for r in d.split(split)]
         self.window, self.mel_cfg, self.flip, self.erase, self.whole = window, mel_cfg, flip, erase, whole
+        self.time_mask = time_mask
 
     def __len__(self) -> int:
         return len(self.index)
@@ -168,6 +170,8 @@ class WindowDataset(torch.utils.data.Dataset):
             frames = frames.flip(-1)
         if self.erase and torch.rand((), generator=gen) < 0.5:
             frames = _erase(frames, gen)
+        if self.time_mask:
+            frames = _mask_time(frames, min(w, max(valid - start, 1)), self.time_mask, gen)
         labels = data.phoneme_ids(r) + 1 if start == 0 and valid <= w else np.zeros(0, np.int64)
         labels = labels if len(labels) <= w else labels[:0]  # CTC cannot emit more labels than frames
         item = {
@@ -207,6 +211,20 @@ def _erase(frames: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     x = int(torch.randint(0, w - ew + 1, (), generator=gen))
     frames = frames.clone()
     frames[:, y : y + eh, x : x + ew] = 0
+    return frames
+
+
+def _mask_time(frames: torch.Tensor, valid: int, longest: int, gen: torch.Generator) -> torch.Tensor:
+    """Per started second (25 frames) of the `valid` frames, one span of 0 to `longest`
+    frames at a random place, replaced by the mean frame of the valid part: the reader
+    learns to bridge frames it cannot see (a hand, a blur, a dropped frame) from context."""
+    frames = frames.clone()
+    mean = frames[:valid].float().mean(dim=0).round().to(frames.dtype)
+    for _ in range(-(-valid // 25)):
+        n = int(torch.randint(0, longest + 1, (), generator=gen))
+        if 0 < n < valid:
+            at = int(torch.randint(0, valid - n + 1, (), generator=gen))
+            frames[at : at + n] = mean
     return frames
 
 

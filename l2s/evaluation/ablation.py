@@ -37,6 +37,7 @@ from l2s.vcagan import train
 log = logging.getLogger(__name__)
 
 TABLE = "ablations.csv"
+READER_TABLE = "reader_ablations.csv"  # lip readers alone (--reader-only): what the lips carry
 
 
 def with_overrides(
@@ -93,11 +94,46 @@ def score_split(checkpoint: Path, lang: str, split: str = "val", seed: int = 0) 
     return {k: round(float(v), 4) for k, v in row.items()}
 
 
+def read_split(checkpoint: Path, lang: str, split: str = "val", out: Path | None = None) -> dict:
+    """The lip reader of `checkpoint` alone (front-end and CTC head, no speech) on one split:
+    phoneme error rate, WER and CER as the test stage scores it; its lipreading.csv to `out`."""
+    from l2s.data.dataset import ClipDataset, ProcessedLanguage
+    from l2s.evaluation import lipreading
+    from l2s.vcagan.inference import language_index, load_generator
+    from l2s.vcagan.model import normalise_frames
+
+    data = ProcessedLanguage(lang)
+    gen, meta = load_generator(checkpoint)
+    language = language_index(gen, meta["languages"], lang)
+    clips, reader, reading = ClipDataset(data, split), lipreading.LipReader(data), []
+    with torch.no_grad():
+        for batch in torch.utils.data.DataLoader(clips, batch_size=16):
+            lengths = batch["valid_frames"]
+            lang_ids = None if language is None else torch.full_like(lengths, language)
+            logits = gen(normalise_frames(batch["frames"]), lengths, lang_ids, read_only=True).phoneme_logits
+            reading += lipreading.read(logits, lengths, reader)
+    with tempfile.TemporaryDirectory() as tmp:
+        scores = test.lip_reading_scores(data, clips.rows, reading, lang, out or Path(tmp))["lip_reading"]
+    return {f"lip_{k}": v for k, v in scores.items()}
+
+
 def run(
-    name: str, overrides: dict, seeds: list[int], model: str | None = None, entry: config.ModelEntry | None = None
+    name: str,
+    overrides: dict,
+    seeds: list[int],
+    model: str | None = None,
+    entry: config.ModelEntry | None = None,
+    reader_only: bool = False,
 ) -> list[dict]:
+    """Train `name` once per seed and score each language's validation split. `reader_only`:
+    the lip-reading pre-training alone (train.reader_steps), scored by its lip reading, into
+    reports/reader_ablations.csv: what the lips carry, in a fifth of the time of a whole run."""
     base = config.load()
     model = model or next(iter(base.models))
+    if reader_only:
+        steps = overrides.get("reader_steps", base.train_config(model).reader_steps)
+        # the checkpoint at the last step is the reader (best.pt picks by the speech's STOI)
+        overrides = {**overrides, "steps": steps, "gan_start": steps, "eval_every": steps}
     rows = []
     for seed in seeds:
         params = with_overrides(base, model, {**overrides, "seed": seed}, entry)
@@ -110,7 +146,10 @@ def run(
         seconds = float((out / "seconds.txt").read_text()) if (out / "seconds.txt").exists() else float("nan")
         total = training_compute(params, model)
         for lang in params.models[model].languages:
-            scores = score_split(out / paths.BEST, lang, "val", seed=0)
+            if reader_only:
+                scores = read_split(out / paths.LAST, lang, "val", out / f"lipreading_{lang}")
+            else:
+                scores = score_split(out / paths.BEST, lang, "val", seed=0)
             rows.append(
                 {
                     "name": name,
@@ -126,7 +165,7 @@ def run(
                 }
             )
             log.info("%s seed %d %s: %s", name, seed, lang, scores)
-    _append(paths.root() / "reports" / TABLE, rows)
+    _append(paths.root() / "reports" / (READER_TABLE if reader_only else TABLE), rows)
     return rows
 
 
@@ -192,6 +231,33 @@ def summary(path: Path | None = None) -> str:
     return "\n".join(lines)
 
 
+def reader_summary(path: Path | None = None) -> str:
+    """reports/reader_ablations.csv as a markdown table: a row per name, each language's
+    validation phoneme error rate and lip-reading WER (CER for an unspaced language), mean
+    over its seeds with the seeds' range, and the mean over the languages."""
+    import pandas as pd
+
+    table = pd.read_csv(path or paths.root() / "reports" / READER_TABLE)
+    table["lip"] = [row.lip_wer if text.spaced(row.lang) else row.lip_cer for row in table.itertuples()]
+    languages = list(table.lang.unique())
+    units = {lang: "WER" if text.spaced(lang) else "CER" for lang in languages}
+    head = " | ".join(f"{lang} PER / {units[lang]}" for lang in languages)
+    lines = [f"| name | seeds | {head} | mean PER | TFLOP |", "|" + "---|" * (len(languages) + 4)]
+
+    def spread(values: pd.Series) -> str:
+        return f"{values.mean():.3f}" + (f" ({values.min():.3f}-{values.max():.3f})" if len(values) > 1 else "")
+
+    for name, group in table.groupby("name", sort=False):
+        cells = [
+            f"{spread(g.lip_per)} / {g.lip.mean():.0%}" if not (g := group[group.lang == lang]).empty else ""
+            for lang in languages
+        ]
+        per_seed = group.groupby("seed").lip_per.mean()
+        seeds = ", ".join(str(s) for s in sorted(group.seed.unique()))
+        lines.append(f"| {name} | {seeds} | " + " | ".join(cells) + f" | {spread(per_seed)} | {group.tflop.mean():.1f} |")
+    return "\n".join(lines)
+
+
 def _append(path: Path, rows: list[dict]) -> None:
     """Add rows; a row of the same name, seed and language as an earlier one replaces it in place."""
     old = list(csv.DictReader(open(path, newline="", encoding="utf-8"))) if path.exists() else []
@@ -228,9 +294,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", help="a model of params.yaml (default: the first)")
     parser.add_argument("--study", help="run every row of params.yaml's studies.<STUDY> instead")
     parser.add_argument("--rescore", action="store_true", help="score every row of the table again")
+    parser.add_argument(
+        "--reader-only",
+        action="store_true",
+        help="train and score the lip reader alone (the pre-training steps) into reports/" + READER_TABLE,
+    )
     args = parser.parse_args(argv)
     if args.table:
-        print(summary())
+        print(reader_summary() if args.reader_only else summary())
         return 0
     if not args.name and not args.study and not args.rescore:
         parser.error("a name is needed (or --study, --rescore or --table)")
@@ -247,7 +318,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.study:
             study(args.study)
         else:
-            run(args.name, overrides, args.seeds, args.model)
+            run(args.name, overrides, args.seeds, args.model, reader_only=args.reader_only)
     except (config.ConfigError, FileNotFoundError, ValueError) as e:
         log.error("%s", e)
         return 2

@@ -122,7 +122,7 @@ def speak(checkpoint: Path, lang: str, split: str, cfg: config.TestConfig, out: 
         for r in clips.rows
     ]
     paths.write_csv(out / "scores.csv", rows, digits=4)
-    lips = _lip_reading(data, clips.rows, reading, lang, out) if reader is not None else {}
+    lips = lip_reading_scores(data, clips.rows, reading, lang, out) if reader is not None else {}
     elapsed = time.perf_counter() - t0
     return {
         "clips": len(rows),
@@ -163,7 +163,7 @@ def _check_features(checkpoint: Path, meta: dict, data: ProcessedLanguage) -> No
         )
 
 
-def _lip_reading(data: ProcessedLanguage, rows: list[int], reading: list[dict], lang: str, out: Path) -> dict:
+def lip_reading_scores(data: ProcessedLanguage, rows: list[int], reading: list[dict], lang: str, out: Path) -> dict:
     """Scores of the lip reader over the test clips, and lipreading.csv."""
     table, counts, edits, phones = [], [], 0, 0
     for r, read in zip(rows, reading):

@@ -121,6 +121,21 @@ class BasicBlock(nn.Module):
         return self.act2(y + self.skip(x))
 
 
+class TemporalBlock(nn.Module):
+    """Residual temporal convolution over per-frame features [B,D,T]: conv (kernel 5), BN, PReLU."""
+
+    def __init__(self, dim: int, kernel: int = 5):
+        super().__init__()
+        self.conv = nn.Conv1d(dim, dim, kernel, 1, kernel // 2, bias=False)
+        self.norm = nn.BatchNorm1d(dim)
+        self.act = nn.PReLU(dim)
+
+    def forward(self, x: Tensor, mask: Tensor) -> Tensor:
+        """x [B,D,T], mask [B,1,T] (1 on valid frames): padded frames stay zero, so the
+        valid frames near a clip's end see the same zeros whatever the padding."""
+        return (x + self.act(self.norm(self.conv(x)))) * mask
+
+
 class UpBlock(nn.Module):
     """Generator residual block: (BN, LeakyReLU, conv) x 2, optional nearest x2 up-sampling.
 
@@ -188,6 +203,7 @@ class VisualFrontEnd(nn.Module):
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
+        self.cfg = cfg
         kt, kh, kw = cfg.stem_kernel
         self.stem = nn.Sequential(
             nn.Conv3d(
@@ -209,6 +225,7 @@ class VisualFrontEnd(nn.Module):
                 layers.append(BasicBlock(c_in, c_out, stride=2 if i > 0 and b == 0 else 1))
                 c_in = c_out
         self.trunk = nn.Sequential(*layers)
+        self.temporal = nn.ModuleList(TemporalBlock(cfg.feature_dim) for _ in range(cfg.temporal_blocks))
         self.dropout = nn.Dropout(cfg.dropout)
         self.language = nn.Embedding(cfg.languages, cfg.feature_dim) if cfg.languages else None
         if self.language is not None:
@@ -226,6 +243,18 @@ class VisualFrontEnd(nn.Module):
             if isinstance(m, nn.Conv2d | nn.Conv3d):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
 
+    def _crop(self, frames: Tensor) -> Tensor:
+        """[B,T,H,W] -> [B,T,H-2m,W-2m] (m: crop_margin): the centre in eval mode; in training
+        each clip's own crop, at a place drawn from torch's RNG (saved with the checkpoint)."""
+        m = self.cfg.crop_margin
+        if not m:
+            return frames
+        h, w = frames.shape[-2] - 2 * m, frames.shape[-1] - 2 * m
+        if not self.training:
+            return frames[..., m : m + h, m : m + w]
+        ys, xs = torch.randint(0, 2 * m + 1, (2, frames.shape[0])).tolist()
+        return torch.stack([f[..., y : y + h, x : x + w] for f, y, x in zip(frames, ys, xs)])
+
     def forward(self, frames: Tensor, lengths: Tensor, language: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
         """Returns (frame_features [B,T,D], decoder_features [B,T,D], context [B,T,C]).
 
@@ -233,11 +262,21 @@ class VisualFrontEnd(nn.Module):
         """
         b, t = frames.shape[:2]
         valid = length_mask(lengths, t)  # [B,T]
+        frames = self._crop(frames)
+        if self.cfg.standardise_frames:
+            mean = frames.mean(dim=(2, 3), keepdim=True)
+            frames = (frames - mean) / frames.std(dim=(2, 3), keepdim=True).clamp(min=1e-3)
         # blank padded frames: the stem's temporal kernel would otherwise carry them into valid frames
         x = (frames * valid[:, :, None, None].to(frames.dtype)).unsqueeze(1)  # [B,1,T,H,W]
         x = self.stem(x)  # [B,C,T,h,w]
         x = self.pool(_nhwc(x.transpose(1, 2).flatten(0, 1)))  # [B*T,C,h,w]
         x = self.trunk(x).mean(dim=(2, 3))  # global average pool -> [B*T,D]
+        if len(self.temporal):
+            mask = valid[:, None, :].to(x.dtype)
+            y = x.view(b, t, -1).transpose(1, 2) * mask  # [B,D,T]
+            for block in self.temporal:
+                y = block(y, mask)
+            x = y.transpose(1, 2).reshape(b * t, -1)
         feats = self.dropout(x).view(b, t, -1) * valid[:, :, None].to(x.dtype)
         dec = feats
         if self.language is not None and language is not None:

@@ -17,7 +17,7 @@ from l2s.config import MEL_ROWS_MULTIPLE, MELS_PER_FRAME, ConfigError, FieldErro
 # knobs that follow preprocess.mel instead of a preset or an override
 MEL_KNOBS = ("n_mels", "n_linear")
 # knobs that follow the training recipe (train.ctc_weight, train.reader_to_decoder, ...)
-TRAIN_KNOBS = ("languages", "phonemes", "reader_to_decoder")
+TRAIN_KNOBS = ("languages", "phonemes", "reader_to_decoder", "crop_margin")
 
 
 @dataclass(frozen=True)
@@ -31,10 +31,21 @@ class ModelConfig:
     stem_stride: int = 2  # spatial stride of the stem conv (a 3x3/2 max-pool follows)
     trunk_channels: tuple[int, ...] = (64, 128, 256, 512)  # last = per-frame feature size
     trunk_blocks: tuple[int, ...] = (2, 2, 2, 2)  # ResNet-18
+    # residual temporal conv blocks (kernel 5, BN, PReLU) on the per-frame features before
+    # the BiGRU: lip movement is a change between frames, which the trunk sees one at a time
+    # (the lip-reading field's temporal convolution back-ends); 0: none, as published
+    temporal_blocks: int = 0
     context_hidden: int = 512  # BiGRU hidden size per direction
     context_layers: int = 2
     context_dim: int = 512
     dropout: float = 0.3
+    # each frame to zero mean and unit variance over its pixels before the stem: brightness
+    # and contrast that change with the light or the camera's gain do not reach the trunk
+    standardise_frames: bool = False
+    # pixels cut from every side of the frames: the centre at inference, a crop at a random
+    # place (up to 2 x crop_margin pixels off centre) per clip in training (the lip-reading
+    # field's random crop, e.g. 88 of 96). Set by training from train.random_crop.
+    crop_margin: int = 0
     languages: int = 0  # number of languages of the language embedding; 0: off
     # lip-reading head: CTC classes over the shared phoneme inventory (blank included);
     # 0: no head (the published model). Set by training from train.ctc_weight.
@@ -77,16 +88,26 @@ class ModelConfig:
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
             values = value if isinstance(value, tuple) else (value,)
-            optional = ("preset", "dropout", "languages", "phonemes", "reader_to_decoder", "posterior_channels")
+            optional = (
+                "preset",
+                "dropout",
+                "standardise_frames",
+                "crop_margin",
+                "temporal_blocks",
+                "languages",
+                "phonemes",
+                "reader_to_decoder",
+                "posterior_channels",
+            )
             if f.name not in optional and not all(isinstance(v, int) and v > 0 for v in values):
                 raise ConfigError(f"model.{f.name}: positive integers needed, got {value!r}")
         if not 0 <= self.dropout < 1:
             raise ConfigError(f"model.dropout: must be in [0, 1), got {self.dropout}")
-        if min(self.languages, self.phonemes, self.posterior_channels) < 0:
-            raise ConfigError(
-                "model.languages, model.phonemes and model.posterior_channels: must be >= 0, got "
-                f"{self.languages}, {self.phonemes}, {self.posterior_channels}"
-            )
+        for name in ("languages", "phonemes", "posterior_channels", "crop_margin", "temporal_blocks"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 0:
+                raise ConfigError(f"model.{name}: an integer >= 0 needed, got {getattr(self, name)!r}")
+        if not isinstance(self.standardise_frames, bool):
+            raise ConfigError(f"model.standardise_frames: true or false, got {self.standardise_frames!r}")
         if self.reader_to_decoder and not self.phonemes:
             raise ConfigError("model.reader_to_decoder: needs the lip-reading head (phonemes > 0)")
         if len(self.trunk_channels) != len(self.trunk_blocks):

@@ -74,6 +74,7 @@ class Trainer:
             "languages": n_lang,
             "phonemes": len(INVENTORY) + 1 if self.cfg.ctc_weight else 0,  # + the CTC blank
             "reader_to_decoder": self.cfg.reader_to_decoder,
+            "crop_margin": self.cfg.random_crop,
         }
         self.model_cfg = model_config(self.cfg.preset, {**self.cfg.model, **recipe}, self.mel_cfg, internal=True)
         self.gen = Generator(self.model_cfg).to(device)
@@ -97,14 +98,11 @@ class Trainer:
         self.best_stoi = -math.inf
         self.data = [ProcessedLanguage(lang) for lang in self.languages]
         self.data_fingerprints = {d.lang: d.fingerprint() for d in self.data}  # resume only on the same data
-        self.train_set = WindowDataset(
-            self.data, "train", self.cfg.window, self.mel_cfg, self.cfg.flip, self.cfg.erase, seed=self.cfg.seed
-        )
+        augment = dict(flip=self.cfg.flip, erase=self.cfg.erase, time_mask=self.cfg.time_mask, seed=self.cfg.seed)
+        self.train_set = WindowDataset(self.data, "train", self.cfg.window, self.mel_cfg, **augment)
         clip_frames = self.data[0].frames.shape[1]
         # lip-reading pre-training sees whole clips: their transcripts are its targets
-        self.reader_set = WindowDataset(
-            self.data, "train", clip_frames, self.mel_cfg, self.cfg.flip, self.cfg.erase, seed=self.cfg.seed
-        )
+        self.reader_set = WindowDataset(self.data, "train", clip_frames, self.mel_cfg, **augment)
         if self.cfg.ctc_weight and self.cfg.window < clip_frames and not self.cfg.freeze_reader and d.main:
             log.warning(
                 "train.window %d is shorter than the clips (%d frames): only clips that fit in a window "

@@ -254,7 +254,8 @@ def reader_summary(path: Path | None = None) -> str:
         ]
         per_seed = group.groupby("seed").lip_per.mean()
         seeds = ", ".join(str(s) for s in sorted(group.seed.unique()))
-        lines.append(f"| {name} | {seeds} | " + " | ".join(cells) + f" | {spread(per_seed)} | {group.tflop.mean():.1f} |")
+        tail = f" | {spread(per_seed)} | {group.tflop.mean():.1f} |"
+        lines.append(f"| {name} | {seeds} | " + " | ".join(cells) + tail)
     return "\n".join(lines)
 
 

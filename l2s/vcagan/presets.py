@@ -44,6 +44,11 @@ class ModelConfig:
     # with two 5-frame temporal convs to N channels (CTC posteriors are spikes, a phoneme's
     # sound spans several frames around its spike)
     posterior_channels: int = 0
+    # multi-head visual-audio memory (l2s.vcagan.memory): slots of its key and value
+    # memories; 0: no memory (the model as without the option). It needs the lip-reading
+    # head (train.ctc_weight > 0), whose CTC target also trains its audio encoder.
+    memory_slots: int = 0
+    memory_heads: int = 4  # key memories (candidate sounds per lip shape); with memory_slots > 0
     # generator
     noise_channels: int = 128
     bottleneck_channels: tuple[int, ...] = (512, 256, 256)  # blocks at the lowest scale before scale 0
@@ -77,7 +82,15 @@ class ModelConfig:
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
             values = value if isinstance(value, tuple) else (value,)
-            optional = ("preset", "dropout", "languages", "phonemes", "reader_to_decoder", "posterior_channels")
+            optional = (
+                "preset",
+                "dropout",
+                "languages",
+                "phonemes",
+                "reader_to_decoder",
+                "posterior_channels",
+                "memory_slots",
+            )
             if f.name not in optional and not all(isinstance(v, int) and v > 0 for v in values):
                 raise ConfigError(f"model.{f.name}: positive integers needed, got {value!r}")
         if not 0 <= self.dropout < 1:
@@ -87,6 +100,8 @@ class ModelConfig:
                 "model.languages, model.phonemes and model.posterior_channels: must be >= 0, got "
                 f"{self.languages}, {self.phonemes}, {self.posterior_channels}"
             )
+        if not isinstance(self.memory_slots, int) or self.memory_slots < 0:
+            raise ConfigError(f"model.memory_slots: must be an integer >= 0 (0: no memory), got {self.memory_slots!r}")
         if self.reader_to_decoder and not self.phonemes:
             raise ConfigError("model.reader_to_decoder: needs the lip-reading head (phonemes > 0)")
         if len(self.trunk_channels) != len(self.trunk_blocks):

@@ -401,7 +401,11 @@ class TrainConfig:
         # a misspelt preset or size knob fails on load, not in torchrun
         if model_config(self.preset, self.model).memory_slots and not self.ctc_weight:
             # the memory's audio encoder learns the head's CTC target (its guard against collapse)
-            raise ConfigError("train.model.memory_slots: the memory needs the lip-reading head (ctc_weight > 0)")
+            raise FieldError(
+                "model.memory_slots",
+                "the memory needs the lip-reading head (ctc_weight > 0); a model without the head "
+                "needs its own train.model without the memory",
+            )
 
 
 @dataclass(frozen=True)

@@ -334,6 +334,9 @@ class TrainConfig:
     # (processed frame_phonemes.npy): an option, measured, not the default, since most
     # real corpora give transcripts without timings
     frame_ce_weight: float = 0.0
+    # multi-head visual-audio memory (model.memory_slots > 0; l2s.vcagan.memory): weight of
+    # its losses (audio reconstruction, address alignment, visual recall, the audio CTC)
+    memory_weight: float = 1.0
     # lip-reading pre-training: the first reader_steps steps train the visual front-end and
     # the head alone, on whole clips (a fifth of a full step's FLOP); freeze_reader
     # keeps both fixed afterwards, so the decoder learns to voice a finished lip reader
@@ -382,6 +385,7 @@ class TrainConfig:
         for name in (
             "ctc_weight",
             "frame_ce_weight",
+            "memory_weight",
             "warmup_steps",
             "gan_start",
             "reader_steps",
@@ -402,7 +406,14 @@ class TrainConfig:
             raise ConfigError(f"train.nproc: 'auto' or a positive number of processes, got {self.nproc!r}")
         from l2s.vcagan.presets import model_config  # torch-free: sizes only
 
-        model_config(self.preset, self.model)  # a misspelt preset or size knob fails on load, not in torchrun
+        # a misspelt preset or size knob fails on load, not in torchrun
+        if model_config(self.preset, self.model).memory_slots and not self.ctc_weight:
+            # the memory's audio encoder learns the head's CTC target (its guard against collapse)
+            raise FieldError(
+                "model.memory_slots",
+                "the memory needs the lip-reading head (ctc_weight > 0); a model without the head "
+                "needs its own train.model without the memory",
+            )
 
 
 @dataclass(frozen=True)

@@ -116,3 +116,14 @@ def frame_phoneme_ce(logits: Tensor, labels: Tensor) -> Tensor:
     if not bool((labels >= 0).any()):
         return 0.0 + logits.sum() * 0.0
     return F.cross_entropy(logits.float().flatten(0, 1), labels.flatten(), ignore_index=-100)
+
+
+def memory_losses(out: GeneratorOutput, lengths: Tensor, labels: Tensor, label_lengths: Tensor) -> dict[str, Tensor]:
+    """The visual-audio memory's losses (l2s.vcagan.memory), by name: its reconstruction,
+    alignment and recall losses, and the CTC of its audio features against the clip's
+    phonemes (the audio path's own task, so that its features cannot collapse to one).
+    Unweighted; the trainer weighs their sum by train.memory_weight."""
+    if out.memory is None:
+        raise ValueError("no memory losses: the generator has no memory, or was not given the mel (mel_unit)")
+    audio_ctc = lip_reading_ctc(out.memory.audio_logits, lengths, labels, label_lengths)
+    return {**out.memory.losses, "audio_ctc": audio_ctc}

@@ -25,6 +25,11 @@ Language embedding (`languages` > 0): a learnt vector per language, added to the
 visual features after they are returned as `frame_features` (the sync loss sees pure
 visual features) and before the BiGRU and the decoder, so both the visual context and the
 decoder input carry the language. It starts at zero: a new model begins language-neutral.
+
+Visual-audio memory (`memory_slots` > 0; beyond VCA-GAN, l2s.vcagan.memory): audio
+representations recalled from the visual context alone are fused into it, before the
+lip-reading head and the decoder's attention; in training the clip's unit mel
+(`mel_unit`) teaches the memory, and its losses come back in `GeneratorOutput.memory`.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from l2s.vcagan.memory import MemoryOutput, VisualAudioMemory
 from l2s.vcagan.presets import ModelConfig
 
 FRAME_MEAN = 0.4136  # grayscale mean and std of the authors' lip crops, pixel values in [0, 1]
@@ -396,6 +402,8 @@ class GeneratorOutput:
     frame_features: Tensor  # [B,T,D], zero on padded frames
     context: Tensor  # [B,T,C], zero on padded frames
     phoneme_logits: Tensor | None = None  # [B,T,phonemes] of the lip-reading head (class 0: CTC blank)
+    # the visual-audio memory's losses and audio logits: only with a memory and a mel_unit
+    memory: MemoryOutput | None = None
 
 
 class Generator(nn.Module):
@@ -408,6 +416,8 @@ class Generator(nn.Module):
         self.decoder = MelDecoder(cfg)
         self.postnet = Postnet(cfg)
         self.reader = nn.Linear(cfg.context_dim, cfg.phonemes) if cfg.phonemes else None
+        # None without the option: no parameters, no state_dict keys, the same model as before
+        self.memory = VisualAudioMemory(cfg) if cfg.memory_slots else None
         self.posterior_encoder = None
         if cfg.reader_to_decoder and cfg.posterior_channels:
             c = cfg.posterior_channels
@@ -422,16 +432,21 @@ class Generator(nn.Module):
         language: Tensor | None = None,
         noise: Tensor | None = None,
         read_only: bool = False,
+        mel_unit: Tensor | None = None,
     ) -> GeneratorOutput:
         """frames: normalised float [B,T,H,W]; lengths: valid frames [B]; language: index [B];
         noise: [B, noise_channels, n_mels/4, T], drawn from N(0,1) when None. `read_only`:
         the visual front-end and the lip-reading head alone (no mels), for lip-reading
-        pre-training."""
+        pre-training. mel_unit: the clip's unit mel [B,n_mels,4T], in training only, for the
+        memory's losses (ignored without a memory; speech never needs it)."""
         feats, dec_feats, context = self.frontend(frames, lengths, language)
         valid = length_mask(lengths, frames.shape[1])
+        memory = None
+        if self.memory is not None:
+            context, memory = self.memory(context, valid, mel_unit)
         logits = self.reader(context) if self.reader is not None else None
         if read_only:
-            return GeneratorOutput([], None, feats, context, logits)
+            return GeneratorOutput([], None, feats, context, logits, memory)
         if self.cfg.reader_to_decoder:
             mask = valid[:, :, None].to(logits.dtype)
             posteriors = logits.softmax(-1) * mask
@@ -439,7 +454,7 @@ class Generator(nn.Module):
                 posteriors = self.posterior_encoder(posteriors.transpose(1, 2)).transpose(1, 2) * mask
             dec_feats = torch.cat([dec_feats, posteriors.to(dec_feats.dtype)], dim=-1)
         mels = self.decoder(dec_feats, context, valid, noise)
-        return GeneratorOutput(mels, self.postnet(mels[-1]), feats, context, logits)
+        return GeneratorOutput(mels, self.postnet(mels[-1]), feats, context, logits, memory)
 
 
 # --------------------------------------------------------------------------- discriminators

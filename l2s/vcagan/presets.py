@@ -55,6 +55,11 @@ class ModelConfig:
     # with two 5-frame temporal convs to N channels (CTC posteriors are spikes, a phoneme's
     # sound spans several frames around its spike)
     posterior_channels: int = 0
+    # multi-head visual-audio memory (l2s.vcagan.memory): slots of its key and value
+    # memories; 0: no memory (the model as without the option). It needs the lip-reading
+    # head (train.ctc_weight > 0), whose CTC target also trains its audio encoder.
+    memory_slots: int = 0
+    memory_heads: int = 4  # key memories (candidate sounds per lip shape); with memory_slots > 0
     # generator
     noise_channels: int = 128
     bottleneck_channels: tuple[int, ...] = (512, 256, 256)  # blocks at the lowest scale before scale 0
@@ -98,12 +103,13 @@ class ModelConfig:
                 "phonemes",
                 "reader_to_decoder",
                 "posterior_channels",
+                "memory_slots",
             )
             if f.name not in optional and not all(isinstance(v, int) and v > 0 for v in values):
                 raise ConfigError(f"model.{f.name}: positive integers needed, got {value!r}")
         if not 0 <= self.dropout < 1:
             raise ConfigError(f"model.dropout: must be in [0, 1), got {self.dropout}")
-        for name in ("languages", "phonemes", "posterior_channels", "crop_margin", "temporal_blocks"):
+        for name in ("languages", "phonemes", "posterior_channels", "crop_margin", "temporal_blocks", "memory_slots"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 0:
                 raise ConfigError(f"model.{name}: an integer >= 0 needed, got {getattr(self, name)!r}")
         if not isinstance(self.standardise_frames, bool):

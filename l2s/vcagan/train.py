@@ -52,7 +52,7 @@ from l2s.training import (
 from l2s.vcagan import losses
 from l2s.vcagan.inference import generate, generator_checkpoint, read_lips
 from l2s.vcagan.model import Discriminators, Generator, SyncNet, channels_last, mel_scales, normalise_frames
-from l2s.vcagan.presets import model_config
+from l2s.vcagan.presets import ModelConfig, model_config
 
 log = logging.getLogger(__name__)
 
@@ -163,7 +163,7 @@ class Trainer:
             "train_config": dataclasses.asdict(self.cfg),
             "data": self.data_fingerprints,
         }
-        if not same_run(ck, path, "model_config", now, RESUMABLE):
+        if not same_run(_with_new_defaults(ck), path, "model_config", now, RESUMABLE):
             return False
         self.gen.load_state_dict(ck["generator"])
         self.disc.load_state_dict(ck["discriminators"])
@@ -204,14 +204,32 @@ class Trainer:
         """Lip-reading pre-training: the visual front-end and the CTC head alone."""
         lang = b["language"] if self.model_cfg.languages else None
         with self._autocast():
-            out = self.gen_step(normalise_frames(b["frames"]), b["length"], lang, read_only=True)
+            out = self.gen_step(
+                normalise_frames(b["frames"]), b["length"], lang, read_only=True, mel_unit=self._memory_mel(b)
+            )
         loss = losses.lip_reading_ctc(out.phoneme_logits, b["length"], b["phonemes"], b["phoneme_length"])
         frame_ce = self._frame_ce(out.phoneme_logits, b)
+        memory, memory_scalars = self._memory_loss(out, b)
         self.opt_g.zero_grad(set_to_none=True)
-        self.scaler.scale(loss + self.cfg.frame_ce_weight * frame_ce).backward()
+        self.scaler.scale(loss + self.cfg.frame_ce_weight * frame_ce + self.cfg.memory_weight * memory).backward()
         self.scaler.step(self.opt_g)
         self.scaler.update()
-        return finite({"loss/ctc": loss, **self._frame_ce_scalar(frame_ce)}, self.step, self.out)
+        scalars = {"loss/ctc": loss, **self._frame_ce_scalar(frame_ce), **memory_scalars}
+        return finite(scalars, self.step, self.out)
+
+    def _memory_mel(self, b: dict) -> torch.Tensor | None:
+        """The ground-truth mel the memory learns from, or None where it does not learn: no
+        memory, memory_weight 0, or frozen with the reader."""
+        memory = self.gen.memory
+        learns = memory is not None and self.cfg.memory_weight > 0 and memory.values.requires_grad
+        return b["mel_unit"] if learns else None
+
+    def _memory_loss(self, out, b: dict) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """The memory's summed losses (0 when it did not learn this step) and each by name."""
+        if out.memory is None:
+            return torch.zeros((), device=self.device), {}
+        parts = losses.memory_losses(out, b["length"], b["phonemes"], b["phoneme_length"])
+        return sum(parts.values()), {f"loss/memory_{k}": v for k, v in parts.items()}
 
     def _frame_ce(self, logits: torch.Tensor, b: dict) -> torch.Tensor:
         """The frame-wise phoneme loss, computed only where it is weighted (an option)."""
@@ -223,8 +241,9 @@ class Trainer:
         return {"loss/frame_ce": frame_ce} if self.cfg.frame_ce_weight else {}
 
     def _freeze_reader(self) -> None:
-        """After pre-training: the front-end and head keep their weights and batch statistics."""
-        for module in (self.gen.frontend, self.gen.reader):
+        """After pre-training: the front-end and head keep their weights and batch statistics,
+        and so does the memory, which is part of what reads the lips."""
+        for module in filter(None, (self.gen.frontend, self.gen.memory, self.gen.reader)):
             module.requires_grad_(False)
             module.eval()
 
@@ -241,7 +260,7 @@ class Trainer:
         adversarial = self.step >= cfg.gan_start and cfg.gan_weight > 0
         lang = b["language"] if self.model_cfg.languages else None
         with self._autocast():
-            out = self.gen_step(normalise_frames(b["frames"]), b["length"], lang)
+            out = self.gen_step(normalise_frames(b["frames"]), b["length"], lang, mel_unit=self._memory_mel(b))
         real = [r.detach().requires_grad_(True) for r in mel_scales(b["mel_unit"])]
         context, length = out.context.detach(), b["length"]
         zero = torch.zeros((), device=self.device)
@@ -273,12 +292,14 @@ class Trainer:
         if out.phoneme_logits is not None:
             loss_ctc = losses.lip_reading_ctc(out.phoneme_logits, length, b["phonemes"], b["phoneme_length"])
             loss_frame_ce = self._frame_ce(out.phoneme_logits, b)
+        loss_memory, memory_scalars = self._memory_loss(out, b)
         loss_g = (
             cfg.gan_weight * loss_adv
             + cfg.recon_weight * loss_rec
             + cfg.sync_weight * (loss_sync + loss_gsync)
             + cfg.ctc_weight * loss_ctc
             + cfg.frame_ce_weight * loss_frame_ce
+            + cfg.memory_weight * loss_memory
         )
         self.opt_g.zero_grad(set_to_none=True)
         self.scaler.scale(loss_g).backward()
@@ -293,6 +314,7 @@ class Trainer:
             "loss/gen_sync": loss_gsync,
             "loss/ctc": loss_ctc,
             **self._frame_ce_scalar(loss_frame_ce),
+            **memory_scalars,
             "loss/g": loss_g,
         }
         return finite(scalars, self.step, self.out)
@@ -423,6 +445,17 @@ class Trainer:
 
     def _metrics(self) -> dict:
         return final_metrics(self.history, self.step, "best_val_stoi", self.best_stoi)
+
+
+def _with_new_defaults(ck: dict) -> dict:
+    """A checkpoint whose model and train configs also hold the keys added since it was
+    written, at their defaults (a new option defaults to what the code did before: off), so
+    that a run started before an option existed still resumes."""
+    ck = dict(ck)
+    for key, defaults in (("model_config", ModelConfig()), ("train_config", config.TrainConfig())):
+        if isinstance(ck.get(key), dict):
+            ck[key] = {**dataclasses.asdict(defaults), **ck[key]}
+    return ck
 
 
 def _mel_picture(generated: torch.Tensor, target: torch.Tensor) -> np.ndarray:

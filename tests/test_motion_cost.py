@@ -37,3 +37,17 @@ def test_runs_of_the_same_clips_are_merged():
     merged = merge_runs([rows, rows])
     assert len(merged) == 10
     assert merged[0]["edits"] == 2 * rows[0]["edits"] and merged[0]["phonemes"] == 80
+
+
+def test_switch_off_table_gives_each_part_its_paired_gain():
+    from l2s.evaluation.motion_cost import switch_off_table
+
+    rows = [
+        {"lang": "en", "off": "nothing", "lip_per": 0.30},
+        {"lang": "zh", "off": "nothing", "lip_per": 0.20},
+        {"lang": "en", "off": "lighting", "lip_per": 0.20},
+        {"lang": "zh", "off": "lighting", "lip_per": 0.10},
+    ]
+    table = switch_off_table(rows).splitlines()
+    assert table[2] == "| nothing | 0.300 | 0.200 | 0.250 | +0.000 |"
+    assert table[3] == "| lighting | 0.200 | 0.100 | 0.150 | +0.100 |"

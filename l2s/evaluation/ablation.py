@@ -31,7 +31,8 @@ import torch
 import yaml
 
 from l2s import config, paths
-from l2s.evaluation import test, text, wer
+from l2s.evaluation import lipreading, test, text, wer
+from l2s.evaluation.lipreading import LipReader
 from l2s.vcagan import train
 
 log = logging.getLogger(__name__)
@@ -94,18 +95,20 @@ def score_split(checkpoint: Path, lang: str, split: str = "val", seed: int = 0) 
     return {k: round(float(v), 4) for k, v in row.items()}
 
 
-def read_split(checkpoint: Path, lang: str, split: str = "val", out: Path | None = None) -> dict:
+def read_split(
+    checkpoint: Path, lang: str, split: str = "val", out: Path | None = None, reader: LipReader | None = None
+) -> dict:
     """The lip reader of `checkpoint` alone (front-end and CTC head, no speech) on one split:
-    phoneme error rate, WER and CER as the test stage scores it; its lipreading.csv to `out`."""
+    phoneme error rate, WER and CER as the test stage scores it; its lipreading.csv to `out`.
+    `reader`: the words to read (default: those of the language's training split)."""
     from l2s.data.dataset import ClipDataset, ProcessedLanguage
-    from l2s.evaluation import lipreading
     from l2s.vcagan.inference import language_index, load_generator
     from l2s.vcagan.model import normalise_frames
 
     data = ProcessedLanguage(lang)
     gen, meta = load_generator(checkpoint)
     language = language_index(gen, meta["languages"], lang)
-    clips, reader, reading = ClipDataset(data, split), lipreading.LipReader(data), []
+    clips, reader, reading = ClipDataset(data, split), reader or LipReader(data), []
     with torch.no_grad():
         for batch in torch.utils.data.DataLoader(clips, batch_size=16):
             lengths = batch["valid_frames"]

@@ -12,22 +12,39 @@ lips carry). A part's cost is what the fit says its nuisances add to the mean cl
 error rate against the part switched off (no turn, no drift, no blink, the photo's own light,
 the best crf), with a 95 % bootstrap interval over clips.
 
-This is a paired reading of one trained model, cheap enough to run on every run; it does not
-replace training with a part switched off (a reader trained without a nuisance may also learn
-better), and it extrapolates linearly from the range the corpus draws to zero.
+This is a reading of one trained model, cheap enough to run on every run; it extrapolates
+linearly from the range the corpus draws to zero. `--switch-off` measures instead of
+extrapolating:
+
+    python -m l2s.evaluation.motion_cost --switch-off models/ablations/<name>/s0/last.pt
+
+renders the validation videos of every language again with one part of corpus.motion
+switched off at a time (and all of them), the rest of each video unchanged (speech, face,
+timing and every other part's draws come from their own seeded streams), preprocesses them
+as the stage does, in a scratch root, and reads them with the same lip reader: each part's
+cost is the paired difference in phoneme error rate on the same clips. Both say what the
+motion costs a reader trained with it, not what a reader trained without it would read.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
+import dataclasses
 import json
 import logging
+import multiprocessing as mp
+import os
+import shutil
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
+from l2s import paths
 from l2s.data.phonemes import WORD_ID, ids, phoneme_edits
 
 log = logging.getLogger(__name__)
@@ -87,10 +104,23 @@ def merge_runs(tables: list[list[dict]]) -> list[dict]:
     return list(merged.values())
 
 
+def switch_off_table(rows: list[dict]) -> str:
+    """Rows of `switch_off` as markdown: phoneme error rate over the languages (mean of
+    their rates) with each part off, and what switching it off gained."""
+    langs = sorted({r["lang"] for r in rows})
+    per = {(r["off"], r["lang"]): float(r["lip_per"]) for r in rows}
+    lines = ["| switched off | " + " | ".join(f"{lang} PER" for lang in langs) + " | mean | gain |"]
+    lines.append("|" + "---|" * (len(langs) + 3))
+    base = np.mean([per["nothing", lang] for lang in langs])
+    for off in dict.fromkeys(r["off"] for r in rows):
+        mean = np.mean([per[off, lang] for lang in langs])
+        cells = " | ".join(f"{per[off, lang]:.3f}" for lang in langs)
+        lines.append(f"| {off} | {cells} | {mean:.3f} | {base - mean:+.3f} |")
+    return "\n".join(lines)
+
+
 def _sources(lang: str) -> dict[str, Path]:
     """clip_id -> its source video, from data/processed/<lang>/clips.csv."""
-    from l2s import paths
-
     with open(paths.processed_dir(lang) / "clips.csv", newline="", encoding="utf-8") as f:
         return {row["clip_id"]: paths.resolve(row["source"]) for row in csv.DictReader(f)}
 
@@ -123,11 +153,105 @@ def part_costs(rows: list[dict], best_crf: float = 18.0, draws: int = 1000, seed
     return out
 
 
+# corpus.motion changes that switch each part off (the others as params.yaml has them)
+SWITCH_OFF = {
+    "head turn": {"yaw": 0.0, "pitch": 0.0, "roll": 0.0},
+    "drift and zoom": {"shift": 0.0, "zoom": 0.0},
+    "blinks": {"blinks": False},
+    "lighting": {"lighting": False},
+    "compression": {"compression": False},
+    "all": {"head": False, "blinks": False, "lighting": False, "compression": False},
+}
+
+
+@contextlib.contextmanager
+def _root(folder: Path) -> Iterator[None]:
+    """Run the stages' code in another repository root (and its spawned workers too)."""
+    before = os.environ.get("L2S_ROOT")
+    os.environ["L2S_ROOT"] = str(folder)
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["L2S_ROOT"]
+        else:
+            os.environ["L2S_ROOT"] = before
+
+
+def render_subset(lang: str, params, motion_change: dict, utt_ids: set[str], root: Path, pronunciation: Path) -> None:
+    """The corpus videos `utt_ids` of `lang` rendered again under `root` with corpus.motion
+    changed by `motion_change`, listed in a manifest that keeps them in the val split, beside
+    the corpus's `pronunciation` file (how the transcripts were spoken)."""
+    from l2s import parallel
+    from l2s.corpus import build
+
+    raw = root / "data" / "raw" / lang
+    shutil.rmtree(raw, ignore_errors=True)
+    raw.mkdir(parents=True)
+    motion = dataclasses.replace(params.corpus.motion, **motion_change)
+    utts = [
+        dataclasses.replace(u, motion=motion, out_dir=str(raw)) for u in build.plan(lang, params) if u.utt_id in utt_ids
+    ]
+    with mp.get_context("spawn").Pool(1) as pool:  # espeak-ng in a fresh process, as the corpus stage does it
+        speeches = pool.apply(build.synthesize_all, (utts,))
+    rows = list(parallel.imap(build.render, zip(utts, speeches), params.corpus.workers, desc=f"render {lang}"))
+    shutil.copyfile(pronunciation, raw / build.PRONUNCIATION)
+    with open(raw / build.MANIFEST, "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=[*rows[0], "split"])
+        writer.writeheader()
+        writer.writerows(sorted((r | {"split": "val"} for r in rows), key=lambda r: r["utt_id"]))
+
+
+def switch_off(checkpoint: Path, scratch: Path, parts: dict[str, dict] = SWITCH_OFF) -> list[dict]:
+    """Lip reading of `checkpoint` on every language's validation videos as they are, and
+    rendered again with each part of the motion switched off (`parts`): one row per part
+    and language, with the phoneme error rate on the same clips."""
+    from l2s import config
+    from l2s.data import preprocess
+    from l2s.data.dataset import ProcessedLanguage
+    from l2s.evaluation.ablation import read_split
+    from l2s.evaluation.lipreading import LipReader
+    from l2s.vcagan.inference import load_generator
+
+    params = config.load()
+    languages = load_generator(checkpoint)[1]["languages"]
+    (scratch / "params.yaml").write_text((paths.root() / "params.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    rows = []
+    for lang in languages:
+        data = ProcessedLanguage(lang)
+        utt_ids = {data.clips[r]["utt_id"] for r in data.split("val")}
+        reader = LipReader(data)  # the words of the training split, as the test stage reads them
+        pronunciation = paths.raw_dir(lang) / "pronunciation.json"
+        rows.append({"lang": lang, "off": "nothing", **read_split(checkpoint, lang, "val", reader=reader)})
+        for part, change in parts.items():
+            root = scratch / part.replace(" ", "_")
+            with _root(root):
+                render_subset(lang, params, change, utt_ids, root, pronunciation)
+                preprocess.run(lang, params)
+                rows.append({"lang": lang, "off": part, **read_split(checkpoint, lang, "val", reader=reader)})
+            log.info("%s, %s off: %s", lang, part, rows[-1])
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m l2s.evaluation.motion_cost", description=__doc__.splitlines()[0])
     parser.add_argument("runs", nargs="+", type=Path, help="folders holding lipreading_<lang>/lipreading.csv")
+    parser.add_argument(
+        "--switch-off",
+        action="store_true",
+        help="RUNS are checkpoints: read the validation videos rendered with each part of the motion off",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if args.switch_off:
+        for checkpoint in args.runs:
+            with tempfile.TemporaryDirectory(prefix="l2s-motion-") as scratch:
+                rows = switch_off(checkpoint.resolve(), Path(scratch))
+            out = checkpoint.parent / "motion_switch_off.csv"
+            paths.write_csv(out, rows)
+            print(switch_off_table(rows))
+            log.info("per language: %s", out)
+        return 0
     rows = merge_runs([clip_table(run) for run in args.runs])
     if not rows:
         log.error("no clips with motion records under %s", ", ".join(map(str, args.runs)))

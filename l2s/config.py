@@ -314,7 +314,8 @@ class TrainConfig:
     """Training of every model (stage train@<model>); a model may override any key."""
 
     preset: str = "demo"  # model size preset of l2s.vcagan.presets: demo | paper
-    model: dict[str, Any] = field(default_factory=dict)  # overrides of the preset's size knobs
+    # overrides of the preset's size knobs; by default the lip reader's visual-audio memory
+    model: dict[str, Any] = field(default_factory=lambda: {"memory_slots": 64})
     steps: int = 3900
     batch_size: int = 8  # per process
     window: int = 40  # video frames per training window (4 mel frames each)

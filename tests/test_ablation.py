@@ -23,7 +23,14 @@ def test_study_runs_each_recipe_with_each_model(tmp_path, monkeypatch):
         "models": {"both": {"languages": ["en", "es"]}, "en_only": {"languages": ["en"]}},
         "recipes": {
             "head": {},
-            "nohead": {"ctc_weight": 0, "reader_steps": 0, "freeze_reader": False, "reader_to_decoder": False},
+            # without the head, without the memory that reads with it
+            "nohead": {
+                "ctc_weight": 0,
+                "reader_steps": 0,
+                "freeze_reader": False,
+                "reader_to_decoder": False,
+                "model": {},
+            },
         },
         "seeds": [3],
     }
@@ -66,3 +73,24 @@ def test_summary_means_over_seeds(tmp_path):
     table = ablation.summary(path)
     assert "en WER (lip) / STOI / ESTOI" in table and "zh CER (lip)" in table
     assert "| a | 0, 1 | 55% (20%) / 0.650 / 0.400 | 40% (10%) / 0.650 / 0.400 | 0.100 | 30.0 |" in table
+
+
+def test_reader_summary_gives_each_language_and_the_mean_over_seeds(tmp_path):
+    path = tmp_path / "reader_ablations.csv"
+    rows = [
+        {"name": "a", "seed": s, "lang": lang, "lip_per": per + 0.02 * s, "lip_wer": 0.3, "lip_cer": 0.2, "tflop": 18.2}
+        for s in (0, 1)
+        for lang, per in (("en", 0.30), ("zh", 0.20))
+    ]
+    import csv
+
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    table = ablation.reader_summary(path).splitlines()
+    assert table[0] == "| name | seeds | en PER / WER | zh PER / CER | mean PER | TFLOP |"
+    # en: 0.30 and 0.32; zh: 0.20 and 0.22 (its CER); the mean over languages per seed: 0.25 and 0.27
+    assert (
+        table[2] == "| a | 0, 1 | 0.310 (0.300-0.320) / 30% | 0.210 (0.200-0.220) / 20% | 0.260 (0.250-0.270) | 18.2 |"
+    )

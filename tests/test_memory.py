@@ -186,8 +186,11 @@ def test_bad_knobs_name_the_knob(tmp_path):
     models = {"m": {"languages": ["en"], "train": {"model": {"memory_slots": 8, "memory_heads": 2}}}}
     params = config.load(write_params(tmp_path, languages={"en": {"source": "synthetic"}}, models=models))
     assert params.train_config("m").model == {"memory_slots": 8, "memory_heads": 2}
+    # a study recipe without the head that keeps the shipped memory fails, and says which
+    study = {"models": {"x": {"languages": ["en"]}}, "recipes": {"nohead": no_head}, "seeds": [0]}
     with pytest.raises(ConfigError, match=r"nohead.*model\.memory_slots: the memory needs"):
-        config.load(write_params(tmp_path, train={"model": {"memory_slots": 8}}))
+        config.load(write_params(tmp_path, studies={"s": study}))
+    config.load(write_params(tmp_path, studies={"s": {**study, "recipes": {"nohead": {**no_head, "model": {}}}}}))
 
 
 # --------------------------------------------------------------------------- with the trainer
@@ -200,7 +203,7 @@ def root(tmp_path_factory):
 
 
 def _trainer(root, out, memory: bool = True, **train_cfg):
-    models = {"tiny": {"languages": ["en"], "train": WITH_MEMORY if memory else {}}}
+    models = {"tiny": {"languages": ["en"], "train": WITH_MEMORY if memory else {"model": {}}}}
     write_params(root, base=root / "params.yaml", train={**SMALL, **train_cfg}, models=models)
     params = config.load(root / "params.yaml")
     return train.Trainer("tiny", params, out, out / "history.csv", train.Dist(), torch.device("cpu"))

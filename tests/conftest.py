@@ -14,6 +14,18 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
 @pytest.fixture
+def one_thread():
+    """One torch thread inside the test, the number before restored after it (model tests
+    compare outputs, which must not depend on how many threads share the work)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture
 def workdir(tmp_path, monkeypatch):
     """An empty l2s repository root (params.yaml + dvc.yaml) that l2s.paths resolves to."""
     (tmp_path / "dvc.yaml").write_text("stages: {}\n")

@@ -35,12 +35,7 @@ SMALL = {
 WITH_MEMORY = {"model": {"memory_slots": 16, "memory_heads": 2}}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _frames(b: int, t: int, seed: int = 0) -> torch.Tensor:

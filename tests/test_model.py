@@ -31,12 +31,7 @@ PAPER_CRITIC_PARAMS = 50.1e6  # three discriminators + sync network
 PAPER_GFLOP_3S = 178.0
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

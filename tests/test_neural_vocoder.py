@@ -14,13 +14,7 @@ from l2s.vocoder.discriminators import Discriminators
 from l2s.vocoder.model import Vocoder, load_vocoder, vocoder_checkpoint
 from l2s.vocoder.presets import PRESETS, vocoder_config
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _glide(seconds: float = 0.75, sr: int = 16000) -> np.ndarray:

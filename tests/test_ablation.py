@@ -94,3 +94,16 @@ def test_reader_summary_gives_each_language_and_the_mean_over_seeds(tmp_path):
     assert (
         table[2] == "| a | 0, 1 | 0.310 (0.300-0.320) / 30% | 0.210 (0.200-0.220) / 20% | 0.260 (0.250-0.270) | 18.2 |"
     )
+
+
+def test_reader_confusions_count_substituted_words(tmp_path, monkeypatch):
+    monkeypatch.setenv("L2S_ROOT", str(tmp_path))
+    folder = tmp_path / "models" / "ablations" / "a" / "s0" / "lipreading_en"
+    folder.mkdir(parents=True)
+    (folder / "lipreading.csv").write_text(
+        "clip_id,text,phonemes,read_phonemes,read_text\n"
+        "c1,set blue at b,x,x,lay blue at p\n"
+        "c2,set red now,x,x,lay red now\n"
+    )
+    table = ablation.reader_confusions(["a"]).splitlines()
+    assert table[2] == "| a s0 | en | 3 of 7 | set -> lay 2, b -> p 1 |"

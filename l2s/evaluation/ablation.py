@@ -25,6 +25,7 @@ import logging
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 import torch
@@ -262,6 +263,28 @@ def reader_summary(path: Path | None = None) -> str:
     return "\n".join(lines)
 
 
+def reader_confusions(names: list[str], top: int = 3) -> str:
+    """The word substitutions of each reader-only run's lip reading on the validation split
+    (models/ablations/<name>/s<seed>/lipreading_<lang>/lipreading.csv), per language: how
+    many of the reference words were read as another word, and the most frequent pairs
+    (on lips mostly homophenes: words that look alike, such as set/lay or a tone apart)."""
+    import pandas as pd
+
+    lines = ["| run | language | substituted words | most frequent (said -> read, times) |", "|---|---|---|---|"]
+    for name in names:
+        for table in sorted((paths.root() / "models" / "ablations" / name).glob("s*/lipreading_*/lipreading.csv")):
+            lang, seed = table.parent.name.removeprefix("lipreading_"), table.parent.parent.name
+            clips = pd.read_csv(table, keep_default_na=False)
+            pairs, words = Counter(), 0
+            for said, read in zip(clips.text, clips.read_text):
+                reference = text.tokens(said, lang)
+                words += len(reference)
+                pairs.update(text.substitutions(reference, text.tokens(read, lang)))
+            common = ", ".join(f"{a} -> {b} {n}" for (a, b), n in pairs.most_common(top))
+            lines.append(f"| {name} {seed} | {lang} | {sum(pairs.values())} of {words} | {common} |")
+    return "\n".join(lines)
+
+
 def _append(path: Path, rows: list[dict]) -> None:
     """Add rows; a row of the same name, seed and language as an earlier one replaces it in place."""
     old = list(csv.DictReader(open(path, newline="", encoding="utf-8"))) if path.exists() else []
@@ -299,6 +322,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--study", help="run every row of params.yaml's studies.<STUDY> instead")
     parser.add_argument("--rescore", action="store_true", help="score every row of the table again")
     parser.add_argument(
+        "--confusions", nargs="+", metavar="NAME", help="the word substitutions of reader-only runs, per language"
+    )
+    parser.add_argument(
         "--reader-only",
         action="store_true",
         help="train and score the lip reader alone (the pre-training steps) into reports/" + READER_TABLE,
@@ -306,6 +332,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.table:
         print(reader_summary() if args.reader_only else summary())
+        return 0
+    if args.confusions:
+        print(reader_confusions(args.confusions))
         return 0
     if not args.name and not args.study and not args.rescore:
         parser.error("a name is needed (or --study, --rescore or --table)")

@@ -196,13 +196,14 @@ def record_validation(writer, history: Path, step: int, last: dict[str, float], 
 
 
 def final_metrics(history: Path, step: int, best_name: str, best: float) -> dict:
-    """A run's metrics: its steps, the best validation score and the last row of its history."""
+    """A run's metrics: its steps, the best validation score and the last row of its history
+    (without the columns its last phase does not log, such as the frozen memory's losses)."""
     rows = list(csv.DictReader(open(history))) if history.exists() else []
     final = rows[-1] if rows else {}
     return {
         "steps": step,
         best_name: round(best, 4),
-        **{k.replace("/", "_"): round(float(v), 4) for k, v in final.items() if k != "step"},
+        **{k.replace("/", "_"): round(float(v), 4) for k, v in final.items() if k != "step" and v != ""},
     }
 
 

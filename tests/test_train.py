@@ -345,3 +345,14 @@ def test_time_mask_replaces_short_spans_with_the_mean_frame():
         assert torch.equal(masked, again)  # drawn from the item's own generator
     assert max(spans) > 10 and min(spans) < max(spans)
     assert torch.equal(frames, _mask_time(frames, 70, 0, torch.Generator()))
+
+
+def test_final_metrics_leave_out_what_the_last_phase_does_not_log(tmp_path):
+    """The pre-training logs the memory's losses, the whole-model phase (memory frozen) does
+    not: the last row's empty cells are left out, not read as numbers."""
+    from l2s.training import final_metrics
+
+    history = tmp_path / "history.csv"
+    history.write_text("step,loss/ctc,loss/memory_recall,val/stoi\n400,2.0,0.06,0.43\n3900,0.0,,0.63\n")
+    metrics = final_metrics(history, 3900, "best_val_stoi", 0.65)
+    assert metrics == {"steps": 3900, "best_val_stoi": 0.65, "loss_ctc": 0.0, "val_stoi": 0.63}

@@ -131,7 +131,7 @@ def run(
 ) -> list[dict]:
     """Train `name` once per seed and score each language's validation split. `reader_only`:
     the lip-reading pre-training alone (train.reader_steps), scored by its lip reading, into
-    reports/reader_ablations.csv: what the lips carry, in a fifth of the time of a whole run."""
+    reports/reader_ablations.csv: what the lips carry, for a quarter of a whole run's compute."""
     base = config.load()
     model = model or next(iter(base.models))
     if reader_only:

@@ -45,7 +45,7 @@ from pathlib import Path
 import numpy as np
 
 from l2s import paths
-from l2s.data.phonemes import WORD_ID, ids, phoneme_edits
+from l2s.evaluation.lipreading import phoneme_error
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ PARTS = {
 }
 
 
-def clip_table(run: Path, split: str = "val") -> list[dict]:
+def clip_table(run: Path) -> list[dict]:
     """One row per clip of every language a run read (`lipreading_<lang>/lipreading.csv`
     under `run`): its language, phoneme edits and count, and the nuisances of its video."""
     rows = []
@@ -68,8 +68,7 @@ def clip_table(run: Path, split: str = "val") -> list[dict]:
         sources = _sources(lang)
         with open(table, newline="", encoding="utf-8") as f:
             for clip in csv.DictReader(f):
-                truth = ids(clip["phonemes"].split())
-                n = sum(i != WORD_ID for i in truth)
+                edits, n = phoneme_error(clip["phonemes"].split(), clip["read_phonemes"].split())
                 video = sources.get(clip["clip_id"])
                 if not n or video is None or not video.with_suffix(".align.json").exists():
                     continue
@@ -80,7 +79,7 @@ def clip_table(run: Path, split: str = "val") -> list[dict]:
                     {
                         "lang": lang,
                         "clip_id": clip["clip_id"],
-                        "edits": phoneme_edits(truth, ids(clip["read_phonemes"].split())),
+                        "edits": edits,
                         "phonemes": n,
                         **{k: float(meta["motion"][k]) for part in PARTS.values() for k in part if k != "crf"},
                         "crf": float(meta["crf"]),
@@ -207,6 +206,7 @@ def switch_off(checkpoint: Path, scratch: Path, parts: dict[str, dict] = SWITCH_
     rendered again with each part of the motion switched off (`parts`): one row per part
     and language, with the phoneme error rate on the same clips."""
     from l2s import config
+    from l2s.corpus import build
     from l2s.data import preprocess
     from l2s.data.dataset import ProcessedLanguage
     from l2s.evaluation.ablation import read_split
@@ -221,7 +221,7 @@ def switch_off(checkpoint: Path, scratch: Path, parts: dict[str, dict] = SWITCH_
         data = ProcessedLanguage(lang)
         utt_ids = {data.clips[r]["utt_id"] for r in data.split("val")}
         reader = LipReader(data)  # the words of the training split, as the test stage reads them
-        pronunciation = paths.raw_dir(lang) / "pronunciation.json"
+        pronunciation = paths.raw_dir(lang) / build.PRONUNCIATION
         rows.append({"lang": lang, "off": "nothing", **read_split(checkpoint, lang, "val", reader=reader)})
         for part, change in parts.items():
             root = scratch / part.replace(" ", "_")

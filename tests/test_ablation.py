@@ -75,7 +75,8 @@ def test_summary_means_over_seeds(tmp_path):
     assert "| a | 0, 1 | 55% (20%) / 0.650 / 0.400 | 40% (10%) / 0.650 / 0.400 | 0.100 | 30.0 |" in table
 
 
-def test_reader_summary_gives_each_language_and_the_mean_over_seeds(tmp_path):
+def test_reader_summary_gives_each_language_and_the_mean_over_seeds(tmp_path, monkeypatch):
+    monkeypatch.setenv("L2S_ROOT", str(tmp_path))  # no clip tables: no intervals
     path = tmp_path / "reader_ablations.csv"
     rows = [
         {"name": "a", "seed": s, "lang": lang, "lip_per": per + 0.02 * s, "lip_wer": 0.3, "lip_cer": 0.2, "tflop": 18.2}
@@ -89,11 +90,41 @@ def test_reader_summary_gives_each_language_and_the_mean_over_seeds(tmp_path):
         writer.writeheader()
         writer.writerows(rows)
     table = ablation.reader_summary(path).splitlines()
-    assert table[0] == "| name | seeds | en PER / WER | zh PER / CER | mean PER | TFLOP |"
+    assert table[0].startswith("| name | seeds | en PER / WER | zh PER / CER | mean PER (seeds' range) |")
     # en: 0.30 and 0.32; zh: 0.20 and 0.22 (its CER); the mean over languages per seed: 0.25 and 0.27
-    assert (
-        table[2] == "| a | 0, 1 | 0.310 (0.300-0.320) / 30% | 0.210 (0.200-0.220) / 20% | 0.260 (0.250-0.270) | 18.2 |"
+    assert table[2] == (
+        "| a | 0, 1 | 0.310 (0.300-0.320) / 30% | 0.210 (0.200-0.220) / 20% | 0.260 (0.250-0.270) |  |  | 18.2 |"
     )
+
+
+def _reader_run(root, name, seed, lang, read):
+    """A kept clip table of a reader-only run: clip i has 10 phonemes, `read(i)` of them right."""
+    folder = root / "models" / "ablations" / name / f"s{seed}" / f"lipreading_{lang}"
+    folder.mkdir(parents=True)
+    truth = "p b t d k m n f v s"
+    lines = ["clip_id,text,phonemes,read_phonemes,read_text"]
+    for i in range(30):
+        right = truth.split()[: read(i)]
+        lines.append(f"c{i},x,{truth},{' '.join(right + ['z'] * (10 - len(right)))},x")
+    (folder / "lipreading.csv").write_text("\n".join(lines) + "\n")
+
+
+def test_reader_summary_compares_runs_on_the_same_clips(tmp_path, monkeypatch):
+    monkeypatch.setenv("L2S_ROOT", str(tmp_path))
+    rows = []
+    for name, seed, per in (("a", 0, 0.5), ("a", 1, 0.5), ("b", 0, 0.3), ("b", 1, 0.3), ("c", 0, 0.5)):
+        rows.append(
+            {"name": name, "seed": seed, "lang": "en", "lip_per": per, "lip_wer": 0.5, "lip_cer": 0.5, "tflop": 1}
+        )
+        # a reads 5 of 10 phonemes of every clip; b one or three more, clip by clip; c as a, one seed
+        _reader_run(tmp_path, name, seed, "en", (lambda i: 5) if name != "b" else (lambda i: 6 + 2 * (i % 2)))
+    ablation._append(tmp_path / "reader_ablations.csv", rows)
+    table = ablation.reader_summary(tmp_path / "reader_ablations.csv").splitlines()
+    assert "minus a [95 % CI]" in table[0]
+    a, b, c = (line.split(" | ") for line in table[2:])
+    assert a[4] == "0.500 [0.500, 0.500]" and a[5] == ""
+    assert b[4].startswith("0.300 [") and b[5].startswith("-0.200 [") and b[5].endswith("lower")
+    assert c[5] == "+0.000 [+0.000, +0.000] one seed"
 
 
 def test_reader_confusions_count_substituted_words(tmp_path, monkeypatch):

@@ -51,3 +51,43 @@ def test_switch_off_table_gives_each_part_its_paired_gain():
     table = switch_off_table(rows).splitlines()
     assert table[2] == "| nothing | 0.300 | 0.200 | 0.250 | +0.000 |"
     assert table[3] == "| lighting | 0.200 | 0.100 | 0.150 | +0.100 |"
+
+
+def test_train_without_builds_each_part_off_in_scratch_and_keeps_the_runs_here(workdir, tmp_path_factory, monkeypatch):
+    import pytest
+
+    from l2s import config, paths
+    from l2s.corpus import build
+    from l2s.data import preprocess
+    from l2s.evaluation import ablation, motion_cost
+
+    seen = []
+
+    def fake_build(lang, params):  # what the corpus stage would see: the scratch root, the part off
+        seen.append((lang, paths.root(), params.corpus.motion))
+        paths.interim_dir(lang).mkdir(parents=True)
+
+    def fake_preprocess(lang, params):
+        paths.processed_dir(lang).mkdir(parents=True)
+        (paths.processed_dir(lang) / "clips.csv").write_text("clip_id\n")
+
+    def fake_run(name, overrides, seeds, reader_only, into):
+        assert reader_only and overrides == {} and into == workdir
+        return [{"name": name, "seed": s} for s in seeds]
+
+    monkeypatch.setattr(build, "run", fake_build)
+    monkeypatch.setattr(preprocess, "run", fake_preprocess)
+    monkeypatch.setattr(ablation, "run", fake_run)
+    scratch = tmp_path_factory.mktemp("scratch")
+    rows = motion_cost.train_without(["head turn", "all"], [0, 1], scratch)
+    assert [r["name"] for r in rows] == ["motion_off_head_turn"] * 2 + ["motion_off_all"] * 2
+    langs = list(config.load().corpus.languages)
+    assert [lang for lang, _, _ in seen] == langs * 2
+    turn, everything = seen[0][2], seen[len(langs)][2]
+    assert seen[0][1] == scratch / "motion_off_head_turn"
+    assert (turn.yaw, turn.pitch, turn.roll, turn.head, turn.lighting) == (0.0, 0.0, 0.0, True, True)
+    assert not (everything.head or everything.blinks or everything.lighting or everything.compression)
+    assert not any(scratch.iterdir())  # the rebuilt corpora are gone once scored
+    assert paths.root() == workdir
+    with pytest.raises(config.ConfigError, match="unknown motion part"):
+        motion_cost.train_without(["hair"], [0], scratch)

@@ -128,10 +128,14 @@ def run(
     model: str | None = None,
     entry: config.ModelEntry | None = None,
     reader_only: bool = False,
+    into: Path | None = None,
 ) -> list[dict]:
     """Train `name` once per seed and score each language's validation split. `reader_only`:
     the lip-reading pre-training alone (train.reader_steps), scored by its lip reading, into
-    reports/reader_ablations.csv: what the lips carry, for a quarter of a whole run's compute."""
+    reports/reader_ablations.csv: what the lips carry, for a quarter of a whole run's compute.
+    `into`: the repository that keeps the runs and the table (default: the one whose data
+    trains them; another one for data built elsewhere, as motion_cost --train-without does)."""
+    into = into or paths.root()
     base = config.load()
     model = model or next(iter(base.models))
     if reader_only:
@@ -142,7 +146,7 @@ def run(
     for seed in seeds:
         params = with_overrides(base, model, {**overrides, "seed": seed}, entry)
         cfg = params.train_config(model)
-        out = paths.root() / "models" / "ablations" / name / f"s{seed}"
+        out = into / "models" / "ablations" / name / f"s{seed}"
         if not (out / "metrics.json").exists():
             t0 = time.perf_counter()
             train.train(model, params, out)
@@ -169,7 +173,7 @@ def run(
                 }
             )
             log.info("%s seed %d %s: %s", name, seed, lang, scores)
-    _append(paths.root() / "reports" / (READER_TABLE if reader_only else TABLE), rows)
+    _append(into / "reports" / (READER_TABLE if reader_only else TABLE), rows)
     return rows
 
 
@@ -235,18 +239,35 @@ def summary(path: Path | None = None) -> str:
     return "\n".join(lines)
 
 
-def reader_summary(path: Path | None = None) -> str:
+def reader_summary(path: Path | None = None, against: str | None = None, names: list[str] | None = None) -> str:
     """reports/reader_ablations.csv as a markdown table: a row per name, each language's
     validation phoneme error rate and lip-reading WER (CER for an unspaced language), mean
-    over its seeds with the seeds' range, and the mean over the languages."""
+    over its seeds with the seeds' range, and the mean over the languages. Where the runs'
+    clip tables are kept (models/ablations/<name>/s<seed>/lipreading_<lang>/), the mean PER
+    of all seeds pooled, with a 95 % bootstrap interval over the validation clips, and its
+    paired difference from the row `against` (default: the first) on the same clips, called
+    lower or higher only where that interval excludes zero and every seed's mean PER is on
+    the same side of every seed of `against` (the clips' interval misses the seeds' luck).
+    `names`: only these rows, in this order."""
     import pandas as pd
 
     table = pd.read_csv(path or paths.root() / "reports" / READER_TABLE)
+    if names:
+        missing = set(names) - set(table.name)
+        if missing:
+            raise ValueError(f"no reader-only runs named {sorted(missing)} in {path or READER_TABLE}")
+        table = pd.concat([table[table.name == name] for name in names])
     table["lip"] = [row.lip_wer if text.spaced(row.lang) else row.lip_cer for row in table.itertuples()]
     languages = list(table.lang.unique())
     units = {lang: "WER" if text.spaced(lang) else "CER" for lang in languages}
+    against = against or table.name.iloc[0]
+    reference = _reader_clips(against, languages)
     head = " | ".join(f"{lang} PER / {units[lang]}" for lang in languages)
-    lines = [f"| name | seeds | {head} | mean PER | TFLOP |", "|" + "---|" * (len(languages) + 4)]
+    lines = [
+        f"| name | seeds | {head} | mean PER (seeds' range) | mean PER [95 % CI over clips]"
+        f" | minus {against} [95 % CI] | TFLOP |",
+        "|" + "---|" * (len(languages) + 6),
+    ]
 
     def spread(values: pd.Series) -> str:
         return f"{values.mean():.3f}" + (f" ({values.min():.3f}-{values.max():.3f})" if len(values) > 1 else "")
@@ -258,9 +279,60 @@ def reader_summary(path: Path | None = None) -> str:
         ]
         per_seed = group.groupby("seed").lip_per.mean()
         seeds = ", ".join(str(s) for s in sorted(group.seed.unique()))
-        tail = f" | {spread(per_seed)} | {group.tflop.mean():.1f} |"
+        pooled, difference = _reader_intervals(_reader_clips(name, languages), reference if name != against else {})
+        if difference is not None:  # the clips' interval misses the training's luck: the seeds must agree too
+            ref_seeds = table[table.name == against].groupby("seed").lip_per.mean()
+            if len(per_seed) < 2 or len(ref_seeds) < 2:
+                verdict = "one seed"
+            elif difference.high < 0 and per_seed.max() < ref_seeds.min():
+                verdict = "lower"
+            elif difference.low > 0 and per_seed.min() > ref_seeds.max():
+                verdict = "higher"
+            else:
+                verdict = "not shown"
+            difference = f"{difference:+.3f} {verdict}"
+        else:
+            difference = ""
+        tail = f" | {spread(per_seed)} | {pooled} | {difference} | {group.tflop.mean():.1f} |"
         lines.append(f"| {name} | {seeds} | " + " | ".join(cells) + tail)
     return "\n".join(lines)
+
+
+def _reader_clips(name: str, languages: list[str]) -> dict[tuple[str, str], tuple[float, int]]:
+    """(language, clip) -> (phoneme edits, mean over the seeds; reference phonemes) of
+    reader-only run `name`, from its kept lipreading.csv tables; empty when none are kept."""
+    import pandas as pd
+
+    edits: dict[tuple[str, str], list[int]] = {}
+    phonemes: dict[tuple[str, str], int] = {}
+    for lang in languages:
+        for table in sorted(
+            (paths.root() / "models" / "ablations" / name).glob(f"s*/lipreading_{lang}/lipreading.csv")
+        ):
+            for row in pd.read_csv(table, keep_default_na=False).itertuples():
+                e, n = lipreading.phoneme_error(row.phonemes.split(), row.read_phonemes.split())
+                edits.setdefault((lang, row.clip_id), []).append(e)
+                phonemes[lang, row.clip_id] = n
+    return {k: (sum(e) / len(e), phonemes[k]) for k, e in edits.items() if phonemes[k]}
+
+
+def _reader_intervals(clips: dict, reference: dict):
+    """The mean PER of `clips` (seeds averaged clip by clip) with its interval over clips
+    ("" without clips), and its paired difference from `reference` on the clips both read
+    (None without common clips)."""
+    from l2s.evaluation import bootstrap
+
+    if not clips:
+        return "", None
+    keys = list(clips)
+    pooled = bootstrap.rate_interval([clips[k][0] for k in keys], [clips[k][1] for k in keys], [k[0] for k in keys])
+    both = [k for k in keys if k in reference]
+    if not both:
+        return f"{pooled}", None
+    difference = bootstrap.paired_difference(
+        [clips[k][0] for k in both], [reference[k][0] for k in both], [clips[k][1] for k in both], [k[0] for k in both]
+    )
+    return f"{pooled}", difference
 
 
 def reader_confusions(names: list[str], top: int = 3) -> str:
@@ -316,6 +388,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m l2s.evaluation.ablation", description=__doc__.splitlines()[0])
     parser.add_argument("name", nargs="?", help="the row's name (and folder under models/ablations/)")
     parser.add_argument("--table", action="store_true", help="print reports/ablations.csv as a markdown table")
+    parser.add_argument(
+        "--against",
+        metavar="NAME",
+        help="with --reader-only --table: the row each is compared with (default: the first)",
+    )
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="train overrides, YAML values")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
     parser.add_argument("--model", help="a model of params.yaml (default: the first)")
@@ -331,7 +408,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     if args.table:
-        print(reader_summary() if args.reader_only else summary())
+        print(reader_summary(against=args.against) if args.reader_only else summary())
         return 0
     if args.confusions:
         print(reader_confusions(args.confusions))

@@ -24,6 +24,14 @@ timing and every other part's draws come from their own seeded streams), preproc
 as the stage does, in a scratch root, and reads them with the same lip reader: each part's
 cost is the paired difference in phoneme error rate on the same clips. Both say what the
 motion costs a reader trained with it, not what a reader trained without it would read.
+`--train-without` measures that:
+
+    python -m l2s.evaluation.motion_cost --train-without "head turn" all --seeds 0 1
+
+builds the whole corpus of every language again with the part switched off (in a scratch
+root; the same speech, faces and every other part's draws), preprocesses it, and trains and
+scores a reader-only run on it (`ablation --reader-only`), named motion_off_<part> in
+reports/reader_ablations.csv beside the default recipe's rows, on the same validation clips.
 """
 
 from __future__ import annotations
@@ -233,16 +241,79 @@ def switch_off(checkpoint: Path, scratch: Path, parts: dict[str, dict] = SWITCH_
     return rows
 
 
+def train_without(parts: list[str], seeds: list[int], scratch: Path) -> list[dict]:
+    """Reader-only runs (the default recipe, `seeds`) on the corpus rebuilt with each of
+    `parts` switched off; the runs and their rows go to this repository (models/ablations/
+    motion_off_<part>/, reports/reader_ablations.csv), the rebuilt data to `scratch`, which is
+    removed once every seed of a part is scored."""
+    import yaml
+
+    from l2s import config
+    from l2s.corpus import build
+    from l2s.data import preprocess
+    from l2s.evaluation import ablation
+
+    here = paths.root()
+    unknown = [p for p in parts if p not in SWITCH_OFF]
+    if unknown:
+        raise config.ConfigError(f"unknown motion part(s) {unknown}; choose from {list(SWITCH_OFF)}")
+    rows = []
+    for part in parts:
+        name = "motion_off_" + part.replace(" ", "_")
+        root = scratch / name
+        raw_params = yaml.safe_load((here / "params.yaml").read_text(encoding="utf-8"))
+        raw_params["corpus"]["motion"].update(SWITCH_OFF[part])
+        root.mkdir(parents=True, exist_ok=True)
+        (root / "params.yaml").write_text(yaml.safe_dump(raw_params, sort_keys=False), encoding="utf-8")
+        with _root(root):
+            params = config.load()
+            for lang in params.corpus.languages:
+                if not (paths.processed_dir(lang) / "clips.csv").exists():  # a killed run keeps what it built
+                    build.run(lang, params)
+                    preprocess.run(lang, params)
+                    shutil.rmtree(paths.interim_dir(lang))  # the per-video cache: a gigabyte, not read again
+            rows += ablation.run(name, {}, seeds, reader_only=True, into=here)
+        shutil.rmtree(root)
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m l2s.evaluation.motion_cost", description=__doc__.splitlines()[0])
-    parser.add_argument("runs", nargs="+", type=Path, help="folders holding lipreading_<lang>/lipreading.csv")
+    parser.add_argument("runs", nargs="*", type=Path, help="folders holding lipreading_<lang>/lipreading.csv")
     parser.add_argument(
         "--switch-off",
         action="store_true",
         help="RUNS are checkpoints: read the validation videos rendered with each part of the motion off",
     )
+    parser.add_argument(
+        "--train-without",
+        nargs="+",
+        metavar="PART",
+        help=f"train readers on the corpus rebuilt with each PART off ({', '.join(SWITCH_OFF)})",
+    )
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1], help="with --train-without")
+    parser.add_argument(
+        "--against",
+        default="memory",
+        metavar="NAME",
+        help="with --train-without: the reader-only run of the default recipe on the corpus as it is",
+    )
+    parser.add_argument(
+        "--scratch", type=Path, default=Path(tempfile.gettempdir()) / "l2s-motion", help="with --train-without"
+    )
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S"
+    )
+    if args.train_without:
+        from l2s.evaluation.ablation import reader_summary
+
+        train_without(args.train_without, args.seeds, args.scratch)
+        names = [args.against] + ["motion_off_" + part.replace(" ", "_") for part in args.train_without]
+        print(reader_summary(against=args.against, names=names))
+        return 0
+    if not args.runs:
+        parser.error("RUNS are needed (or --train-without)")
     if args.switch_off:
         for checkpoint in args.runs:
             with tempfile.TemporaryDirectory(prefix="l2s-motion-") as scratch:

@@ -122,6 +122,11 @@ def test_dvc_repro_end_to_end_smoke(smoke_repo):
     assert {"wer", "cer"} <= set(files["reports/metrics/wer/m/en.json"]["data"])
     for lang in ("en", "zh"):  # what the lips carry, per model and language
         assert {"per", "wer", "cer"} <= set(files[f"reports/metrics/test/m/{lang}.json"]["data"]["lip_reading"])
+    # every figure with its 95 % interval over the test clips, the figure inside it
+    test_zh, wer_en = (files[f"reports/metrics/{f}.json"]["data"] for f in ("test/m/zh", "wer/m/en"))
+    for figures, name in ((test_zh, "stoi"), (test_zh, "pesq_wb"), (wer_en, "cer"), (test_zh["lip_reading"], "per")):
+        ends = figures["ci95"][name]
+        assert ends["low"] <= figures[name] <= ends["high"], (name, figures)
     for lang in ("en", "zh"):
         assert "wer" in files[f"reports/metrics/asr/{lang}.json"]["data"]
         assert list((repo / "outputs/m" / lang / "wav").rglob("*.wav"))
@@ -139,7 +144,7 @@ def test_dvc_repro_end_to_end_smoke(smoke_repo):
     assert page.problems() == []
     assert page.images and page.audio and page.hanzi_distinct
     assert [s for s in page.sections if s.startswith("Language")] == ["Language en", "Language zh"]
-    assert "Summary" in page.sections and "still improving" in page.text
+    assert "Summary" in page.sections and "still improving" in page.text and "How sure" in page.text
     assert "missing from font" not in (repo / "reports/notebooks/06_report.ipynb").read_text(encoding="utf-8")
     assert (repo / "reports/report.jpg").stat().st_size > 20_000
     assert "up to date" in _run(["dvc", "status"], repo)

@@ -66,3 +66,21 @@ def test_cross_lingual_pairs_and_their_names(workdir):
 def test_a_model_may_not_be_called_asr(workdir):
     with pytest.raises(ConfigError, match="models.asr: the name is taken"):
         config.load(write_params(workdir, models={"asr": {"languages": ["en"]}}))
+
+
+def test_report_shows_each_figure_with_its_interval(workdir):
+    from l2s import paths
+
+    ends = {"low": 0.5, "high": 0.7}
+    for lang in ("en", "es", "zh"):
+        scores = {"stoi": 0.6, "estoi": 0.4, "pesq_nb": 1.2, "pesq_wb": 1.1}
+        lips = {"per": 0.2, "wer": 0.3, "cer": 0.25, "ci95": {"per": {"low": 0.15, "high": 0.25}}}
+        test = {"clips": 48, **scores, "ceiling": scores, "ci95": {"stoi": ends}, "lip_reading": lips}
+        paths.write_metrics("test", f"multi/{lang}", test)
+        rates = {"wer": 0.6, "cer": 0.4}
+        paths.write_metrics("wer", f"multi/{lang}", {"clips": 48, **rates, "ceiling": rates, "ci95": {"cer": ends}})
+    table = report.interval_table(report.results(config.load()))
+    en, zh = table.loc[("multi", "en")], table.loc[("multi", "zh")]
+    assert en["STOI"] == "0.600 [0.500, 0.700]" and en["ESTOI"] == "0.400"  # no interval recorded: none shown
+    assert en["generated WER"] == "0.600" and zh["generated CER"] == "0.400 [0.500, 0.700]"
+    assert en["lip reading PER"] == "0.200 [0.150, 0.250]" and zh["lip reading CER"] == "0.250"

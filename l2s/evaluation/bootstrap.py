@@ -75,6 +75,19 @@ def rate_interval(errors, counts, strata, draws: int = DRAWS, seed: int = 0) -> 
     return interval(mean_rate(errors, counts, strata), strata, draws, seed)
 
 
+def mean_interval(values, draws: int = DRAWS, seed: int = 0) -> Interval:
+    """The mean of per-clip scores (STOI, PESQ: NaN clips left out) with its interval."""
+    values = np.asarray(values, dtype=float)
+    values = values[~np.isnan(values)]
+    return interval(lambda idx: float(values[idx].mean()), np.zeros(len(values)), draws, seed)
+
+
+def as_metrics(found: Interval, digits: int = 4) -> dict[str, float]:
+    """An interval's ends as a metrics file keeps them ({"low", "high"}: DVC shows numbers
+    in nested keys, not lists)."""
+    return {"low": round(found.low, digits), "high": round(found.high, digits)}
+
+
 def paired_difference(errors_a, errors_b, counts, strata, draws: int = DRAWS, seed: int = 0) -> Interval:
     """Rate of run a minus rate of run b on the same clips (same `counts` and `strata`, clip
     by clip), with the interval of the difference under paired resampling."""

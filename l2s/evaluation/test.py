@@ -20,7 +20,8 @@ outputs/<model>/<lang>/
     lipreading.csv        a model with a lip-reading head: per clip the phonemes and words it
                           reads from the lips (l2s.evaluation.lipreading), next to the truth
 reports/metrics/test/<model>/<lang>.json   means over the clips (`dvc metrics show`), and
-                          the lip reader's phoneme error rate, WER and CER
+                          the lip reader's phoneme error rate, WER and CER; under ci95 the
+                          95 % bootstrap interval of each over the clips (l2s.evaluation.bootstrap)
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from l2s import config, parallel, paths
 from l2s.config import MELS_PER_FRAME
 from l2s.data.dataset import ClipDataset, ProcessedLanguage
 from l2s.data.features import magnitude, prepare
-from l2s.evaluation import lipreading, text
+from l2s.evaluation import bootstrap, lipreading, text
 from l2s.evaluation.lipreading import LipReader
 from l2s.scores import SCORES, speech_scores
 from l2s.vcagan.inference import generate, language_index, load_generator
@@ -164,24 +165,32 @@ def _check_features(checkpoint: Path, meta: dict, data: ProcessedLanguage) -> No
 
 
 def lip_reading_scores(data: ProcessedLanguage, rows: list[int], reading: list[dict], lang: str, out: Path) -> dict:
-    """Scores of the lip reader over the test clips, and lipreading.csv."""
-    table, counts, edits, phones = [], [], 0, 0
+    """Scores of the lip reader over the test clips (with their 95 % intervals over the
+    clips under ci95), and lipreading.csv."""
+    table, counts, phone_errors = [], [], []
     for r, read in zip(rows, reading):
         clip = data.clips[r]
         truth = clip.get("phonemes", "").split()
         if truth:
-            e, n = lipreading.phoneme_error(truth, read["read_phonemes"].split())
-            edits, phones = edits + e, phones + n
+            phone_errors.append(lipreading.phoneme_error(truth, read["read_phonemes"].split()))
         if clip["text"]:
             counts.append(text.error_counts(clip["text"], read["read_text"], lang))
         table.append({"clip_id": clip["clip_id"], "text": clip["text"], "phonemes": " ".join(truth), **read})
     paths.write_csv(out / "lipreading.csv", table)
+    edits, phones = (sum(c) for c in zip(*phone_errors)) if phone_errors else (0, 0)
     rates = text.corpus_rates(counts) if counts else {"wer": math.nan, "cer": math.nan}
+    intervals = {}
+    if phone_errors:
+        per = bootstrap.rate_interval(*zip(*phone_errors), [0] * len(phone_errors))
+        intervals["per"] = bootstrap.as_metrics(per)
+    if counts:
+        intervals |= text.rate_intervals(counts)
     return {
         "lip_reading": {
             "per": round(edits / max(phones, 1), 4),
             "wer": round(rates["wer"], 4),
             "cer": round(rates["cer"], 4),
+            "ci95": intervals,
         }
     }
 
@@ -216,7 +225,12 @@ def _score(job) -> tuple[str, dict]:
 def _means(rows: list[dict], prefix: str) -> dict:
     """Every score's mean over the clips, generated and ceiling, of one voicing."""
     return {s: _mean(rows, f"{prefix}{s}") for s in SCORES} | {
-        "ceiling": {s: _mean(rows, f"{prefix}ceiling_{s}") for s in SCORES}
+        "ceiling": {s: _mean(rows, f"{prefix}ceiling_{s}") for s in SCORES},
+        "ci95": {
+            s: bootstrap.as_metrics(bootstrap.mean_interval([r[f"{prefix}{s}"] for r in rows]))
+            for s in SCORES
+            if not math.isnan(_mean(rows, f"{prefix}{s}"))
+        },
     }
 
 

@@ -107,6 +107,20 @@ def corpus_rates(counts: list[dict]) -> dict[str, float]:
     }
 
 
+def rate_intervals(counts: list[dict]) -> dict[str, dict[str, float]]:
+    """95 % bootstrap intervals of corpus_rates over the sentences of `counts`, as a
+    metrics file keeps them ({"wer": {"low", "high"}, "cer": ...})."""
+    from l2s.evaluation import bootstrap
+
+    one = [0] * len(counts)  # one stratum: the sentences of one language
+    return {
+        unit: bootstrap.as_metrics(
+            bootstrap.rate_interval([c[f"{kind}_edits"] for c in counts], [c[length] for c in counts], one)
+        )
+        for unit, kind, length in (("wer", "word", "words"), ("cer", "char", "chars"))
+    }
+
+
 def _counts(refs: list[str], hyps: list[str], lang: str) -> list[dict]:
     if len(refs) != len(hyps):
         raise ValueError(f"{len(refs)} references but {len(hyps)} hypotheses")

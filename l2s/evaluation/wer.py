@@ -8,7 +8,8 @@ without spaces). The ground truth sent through the same vocoder path is transcri
 too: the ceiling.
 
 reports/wer/<model>/<lang>.csv             one row per clip: reference, both hypotheses, edits
-reports/metrics/wer/<model>/<lang>.json    corpus-level figures (`dvc metrics show`)
+reports/metrics/wer/<model>/<lang>.json    corpus-level figures (`dvc metrics show`), with
+                                           their 95 % bootstrap intervals over the clips (ci95)
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ def transcribe(out: Path, lang: str, params: config.Params) -> tuple[list[dict],
             for row, hyp, c in zip(rows, hypotheses, counts):
                 edits = {k: v for k, v in c.items() if k.endswith("edits") or not prefix + part}  # lengths once
                 row |= {f"{prefix}{part}hypothesis": hyp} | {f"{prefix}{part}{k}": v for k, v in edits.items()}
-            rates[part] = _rounded(text.corpus_rates(counts))
+            rates[part] = _rounded(text.corpus_rates(counts)) | {"ci95": text.rate_intervals(counts)}
         means = rates[""] | {"ceiling": rates["ceiling_"]}
         metrics |= means if not voicing else {voicing: means}
     elapsed = time.perf_counter() - t0

@@ -1,6 +1,7 @@
 """Multi-head visual-audio memory (Kim, Yeo, Ro, "Distinguishing Homophenes using Multi-head
 Visual-audio Memory for Lip Reading", AAAI 2022): an option of the lip reader
-(`ModelConfig.memory_slots` > 0). Our own implementation.
+(`ModelConfig.memory_slots` > 0). Our own implementation; how it differs from the authors'
+is said below.
 
 The lips do not show everything that is said, and several sounds share one lip shape
 (homophenes). The memory learns, from paired video and speech, which sounds go with which
@@ -19,8 +20,8 @@ lip movements, and at inference recalls them from the video alone:
         c'_t  = c_t + Fuse([c_t, r_1, ..., r_H])    residual fusion into the visual context
 
 Level: the memory reads at one temporal level, the visual context (the BiGRU output after
-its projection, [B,T,C]). The paper reads at several levels of its temporal back-end so
-that the context decides among the candidate sounds; our back-end is a single BiGRU whose
+its projection, [B,T,C]). The authors read at several levels, before and inside their
+temporal back-end, so that the context decides among the candidate sounds; our back-end is a single BiGRU whose
 output already carries the whole sentence, and it is the one tensor that both the CTC
 head (`Generator.reader`) and the decoder's attention read, so one read there reaches
 every consumer at the least cost. The per-frame features stay as they were: the sync
@@ -33,13 +34,32 @@ Losses (each a mean over valid frames; padded frames enter none of them):
     audio CTC       the audio features read the clip's phonemes with their own linear CTC
                     head (`audio_logits`; the trainer computes it, having the labels)
 
-The audio teaches the video, not the other way round: alignment and recall see alpha and
-a_t detached, so the visual losses cannot pull the audio features towards what the lips
-show. Nothing in the three memory losses stops the audio encoder from collapsing to one
-constant feature (all three are then trivially zero); the audio CTC gives the audio path
-a task of its own that a constant cannot solve: the anti-collapse guard we chose (the
-paper trains its audio path with the lip reader's task loss; the same idea, a separate
-head here so that the visual head's weights learn from the video alone).
+The audio leads: alignment and recall see alpha and a_t detached, so their gradients reach
+the visual path (query, keys) and the value slots, not the audio encoder or its address.
+They reach the audio only indirectly, through the slots that reconstruction then pulls the
+audio features towards. Nothing in the three memory losses stops the audio encoder from
+collapsing to one constant feature (all three are then trivially zero), because
+reconstruction's target, the audio feature, is not detached; the audio CTC gives the audio
+path a task of its own that a constant cannot solve, and keeps the visual head's weights
+learning from the video alone.
+
+Compared with the authors' published code (github.com/ms-dot-k/Multi-head-Visual-Audio-Memory;
+the paper's method section was not at hand, so this is the reference we checked against):
+- Their keys learn from the task loss alone: the visual recall reads the value memory
+  detached, and there is no alignment or recall loss (those two are ours, after the
+  single-head visual-audio memory of the same group). Their value memory learns from the
+  reconstruction of the (detached, linearly embedded) audio feature, a loss that keeps its
+  slots apart (|I - V V^T| over the unit slots), and a second pass of the network in which
+  the audio's own reconstruction replaces the recall and gets the task loss. We have no
+  second pass; the audio CTC head stands in for it.
+- They split one query projection into H heads of C/H dimensions (8 heads, 112 slots,
+  C = 512); ours gives every head a full C-dimensional query and keys (4 heads, 64 slots).
+- They fuse with layer norms and dropout (norm(query + norm(Linear(recalls)))); ours is the
+  zero-initialised residual below.
+- They read at four temporal levels, each with a memory of its own: the front-end's
+  output and after three of the four blocks of their temporal network.
+Ours is measured (README, Faces that move), not theirs; their recipe is the next thing to
+try against it.
 
 Heads: H candidate sounds per lip shape (the one-to-many viseme-to-phoneme mapping). If
 every head were pulled towards the audio's address they would all learn the same one, so

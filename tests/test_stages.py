@@ -82,5 +82,6 @@ def test_report_shows_each_figure_with_its_interval(workdir):
     table = report.interval_table(report.results(config.load()))
     en, zh = table.loc[("multi", "en")], table.loc[("multi", "zh")]
     assert en["STOI"] == "0.600 [0.500, 0.700]" and en["ESTOI"] == "0.400"  # no interval recorded: none shown
-    assert en["generated WER"] == "0.600" and zh["generated CER"] == "0.400 [0.500, 0.700]"
-    assert en["lip reading PER"] == "0.200 [0.150, 0.250]" and zh["lip reading CER"] == "0.250"
+    assert (en["unit"], en["generated speech"]) == ("WER", "0.600")
+    assert (zh["unit"], zh["generated speech"]) == ("CER", "0.400 [0.500, 0.700]")
+    assert en["lip reading PER"] == "0.200 [0.150, 0.250]" and zh["lip reading"] == "0.250"

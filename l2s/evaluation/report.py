@@ -71,17 +71,18 @@ def _interval_columns(intervals: dict, prefix: str) -> dict:
 def interval_table(results: pd.DataFrame) -> pd.DataFrame:
     """Rows model x language: each figure of the generated speech and of the lip reader
     with its 95 % bootstrap interval over the test clips, as text ("0.602 [0.585, 0.619]");
-    WER or CER by whether the language is written with spaces."""
+    the recogniser's and the lip reader's error in `unit`: WER, or CER for a language
+    written without spaces."""
     rows = []
     for r in results.to_dict("records"):
         unit = "wer" if text.spaced(r["language"]) else "cer"
-        cells = {"model": r["model"], "language": r["language"]}
+        cells = {"model": r["model"], "language": r["language"], "unit": unit.upper()}
         for column, label in (
             ("stoi", "STOI"),
             ("estoi", "ESTOI"),
             ("pesq_wb", "PESQ wb"),
-            (unit, f"generated {unit.upper()}"),
-            (f"lip_{unit}", f"lip reading {unit.upper()}"),
+            (unit, "generated speech"),
+            (f"lip_{unit}", "lip reading"),
             ("lip_per", "lip reading PER"),
         ):
             value, low, high = (r.get(k) for k in (column, f"{column}_low", f"{column}_high"))

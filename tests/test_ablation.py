@@ -49,7 +49,8 @@ def test_study_runs_each_recipe_with_each_model(tmp_path, monkeypatch):
         load(write_params(tmp_path, studies={"s": {**study, "recipes": {"bad": {"ctc_wieght": 1}}}}))
 
 
-def test_summary_means_over_seeds(tmp_path):
+def test_summary_means_over_seeds(tmp_path, monkeypatch):
+    monkeypatch.setenv("L2S_ROOT", str(tmp_path))  # no clip tables: no intervals
     path = tmp_path / "ablations.csv"
     rows = [
         {
@@ -72,7 +73,24 @@ def test_summary_means_over_seeds(tmp_path):
     ablation._append(path, rows[:1])  # a re-run replaces its own row
     table = ablation.summary(path)
     assert "en WER (lip) / STOI / ESTOI" in table and "zh CER (lip)" in table
-    assert "| a | 0, 1 | 55% (20%) / 0.650 / 0.400 | 40% (10%) / 0.650 / 0.400 | 0.100 | 30.0 |" in table
+    assert "| a | 0, 1 | 55% (20%) / 0.650 / 0.400 | 40% (10%) / 0.650 / 0.400 |  |  | 0.100 | 30.0 |" in table
+
+
+def test_summary_compares_the_speech_of_runs_on_the_same_clips(tmp_path, monkeypatch):
+    monkeypatch.setenv("L2S_ROOT", str(tmp_path))
+    rows = []
+    for name, seed, wrong in (("a", 0, 3), ("a", 1, 3), ("b", 0, 1), ("b", 1, 1)):
+        rows.append({"name": name, "seed": seed, "lang": "zh", "stoi": 0.6, "estoi": 0.4, "wer": 1, "cer": wrong / 10})
+        rows[-1] |= {"lip_wer": 0.2, "lip_cer": 0.1, "s_per_step": 0.1, "tflop": 30.0}
+        folder = tmp_path / "models" / "ablations" / name / f"s{seed}" / "val_zh"
+        folder.mkdir(parents=True)
+        # zh is scored in characters: a gets 3 of 10 wrong in every clip, b 1 (b: 2 fewer)
+        lines = ["clip_id,word_edits,words,char_edits,chars"] + [f"c{i},1,1,{wrong},10" for i in range(20)]
+        (folder / "transcripts.csv").write_text("\n".join(lines) + "\n")
+    ablation._append(tmp_path / "ablations.csv", rows)
+    a, b = (line.split(" | ") for line in ablation.summary(tmp_path / "ablations.csv").splitlines()[2:])
+    assert a[3:5] == ["0.300 [0.300, 0.300]", ""]
+    assert b[3:5] == ["0.100 [0.100, 0.100]", "-0.200 [-0.200, -0.200] lower"]
 
 
 def test_reader_summary_gives_each_language_and_the_mean_over_seeds(tmp_path, monkeypatch):

@@ -22,6 +22,7 @@ import argparse
 import csv
 import dataclasses
 import logging
+import shutil
 import sys
 import tempfile
 import time
@@ -81,14 +82,22 @@ def training_compute(params: config.Params, model: str) -> float:
     return total
 
 
-def score_split(checkpoint: Path, lang: str, split: str = "val", seed: int = 0) -> dict:
+def score_split(checkpoint: Path, lang: str, split: str = "val", seed: int = 0, keep: Path | None = None) -> dict:
     """STOI, ESTOI, recogniser WER/CER and lip-reading PER/WER of a model on one split,
-    spoken and heard as the test and wer stages do it (l2s.evaluation.test.speak, wer.transcribe)."""
+    spoken and heard as the test and wer stages do it (l2s.evaluation.test.speak, wer.transcribe).
+    `keep`: a folder for the per-clip tables (scores.csv, transcripts.csv, lipreading.csv),
+    which the summary's intervals and paired comparisons read."""
     params = config.load()
     cfg = dataclasses.replace(params.test, seed=seed, save_wav=True, save_mel=False)
     with tempfile.TemporaryDirectory(prefix=f"l2s-{lang}-{split}-") as tmp:
         spoken = test.speak(checkpoint, lang, split, cfg, Path(tmp))
-        _, heard = wer.transcribe(Path(tmp), lang, params)
+        transcripts, heard = wer.transcribe(Path(tmp), lang, params)
+        if keep is not None:
+            keep.mkdir(parents=True, exist_ok=True)
+            for table in ("scores.csv", "lipreading.csv"):
+                if (Path(tmp) / table).exists():
+                    shutil.copyfile(Path(tmp) / table, keep / table)
+            paths.write_csv(keep / "transcripts.csv", transcripts)
     row = {"stoi": spoken["stoi"], "estoi": spoken["estoi"], "wer": heard["wer"], "cer": heard["cer"]}
     if "lip_reading" in spoken:
         lips = spoken["lip_reading"]
@@ -157,7 +166,7 @@ def run(
             if reader_only:
                 scores = read_split(out / paths.LAST, lang, "val", out / f"lipreading_{lang}")
             else:
-                scores = score_split(out / paths.BEST, lang, "val", seed=0)
+                scores = score_split(out / paths.BEST, lang, "val", seed=0, keep=out / f"val_{lang}")
             rows.append(
                 {
                     "name": name,
@@ -196,9 +205,9 @@ def rescore() -> None:
     path = paths.root() / "reports" / TABLE
     rows = list(csv.DictReader(open(path, newline="", encoding="utf-8")))
     for row in rows:
-        checkpoint = paths.root() / "models" / "ablations" / row["name"] / f"s{row['seed']}" / paths.BEST
+        run = paths.root() / "models" / "ablations" / row["name"] / f"s{row['seed']}"
         try:
-            row.update(score_split(checkpoint, row["lang"], "val", seed=0))
+            row.update(score_split(run / paths.BEST, row["lang"], "val", seed=0, keep=run / f"val_{row['lang']}"))
         except (FileNotFoundError, ValueError) as e:
             log.warning("%s seed %s %s keeps its old scores: %s", row["name"], row["seed"], row["lang"], e)
             continue
@@ -206,10 +215,13 @@ def rescore() -> None:
     _append(path, rows)
 
 
-def summary(path: Path | None = None) -> str:
+def summary(path: Path | None = None, against: str | None = None) -> str:
     """reports/ablations.csv as a markdown table: a row per name, each language's
     validation WER (CER for an unspaced one), lip-reading WER, STOI and ESTOI as means
-    over its seeds, with the seeds, the training time and the compute."""
+    over its seeds, with the seeds, the training time and the compute. Where the runs kept
+    their clip tables (models/ablations/<name>/s<seed>/val_<lang>/), the generated speech's
+    mean WER/CER over the languages with its interval over clips, and its paired difference
+    from the row `against` (default: the first), as reader_summary gives them."""
     import pandas as pd
 
     table = pd.read_csv(path or paths.root() / "reports" / TABLE)
@@ -217,12 +229,15 @@ def summary(path: Path | None = None) -> str:
     table["lip"] = [row.lip_wer if text.spaced(row.lang) else row.lip_cer for row in table.itertuples()]
     languages = list(table.lang.unique())
     units = {lang: "WER" if text.spaced(lang) else "CER" for lang in languages}
+    against = against or table.name.iloc[0]
+    reference = _kept_clips(against, languages, _heard_errors)
     lines = [
         "| name | seeds | "
         + " | ".join(f"{lang} {units[lang]} (lip) / STOI / ESTOI" for lang in languages)
-        + " | s/step | TFLOP |",
+        + f" | mean WER/CER [95 % CI over clips] | minus {against} [95 % CI] | s/step | TFLOP |",
     ]
     lines.append("|" + "---|" * (lines[0].count("|") - 1))
+    seed_means = table.groupby(["name", "seed"]).words.mean()
     for name, group in table.groupby("name", sort=False):
         cells = []
         for lang in languages:
@@ -235,7 +250,14 @@ def summary(path: Path | None = None) -> str:
             cells.append(f"{m.words:.0%}{lip} / {m.stoi:.3f} / {m.estoi:.3f}")
         m = group.mean(numeric_only=True)
         seeds = ", ".join(str(s) for s in sorted(group.seed.unique()))
-        lines.append(f"| {name} | {seeds} | " + " | ".join(cells) + f" | {m.s_per_step:.3f} | {m.tflop:.1f} |")
+        compared = _compare(
+            _kept_clips(name, languages, _heard_errors),
+            reference if name != against else {},
+            seed_means[name],
+            seed_means.get(against, pd.Series(dtype=float)),
+        )
+        tail = f" | {' | '.join(compared)} | {m.s_per_step:.3f} | {m.tflop:.1f} |"
+        lines.append(f"| {name} | {seeds} | " + " | ".join(cells) + tail)
     return "\n".join(lines)
 
 
@@ -261,7 +283,7 @@ def reader_summary(path: Path | None = None, against: str | None = None, names: 
     languages = list(table.lang.unique())
     units = {lang: "WER" if text.spaced(lang) else "CER" for lang in languages}
     against = against or table.name.iloc[0]
-    reference = _reader_clips(against, languages)
+    reference = _kept_clips(against, languages, _read_errors)
     head = " | ".join(f"{lang} PER / {units[lang]}" for lang in languages)
     lines = [
         f"| name | seeds | {head} | mean PER (seeds' range) | mean PER [95 % CI over clips]"
@@ -279,60 +301,77 @@ def reader_summary(path: Path | None = None, against: str | None = None, names: 
         ]
         per_seed = group.groupby("seed").lip_per.mean()
         seeds = ", ".join(str(s) for s in sorted(group.seed.unique()))
-        pooled, difference = _reader_intervals(_reader_clips(name, languages), reference if name != against else {})
-        if difference is not None:  # the clips' interval misses the training's luck: the seeds must agree too
-            ref_seeds = table[table.name == against].groupby("seed").lip_per.mean()
-            if len(per_seed) < 2 or len(ref_seeds) < 2:
-                verdict = "one seed"
-            elif difference.high < 0 and per_seed.max() < ref_seeds.min():
-                verdict = "lower"
-            elif difference.low > 0 and per_seed.min() > ref_seeds.max():
-                verdict = "higher"
-            else:
-                verdict = "not shown"
-            difference = f"{difference:+.3f} {verdict}"
-        else:
-            difference = ""
+        pooled, difference = _compare(
+            _kept_clips(name, languages, _read_errors),
+            reference if name != against else {},
+            per_seed,
+            table[table.name == against].groupby("seed").lip_per.mean(),
+        )
         tail = f" | {spread(per_seed)} | {pooled} | {difference} | {group.tflop.mean():.1f} |"
         lines.append(f"| {name} | {seeds} | " + " | ".join(cells) + tail)
     return "\n".join(lines)
 
 
-def _reader_clips(name: str, languages: list[str]) -> dict[tuple[str, str], tuple[float, int]]:
-    """(language, clip) -> (phoneme edits, mean over the seeds; reference phonemes) of
-    reader-only run `name`, from its kept lipreading.csv tables; empty when none are kept."""
+def _read_errors(run: Path, lang: str):
+    """(clip, phoneme edits, phonemes) of a reader-only run's lip reading of one language."""
     import pandas as pd
 
+    for table in sorted(run.glob(f"s*/lipreading_{lang}/lipreading.csv")):
+        for row in pd.read_csv(table, keep_default_na=False).itertuples():
+            yield (row.clip_id, *lipreading.phoneme_error(row.phonemes.split(), row.read_phonemes.split()))
+
+
+def _heard_errors(run: Path, lang: str):
+    """(clip, edits, reference length) of the recogniser on a run's generated speech of one
+    language: words, or characters in a language written without spaces."""
+    import pandas as pd
+
+    unit = ("word_edits", "words") if text.spaced(lang) else ("char_edits", "chars")
+    for table in sorted(run.glob(f"s*/val_{lang}/transcripts.csv")):
+        for row in pd.read_csv(table, keep_default_na=False).to_dict("records"):
+            yield row["clip_id"], row[unit[0]], row[unit[1]]
+
+
+def _kept_clips(name: str, languages: list[str], errors) -> dict[tuple[str, str], tuple[float, int]]:
+    """(language, clip) -> (edits, mean over the seeds; reference length) of ablation run
+    `name`, from the clip tables its seeds kept (`errors`: _read_errors or _heard_errors);
+    empty when none are kept."""
     edits: dict[tuple[str, str], list[int]] = {}
-    phonemes: dict[tuple[str, str], int] = {}
+    lengths: dict[tuple[str, str], int] = {}
     for lang in languages:
-        for table in sorted(
-            (paths.root() / "models" / "ablations" / name).glob(f"s*/lipreading_{lang}/lipreading.csv")
-        ):
-            for row in pd.read_csv(table, keep_default_na=False).itertuples():
-                e, n = lipreading.phoneme_error(row.phonemes.split(), row.read_phonemes.split())
-                edits.setdefault((lang, row.clip_id), []).append(e)
-                phonemes[lang, row.clip_id] = n
-    return {k: (sum(e) / len(e), phonemes[k]) for k, e in edits.items() if phonemes[k]}
+        for clip, e, n in errors(paths.root() / "models" / "ablations" / name, lang):
+            edits.setdefault((lang, clip), []).append(e)
+            lengths[lang, clip] = n
+    return {k: (sum(e) / len(e), lengths[k]) for k, e in edits.items() if lengths[k]}
 
 
-def _reader_intervals(clips: dict, reference: dict):
-    """The mean PER of `clips` (seeds averaged clip by clip) with its interval over clips
-    ("" without clips), and its paired difference from `reference` on the clips both read
-    (None without common clips)."""
+def _compare(clips: dict, reference: dict, seeds, reference_seeds) -> tuple[str, str]:
+    """Table cells: the mean error rate over the languages of `clips` with its 95 % interval
+    over the clips, and its paired difference from `reference` on the clips both scored,
+    called lower or higher only where that interval excludes zero and every seed's mean
+    (`seeds`) is on the same side of every seed of the reference: the clips' interval
+    misses the training's own luck. "" where there is nothing to show."""
     from l2s.evaluation import bootstrap
 
     if not clips:
-        return "", None
+        return "", ""
     keys = list(clips)
     pooled = bootstrap.rate_interval([clips[k][0] for k in keys], [clips[k][1] for k in keys], [k[0] for k in keys])
     both = [k for k in keys if k in reference]
     if not both:
-        return f"{pooled}", None
+        return f"{pooled}", ""
     difference = bootstrap.paired_difference(
         [clips[k][0] for k in both], [reference[k][0] for k in both], [clips[k][1] for k in both], [k[0] for k in both]
     )
-    return f"{pooled}", difference
+    if len(seeds) < 2 or len(reference_seeds) < 2:
+        verdict = "one seed"
+    elif difference.high < 0 and max(seeds) < min(reference_seeds):
+        verdict = "lower"
+    elif difference.low > 0 and min(seeds) > max(reference_seeds):
+        verdict = "higher"
+    else:
+        verdict = "not shown"
+    return f"{pooled}", f"{difference:+.3f} {verdict}"
 
 
 def reader_confusions(names: list[str], top: int = 3) -> str:
@@ -391,7 +430,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--against",
         metavar="NAME",
-        help="with --reader-only --table: the row each is compared with (default: the first)",
+        help="with --table: the row each is compared with (default: the first)",
     )
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="train overrides, YAML values")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
@@ -408,7 +447,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     if args.table:
-        print(reader_summary(against=args.against) if args.reader_only else summary())
+        print(reader_summary(against=args.against) if args.reader_only else summary(against=args.against))
         return 0
     if args.confusions:
         print(reader_confusions(args.confusions))

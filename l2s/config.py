@@ -177,17 +177,21 @@ class CorpusConfig:
 
 @dataclass(frozen=True)
 class CropConfig:
-    """Output crop: `size` x `size` pixels of `region` (face or mouth), gray or RGB."""
+    """Output crop: `size` x `size` pixels of `region` (face or mouth), gray or RGB; the
+    anchors placed by a similarity or an affine map (l2s.data.facecrop)."""
 
     size: int = 88
     region: Literal["face", "mouth"] = "mouth"
     gray: bool = True
+    align: Literal["similarity", "affine"] = "similarity"
 
     def __post_init__(self):
         if self.size < 8:
             raise ConfigError(f"preprocess.crop.size: at least 8 pixels, got {self.size}")
         if self.region not in ("face", "mouth"):  # also for a CropConfig made in code, not parsed
             raise ConfigError(f"preprocess.crop.region: face or mouth, got {self.region!r}")
+        if self.align not in ("similarity", "affine"):
+            raise ConfigError(f"preprocess.crop.align: similarity or affine, got {self.align!r}")
 
 
 @dataclass(frozen=True)

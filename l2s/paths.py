@@ -28,6 +28,21 @@ def root() -> Path:
     )
 
 
+@contextlib.contextmanager
+def rooted_at(folder: Path) -> Iterator[Path]:
+    """Run the stages' code in another repository root, and its spawned workers too
+    (they inherit $L2S_ROOT): a scratch repository for a variant of the data."""
+    before = os.environ.get("L2S_ROOT")
+    os.environ["L2S_ROOT"] = str(folder)
+    try:
+        yield folder
+    finally:
+        if before is None:
+            del os.environ["L2S_ROOT"]
+        else:
+            os.environ["L2S_ROOT"] = before
+
+
 def resolve(path: str | Path) -> Path:
     path = Path(path)
     return path if path.is_absolute() else root() / path

@@ -156,3 +156,41 @@ def test_reader_confusions_count_substituted_words(tmp_path, monkeypatch):
     )
     table = ablation.reader_confusions(["a"]).splitlines()
     assert table[2] == "| a s0 | en | 3 of 7 | set -> lay 2, b -> p 1 |"
+
+
+def test_a_variant_repository_reads_this_ones_raw_videos_with_other_settings(workdir, tmp_path_factory):
+    from l2s import paths
+
+    (workdir / "data" / "raw" / "en").mkdir(parents=True)
+    (workdir / "data" / "raw" / "en" / "a.mp4").write_bytes(b"video")
+    folder = tmp_path_factory.mktemp("scratch") / "v"
+    with ablation.variant_repository(folder, {"preprocess": {"crop": {"align": "affine"}}}, raw_from=workdir) as p:
+        assert paths.root() == folder.resolve()
+        assert p.preprocess.crop.align == "affine" and p.preprocess.crop.size == 88  # merged, not replaced
+        assert (paths.raw_dir("en") / "a.mp4").read_bytes() == b"video"
+    assert paths.root() == workdir and not folder.exists()
+    assert (workdir / "data" / "raw" / "en" / "a.mp4").exists()  # the user's videos stay
+    with pytest.raises(RuntimeError), ablation.variant_repository(folder, {}):
+        raise RuntimeError("a run that fails keeps what it built")
+    assert (folder / "params.yaml").exists()
+
+
+def test_preprocess_overrides_run_the_default_recipe_on_a_variant(workdir, tmp_path_factory, monkeypatch):
+    from l2s import paths
+    from l2s.data import preprocess
+
+    made = []
+    monkeypatch.setattr(preprocess, "run", lambda lang, p: made.append((lang, p.preprocess.crop.align)) or None)
+    calls = []
+    monkeypatch.setattr(ablation, "run", lambda *a, **k: calls.append((a, k, paths.root())) or [])
+    monkeypatch.setattr(ablation.shutil, "rmtree", lambda path: None)  # nothing was built to remove
+    scratch = tmp_path_factory.mktemp("scratch")
+    assert (
+        ablation.main(["affine", "--reader-only", "--preprocess", "crop.align=affine", "--scratch", str(scratch)]) == 0
+    )
+    assert made == [(lang, "affine") for lang in ("en", "es", "zh")]
+    ((args, kwargs, root),) = calls
+    assert args == ("affine", {}, [0, 1]) and root == scratch / "affine"
+    assert kwargs == {"reader_only": True, "into": workdir, "preprocess": {"crop": {"align": "affine"}}}
+    with pytest.raises(SystemExit):
+        ablation.main(["x", "--preprocess", "crop.align=affine"])  # a whole run: not with --preprocess

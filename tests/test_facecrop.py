@@ -12,7 +12,17 @@ import pytest
 import skimage.data
 
 from l2s.config import CropConfig
-from l2s.data.facecrop import FaceTracker, anchors, count_faces, crop, fill_gaps, similarity, smooth, template
+from l2s.data.facecrop import (
+    FaceTracker,
+    affine,
+    anchors,
+    count_faces,
+    crop,
+    fill_gaps,
+    similarity,
+    smooth,
+    template,
+)
 
 # The astronaut's pupils, read off the image by hand (x, y): image-left, image-right.
 ASTRONAUT_EYES = np.array([[204.0, 102.0], [245.0, 104.0]])
@@ -78,6 +88,34 @@ def test_crop_puts_the_anchors_on_the_template(scale, gray):
     plane = out[0] if gray else out[0, ..., 0]
     for p in dst:
         assert np.abs(blob_centroid(plane, p) - p).max() < 0.1  # measured ~0.005; a half-pixel slip fails
+
+
+def test_affine_alignment_undoes_the_foreshortening_of_a_turned_head():
+    spec = CropConfig(size=88, region="mouth", align="affine")
+    dst = template(spec)
+    frontal = apply(cv2.invertAffineTransform(similarity_matrix(8.0, 0.5, (-30.0, -20.0))), dst)
+    # the head turned away and nodding, as the image shows it: eyes closer together about
+    # the face's centre line, the mouth closer to the eyes (a planar face, foreshortened)
+    centre = frontal.mean(axis=0)
+    turned = centre + (frontal - centre) * (0.8, 0.85)
+    m = affine(turned[None], dst)[0]
+    assert np.abs(apply(m, turned) - dst).max() < 1e-9  # three anchors: exact
+    assert np.abs(apply(similarity(turned[None], dst)[0], turned) - dst).max() > 0.5  # a similarity cannot
+    # the crop of the foreshortened frame is the frontal frame's crop
+    h, w = 400, 500
+    yy, xx = np.mgrid[:h, :w]
+    texture = (127 + 60 * np.sin(xx / 7.0) * np.cos(yy / 11.0)).astype(np.uint8)
+    squeeze = np.array([[0.8, 0, centre[0] * 0.2], [0, 0.85, centre[1] * 0.15]])  # frontal -> turned
+    turned_frame = cv2.warpAffine(texture, squeeze, (w, h), flags=cv2.INTER_LINEAR)
+    a = crop(texture[None], frontal[None], spec)[0].astype(float)
+    b = crop(turned_frame[None], turned[None], spec)[0].astype(float)
+    assert np.abs(a - b)[8:-8, 8:-8].mean() < 3.0  # measured 0.3
+    kept = crop(turned_frame[None], turned[None], CropConfig(size=88, region="mouth"))[0].astype(float)
+    assert np.abs(a - kept)[8:-8, 8:-8].mean() > 3.0  # the similarity's crop: 6.5
+    collinear = np.array([[[0.0, 0.0], [1.0, 1.0], [2.0, 2.0]]])
+    assert np.isnan(affine(collinear, dst)).all()
+    with pytest.raises(ValueError, match="similarity or affine"):
+        CropConfig(align="projective")
 
 
 def test_template_is_in_pixels_and_mouth_is_tighter():

@@ -3,6 +3,11 @@
 Per frame, three anchors (both eye centres and the mouth centre) are mapped onto fixed
 template positions by a similarity transform (rotation + uniform scale + shift), so a
 head that turns in the image plane, nods closer or moves gives the same crop framing.
+`crop.align: affine` maps them exactly instead (shear and a scale per axis as well): a
+head turned away (yaw) brings its eyes closer together in the image, one nodding (pitch)
+its mouth closer to its eyes, and the affine map stretches both back to the template, a
+planar frontalisation of the face (the lips are nearly flat; the nose and the far cheek
+are not, and stay as the camera saw them).
 The pipeline is: `FaceTracker.track` -> `anchors` -> `fill_gaps` -> `smooth` -> `crop`;
 `track_face` runs it up to the crop on frames in memory, as preprocessing does, and
 `face_anchors` -> `settle` -> `crops` the same one frame at a time, as `l2s speak` does.
@@ -384,6 +389,21 @@ def similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     return m
 
 
+def affine(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """Least-squares affine transforms taking src[t] onto dst: [T, 2, 3] matrices (exact
+    for three anchors). src [T, K, 2], dst [K, 2]; frames whose anchors are collinear get
+    NaN (no affine map holds them)."""
+    src = np.asarray(src, np.float64)
+    dst = np.asarray(dst, np.float64)
+    a = np.concatenate([src, np.ones((*src.shape[:2], 1))], axis=2)  # [T,K,3]: x, y, 1
+    normal = a.transpose(0, 2, 1) @ a  # [T,3,3]
+    singular = np.abs(np.linalg.det(normal)) < 1e-9 * np.abs(src).max(initial=1.0) ** 4
+    normal[singular] = np.eye(3)
+    m = np.linalg.solve(normal, a.transpose(0, 2, 1) @ dst).transpose(0, 2, 1)  # [T,2,3]
+    m[singular] = np.nan
+    return m
+
+
 def _warp(frame: np.ndarray, m: np.ndarray, size: int) -> np.ndarray:
     """warpAffine to size x size; big downscales first shrink the footprint by area averaging."""
     scale = float(np.hypot(m[0, 0], m[1, 0]))
@@ -428,7 +448,7 @@ def crops(frames: Iterable[np.ndarray], points: np.ndarray, spec: CropConfig) ->
     if len(bad):
         raise ValueError(f"anchor points missing in {len(bad)} frames (first: {bad[0]}); fill_gaps first")
     with np.errstate(divide="ignore", invalid="ignore"):
-        mats = similarity(points, template(spec))
+        mats = (affine if spec.align == "affine" else similarity)(points, template(spec))
     bad = np.flatnonzero(~np.isfinite(mats).all(axis=(1, 2)))
     if len(bad):
         raise ValueError(f"anchor points coincide in {len(bad)} frames (first: {bad[0]})")

@@ -19,14 +19,17 @@ of its recipes, named `<study>_<recipe>_<model>`. `--rescore` scores every row a
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import dataclasses
+import functools
 import logging
 import shutil
 import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import torch
@@ -56,6 +59,58 @@ def with_overrides(
     )
     params.train_config(model)  # a bad override fails before training
     return params
+
+
+@contextlib.contextmanager
+def variant_repository(folder: Path, changes: dict, raw_from: Path | None = None) -> Iterator[config.Params]:
+    """A scratch repository at `folder`, with this repository's params.yaml under `changes`
+    (nested sections merged: {"corpus": {"motion": {"blinks": False}}}), in which the
+    stages' code runs while the context is open (l2s.paths.rooted_at); yields its params.
+    `raw_from`: a repository whose data/raw/<lang> folders it reads (linked, never written:
+    preprocessing only reads raw videos), instead of building its own. The folder is
+    removed when the context ends without an error; after one, what it built is kept for
+    the next try."""
+    import yaml
+
+    here, folder = paths.root(), folder.resolve()
+    merged = yaml.safe_load((here / "params.yaml").read_text(encoding="utf-8"))
+    _merge(merged, changes)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "params.yaml").write_text(yaml.safe_dump(merged, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    with paths.rooted_at(folder):
+        params = config.load()
+        if raw_from is not None:
+            for lang in params.languages:
+                link = params.raw_dir(lang)  # a source's own path when it is absolute, else under folder
+                if link.is_relative_to(folder) and not link.exists():
+                    link.parent.mkdir(parents=True, exist_ok=True)
+                    link.symlink_to(raw_from / link.relative_to(folder), target_is_directory=True)
+        yield params
+    shutil.rmtree(folder)
+
+
+def _merge(into: dict, changes: dict) -> None:
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            _merge(into[key], value)
+        else:
+            into[key] = value
+
+
+def preprocessed_variant(name: str, changes: dict, seeds: list[int], scratch: Path) -> list[dict]:
+    """Reader-only runs of `name` (the default recipe, `seeds`) on this repository's raw
+    videos preprocessed with the preprocess settings `changes` ({"crop": {"align": "affine"}})
+    in a scratch repository under `scratch`; runs and rows go to this repository."""
+    from l2s.data import preprocess
+
+    here, rows = paths.root(), []
+    with variant_repository(scratch / name, {"preprocess": changes}, raw_from=here) as params:
+        for lang in params.languages:
+            if not (paths.processed_dir(lang) / "clips.csv").exists():  # a killed run keeps what it built
+                preprocess.run(lang, params)
+                shutil.rmtree(paths.interim_dir(lang))  # the per-video cache, not read again
+        rows += run(name, {}, seeds, reader_only=True, into=here, preprocess=changes)
+    return rows
 
 
 def training_compute(params: config.Params, model: str) -> float:
@@ -138,12 +193,14 @@ def run(
     entry: config.ModelEntry | None = None,
     reader_only: bool = False,
     into: Path | None = None,
+    preprocess: dict | None = None,
 ) -> list[dict]:
     """Train `name` once per seed and score each language's validation split. `reader_only`:
     the lip-reading pre-training alone (train.reader_steps), scored by its lip reading, into
     reports/reader_ablations.csv: what the lips carry, for a quarter of a whole run's compute.
     `into`: the repository that keeps the runs and the table (default: the one whose data
-    trains them; another one for data built elsewhere, as motion_cost --train-without does)."""
+    trains them; another one for data built elsewhere, as motion_cost --train-without does).
+    `preprocess`: the preprocess settings that data was made with, recorded in the rows."""
     into = into or paths.root()
     base = config.load()
     model = model or next(iter(base.models))
@@ -170,7 +227,11 @@ def run(
             rows.append(
                 {
                     "name": name,
-                    "overrides": yaml.safe_dump(overrides, default_flow_style=True, width=10**6).strip(),
+                    "overrides": yaml.safe_dump(
+                        overrides | ({"preprocess": preprocess} if preprocess else {}),
+                        default_flow_style=True,
+                        width=10**6,
+                    ).strip(),
                     "seed": seed,
                     "lang": lang,
                     **scores,
@@ -433,6 +494,15 @@ def main(argv: list[str] | None = None) -> int:
         help="with --table: the row each is compared with (default: the first)",
     )
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="train overrides, YAML values")
+    parser.add_argument(
+        "--preprocess",
+        nargs="*",
+        default=[],
+        metavar="KEY=VALUE",
+        help="with --reader-only: preprocess the raw videos again with these settings (crop.align=affine), "
+        "in a scratch repository (--scratch)",
+    )
+    parser.add_argument("--scratch", type=Path, default=Path(tempfile.gettempdir()) / "l2s-variants")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
     parser.add_argument("--model", help="a model of params.yaml (default: the first)")
     parser.add_argument("--study", help="run every row of params.yaml's studies.<STUDY> instead")
@@ -459,13 +529,23 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         overrides = {k: _value(v) for k, v in (item.split("=", 1) for item in args.set)}
+        preprocess: dict = {}
+        for key, value in (item.split("=", 1) for item in args.preprocess):
+            *sections, last = key.split(".")
+            _merge(preprocess, functools.reduce(lambda inner, k: {k: inner}, reversed(sections), {last: _value(value)}))
     except ValueError:
-        parser.error("--set takes KEY=VALUE items")
+        parser.error("--set and --preprocess take KEY=VALUE items")
+    if preprocess and not args.reader_only:
+        parser.error("--preprocess needs --reader-only (a whole run is scored by recognisers this repository keeps)")
     try:
         if args.rescore:
             rescore()
         elif args.study:
             study(args.study)
+        elif preprocess:
+            if overrides:
+                parser.error("--preprocess runs the default recipe; give --set runs their own name")
+            preprocessed_variant(args.name, preprocess, args.seeds, args.scratch)
         else:
             run(args.name, overrides, args.seeds, args.model, reader_only=args.reader_only)
     except (config.ConfigError, FileNotFoundError, ValueError) as e:

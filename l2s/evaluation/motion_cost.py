@@ -37,17 +37,14 @@ reports/reader_ablations.csv beside the default recipe's rows, on the same valid
 from __future__ import annotations
 
 import argparse
-import contextlib
 import csv
 import dataclasses
 import json
 import logging
 import multiprocessing as mp
-import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -171,20 +168,6 @@ SWITCH_OFF = {
 }
 
 
-@contextlib.contextmanager
-def _root(folder: Path) -> Iterator[None]:
-    """Run the stages' code in another repository root (and its spawned workers too)."""
-    before = os.environ.get("L2S_ROOT")
-    os.environ["L2S_ROOT"] = str(folder)
-    try:
-        yield
-    finally:
-        if before is None:
-            del os.environ["L2S_ROOT"]
-        else:
-            os.environ["L2S_ROOT"] = before
-
-
 def render_subset(lang: str, params, motion_change: dict, utt_ids: set[str], root: Path, pronunciation: Path) -> None:
     """The corpus videos `utt_ids` of `lang` rendered again under `root` with corpus.motion
     changed by `motion_change`, listed in a manifest that keeps them in the val split, beside
@@ -233,7 +216,7 @@ def switch_off(checkpoint: Path, scratch: Path, parts: dict[str, dict] = SWITCH_
         rows.append({"lang": lang, "off": "nothing", **read_split(checkpoint, lang, "val", reader=reader)})
         for part, change in parts.items():
             root = scratch / part.replace(" ", "_")
-            with _root(root):
+            with paths.rooted_at(root):
                 render_subset(lang, params, change, utt_ids, root, pronunciation)
                 preprocess.run(lang, params)
                 rows.append({"lang": lang, "off": part, **read_split(checkpoint, lang, "val", reader=reader)})
@@ -246,34 +229,24 @@ def train_without(parts: list[str], seeds: list[int], scratch: Path) -> list[dic
     `parts` switched off; the runs and their rows go to this repository (models/ablations/
     motion_off_<part>/, reports/reader_ablations.csv), the rebuilt data to `scratch`, which is
     removed once every seed of a part is scored."""
-    import yaml
-
     from l2s import config
     from l2s.corpus import build
     from l2s.data import preprocess
     from l2s.evaluation import ablation
 
-    here = paths.root()
     unknown = [p for p in parts if p not in SWITCH_OFF]
     if unknown:
         raise config.ConfigError(f"unknown motion part(s) {unknown}; choose from {list(SWITCH_OFF)}")
-    rows = []
+    here, rows = paths.root(), []
     for part in parts:
         name = "motion_off_" + part.replace(" ", "_")
-        root = scratch / name
-        raw_params = yaml.safe_load((here / "params.yaml").read_text(encoding="utf-8"))
-        raw_params["corpus"]["motion"].update(SWITCH_OFF[part])
-        root.mkdir(parents=True, exist_ok=True)
-        (root / "params.yaml").write_text(yaml.safe_dump(raw_params, sort_keys=False), encoding="utf-8")
-        with _root(root):
-            params = config.load()
+        with ablation.variant_repository(scratch / name, {"corpus": {"motion": SWITCH_OFF[part]}}) as params:
             for lang in params.corpus.languages:
                 if not (paths.processed_dir(lang) / "clips.csv").exists():  # a killed run keeps what it built
                     build.run(lang, params)
                     preprocess.run(lang, params)
                     shutil.rmtree(paths.interim_dir(lang))  # the per-video cache: a gigabyte, not read again
             rows += ablation.run(name, {}, seeds, reader_only=True, into=here)
-        shutil.rmtree(root)
     return rows
 
 

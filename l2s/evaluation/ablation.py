@@ -14,6 +14,16 @@ validation data and the test split stays unseen. The second runs every row of a 
 in params.yaml (`studies:`): each of its models (languages + train overrides) with each
 of its recipes, named `<study>_<recipe>_<model>`. `--rescore` scores every row again
 (after the recogniser was retrained, say).
+
+    python -m l2s.evaluation.ablation memory --reader-only --set model.memory_slots=64
+    python -m l2s.evaluation.ablation affine --reader-only --preprocess crop.align=affine
+    python -m l2s.evaluation.ablation --table [--reader-only] [--against NAME]
+
+`--reader-only` trains the lip-reading pre-training alone and scores its lip reading
+(reports/reader_ablations.csv); `--preprocess` makes its data again with other preprocess
+settings, in a scratch repository. Each run keeps its per-clip tables, so `--table` gives
+every row's mean error with a 95 % bootstrap interval over the validation clips and its
+paired difference from another row (l2s.evaluation.bootstrap).
 """
 
 from __future__ import annotations

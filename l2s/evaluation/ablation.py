@@ -15,7 +15,7 @@ in params.yaml (`studies:`): each of its models (languages + train overrides) wi
 of its recipes, named `<study>_<recipe>_<model>`. `--rescore` scores every row again
 (after the recogniser was retrained, say).
 
-    python -m l2s.evaluation.ablation memory --reader-only --set model.memory_slots=64
+    python -m l2s.evaluation.ablation temporal --reader-only --set "model={temporal_blocks: 2}"
     python -m l2s.evaluation.ablation affine --reader-only --preprocess crop.align=affine
     python -m l2s.evaluation.ablation --table [--reader-only] [--against NAME]
 

@@ -109,9 +109,11 @@ def corpus_rates(counts: list[dict]) -> dict[str, float]:
 
 def rate_intervals(counts: list[dict]) -> dict[str, dict[str, float]]:
     """95 % bootstrap intervals of corpus_rates over the sentences of `counts`, as a
-    metrics file keeps them ({"wer": {"low", "high"}, "cer": ...})."""
+    metrics file keeps them ({"wer": {"low", "high"}, "cer": ...}; none without sentences)."""
     from l2s.evaluation import bootstrap
 
+    if not counts:
+        return {}
     one = [0] * len(counts)  # one stratum: the sentences of one language
     return {
         unit: bootstrap.as_metrics(

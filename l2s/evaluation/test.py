@@ -224,12 +224,13 @@ def _score(job) -> tuple[str, dict]:
 
 def _means(rows: list[dict], prefix: str) -> dict:
     """Every score's mean over the clips, generated and ceiling, of one voicing."""
-    return {s: _mean(rows, f"{prefix}{s}") for s in SCORES} | {
+    means = {s: _mean(rows, f"{prefix}{s}") for s in SCORES}
+    return means | {
         "ceiling": {s: _mean(rows, f"{prefix}ceiling_{s}") for s in SCORES},
         "ci95": {
             s: bootstrap.as_metrics(bootstrap.mean_interval([r[f"{prefix}{s}"] for r in rows]))
-            for s in SCORES
-            if not math.isnan(_mean(rows, f"{prefix}{s}"))
+            for s, mean in means.items()
+            if not math.isnan(mean)  # a score no clip has (PESQ of silence) has no interval
         },
     }
 

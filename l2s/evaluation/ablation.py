@@ -107,10 +107,13 @@ def _merge(into: dict, changes: dict) -> None:
             into[key] = value
 
 
-def preprocessed_variant(name: str, changes: dict, seeds: list[int], scratch: Path) -> list[dict]:
-    """Reader-only runs of `name` (the default recipe, `seeds`) on this repository's raw
-    videos preprocessed with the preprocess settings `changes` ({"crop": {"align": "affine"}})
-    in a scratch repository under `scratch`; runs and rows go to this repository."""
+def preprocessed_variant(
+    name: str, changes: dict, seeds: list[int], scratch: Path, overrides: dict | None = None
+) -> list[dict]:
+    """Reader-only runs of `name` (the default recipe with the train `overrides`, `seeds`) on
+    this repository's raw videos preprocessed with the preprocess settings `changes`
+    ({"crop": {"align": "affine"}}) in a scratch repository under `scratch`; runs and rows go
+    to this repository."""
     from l2s.data import preprocess
 
     here, rows = paths.root(), []
@@ -119,7 +122,7 @@ def preprocessed_variant(name: str, changes: dict, seeds: list[int], scratch: Pa
             if not (paths.processed_dir(lang) / "clips.csv").exists():  # a killed run keeps what it built
                 preprocess.run(lang, params)
                 shutil.rmtree(paths.interim_dir(lang))  # the per-video cache, not read again
-        rows += run(name, {}, seeds, reader_only=True, into=here, preprocess=changes)
+        rows += run(name, overrides or {}, seeds, reader_only=True, into=here, preprocess=changes)
     return rows
 
 
@@ -553,9 +556,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.study:
             study(args.study)
         elif preprocess:
-            if overrides:
-                parser.error("--preprocess runs the default recipe; give --set runs their own name")
-            preprocessed_variant(args.name, preprocess, args.seeds, args.scratch)
+            preprocessed_variant(args.name, preprocess, args.seeds, args.scratch, overrides)
         else:
             run(args.name, overrides, args.seeds, args.model, reader_only=args.reader_only)
     except (config.ConfigError, FileNotFoundError, ValueError) as e:

@@ -183,7 +183,7 @@ class CropConfig:
     size: int = 88
     region: Literal["face", "mouth"] = "mouth"
     gray: bool = True
-    align: Literal["similarity", "affine"] = "similarity"
+    align: Literal["similarity", "affine"] = "affine"
 
     def __post_init__(self):
         if self.size < 8:

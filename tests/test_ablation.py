@@ -164,9 +164,9 @@ def test_a_variant_repository_reads_this_ones_raw_videos_with_other_settings(wor
     (workdir / "data" / "raw" / "en").mkdir(parents=True)
     (workdir / "data" / "raw" / "en" / "a.mp4").write_bytes(b"video")
     folder = tmp_path_factory.mktemp("scratch") / "v"
-    with ablation.variant_repository(folder, {"preprocess": {"crop": {"align": "affine"}}}, raw_from=workdir) as p:
+    with ablation.variant_repository(folder, {"preprocess": {"crop": {"align": "similarity"}}}, raw_from=workdir) as p:
         assert paths.root() == folder.resolve()
-        assert p.preprocess.crop.align == "affine" and p.preprocess.crop.size == 88  # merged, not replaced
+        assert p.preprocess.crop.align == "similarity" and p.preprocess.crop.size == 88  # merged, not replaced
         assert (paths.raw_dir("en") / "a.mp4").read_bytes() == b"video"
     assert paths.root() == workdir and not folder.exists()
     assert (workdir / "data" / "raw" / "en" / "a.mp4").exists()  # the user's videos stay
@@ -175,7 +175,7 @@ def test_a_variant_repository_reads_this_ones_raw_videos_with_other_settings(wor
     assert (folder / "params.yaml").exists()
 
 
-def test_preprocess_overrides_run_the_default_recipe_on_a_variant(workdir, tmp_path_factory, monkeypatch):
+def test_preprocess_overrides_run_a_recipe_on_a_variant(workdir, tmp_path_factory, monkeypatch):
     from l2s import paths
     from l2s.data import preprocess
 
@@ -185,12 +185,11 @@ def test_preprocess_overrides_run_the_default_recipe_on_a_variant(workdir, tmp_p
     monkeypatch.setattr(ablation, "run", lambda *a, **k: calls.append((a, k, paths.root())) or [])
     monkeypatch.setattr(ablation.shutil, "rmtree", lambda path: None)  # nothing was built to remove
     scratch = tmp_path_factory.mktemp("scratch")
-    assert (
-        ablation.main(["affine", "--reader-only", "--preprocess", "crop.align=affine", "--scratch", str(scratch)]) == 0
-    )
-    assert made == [(lang, "affine") for lang in ("en", "es", "zh")]
+    argv = ["similar", "--reader-only", "--preprocess", "crop.align=similarity", "--set", "precision=bf16"]
+    assert ablation.main([*argv, "--scratch", str(scratch)]) == 0
+    assert made == [(lang, "similarity") for lang in ("en", "es", "zh")]
     ((args, kwargs, root),) = calls
-    assert args == ("affine", {}, [0, 1]) and root == scratch / "affine"
-    assert kwargs == {"reader_only": True, "into": workdir, "preprocess": {"crop": {"align": "affine"}}}
+    assert args == ("similar", {"precision": "bf16"}, [0, 1]) and root == scratch / "similar"
+    assert kwargs == {"reader_only": True, "into": workdir, "preprocess": {"crop": {"align": "similarity"}}}
     with pytest.raises(SystemExit):
         ablation.main(["x", "--preprocess", "crop.align=affine"])  # a whole run: not with --preprocess

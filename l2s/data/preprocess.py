@@ -15,6 +15,10 @@ Output, data/processed/<lang>/ (memory-mappable, so training never decodes video
                  sync_offset, sync_confidence, sync_out, sync_shift (l2s.data.sync)
     splits/{train,val,test}.txt   clip ids
     rejects.csv  utt_id, path, reason, detail
+
+clips.csv's source and rejects.csv's path are relative to the language's raw folder (a
+manifest's own folder; `source_path` reads them back), so that two clones of the repository
+make byte-identical processed data and DVC sees nothing downstream change.
     info.json    the parameters and counts
 
 Each video's result is cached in data/interim/<lang>/ under a key of its bytes and the
@@ -27,6 +31,7 @@ import dataclasses
 import hashlib
 import json
 import logging
+import os
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -310,6 +315,18 @@ def run(lang: str, params: Params) -> dict:
     return metrics
 
 
+def raw_folder(lang: str, params: Params) -> Path:
+    """The folder clips.csv's source and rejects.csv's path are relative to: the language's
+    raw folder, or the folder of its manifest."""
+    raw = params.raw_dir(lang)
+    return raw if raw.is_dir() else raw.parent
+
+
+def source_path(lang: str, params: Params, source: str) -> Path:
+    """The video a clips.csv source (or rejects.csv path) names."""
+    return raw_folder(lang, params) / source
+
+
 def pack(lang: str, tasks: list[Task], params: Params, errors: dict[str, str]) -> dict:
     """Gather the cached per-video results into the processed arrays, rejects and splits.
 
@@ -318,16 +335,26 @@ def pack(lang: str, tasks: list[Task], params: Params, errors: dict[str, str]) -
     out = paths.processed_dir(lang)
     (out / "splits").mkdir(parents=True, exist_ok=True)
 
+    folder = raw_folder(lang, params)
+
+    def relative(video: Path) -> str:  # a video outside the folder gets ../ steps
+        return Path(os.path.relpath(video, folder)).as_posix()
+
     rejects, kept = [], []
     for t in tasks:
         rej = t.cache.with_suffix(".reject.json")
         if t.item.utt_id in errors:
             rejects.append(
-                {"utt_id": t.item.utt_id, "path": str(t.item.path), "reason": "error", "detail": errors[t.item.utt_id]}
+                {
+                    "utt_id": t.item.utt_id,
+                    "path": relative(t.item.path),
+                    "reason": "error",
+                    "detail": errors[t.item.utt_id],
+                }
             )
         elif rej.exists():
             r = json.loads(rej.read_text(encoding="utf-8"))
-            rejects.append({"utt_id": t.item.utt_id, "path": str(t.item.path), **r})
+            rejects.append({"utt_id": t.item.utt_id, "path": relative(t.item.path), **r})
         else:
             kept.append(t)
     for r in rejects:
@@ -363,7 +390,7 @@ def pack(lang: str, tasks: list[Task], params: Params, errors: dict[str, str]) -
                     "text": m["text"],
                     "start": m["start"],
                     "valid_frames": m["valid_frames"],
-                    "source": str(t.item.path),
+                    "source": relative(t.item.path),
                     "stream_offset": m["stream_offset"],
                     **{k: m[k] for k in SYNC_COLUMNS},
                 }

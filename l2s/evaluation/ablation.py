@@ -16,7 +16,7 @@ of its recipes, named `<study>_<recipe>_<model>`. `--rescore` scores every row a
 (after the recogniser was retrained, say).
 
     python -m l2s.evaluation.ablation temporal --reader-only --set "model={temporal_blocks: 2}"
-    python -m l2s.evaluation.ablation affine --reader-only --preprocess crop.align=affine
+    python -m l2s.evaluation.ablation similar --reader-only --preprocess crop.align=similarity
     python -m l2s.evaluation.ablation --table [--reader-only] [--against NAME]
 
 `--reader-only` trains the lip-reading pre-training alone and scores its lip reading

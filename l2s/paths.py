@@ -68,6 +68,9 @@ def model_dir(model: str) -> Path:
 
 BEST = "best.pt"  # in a model's folder: the checkpoint of the best validation STOI
 LAST = "last.pt"  # in a model's folder: the latest checkpoint, which a run resumes from
+# in an ablation run's folder: the checkpoint at the end of the lip-reading pre-training,
+# from which runs that differ only after it start (ablation --from-reader)
+READER = "reader.pt"
 # in a test folder, beside a neural vocoder's speech: the same mels voiced by Griffin-Lim
 # (its sub-folder, and the prefix of its scores)
 GRIFFIN_LIM = "griffin_lim"

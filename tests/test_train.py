@@ -226,6 +226,37 @@ def test_kill_and_resume_gives_the_same_next_losses(root, tmp_path, augment):
 
 
 @pytest.mark.slow
+def test_a_run_goes_on_from_another_runs_reader(root, tmp_path, monkeypatch):
+    """reader.pt (the state at the end of the pre-training) continued with the same
+    settings trains the same model as the run that kept it; in bf16 it goes on too (the
+    precision is a resumable setting), while another recipe is refused, not started afresh."""
+    import shutil
+
+    from l2s import paths
+
+    monkeypatch.setenv("L2S_ROOT", str(root))
+    _set_train(root)  # 2 pre-training steps of 6
+    params = config.load(root / "params.yaml")
+    train.train("tiny", params, tmp_path / "whole", keep_reader=True)
+    assert torch.load(tmp_path / "whole" / paths.READER, weights_only=False)["step"] == 2
+
+    def go_on(name: str, settings: config.Params) -> dict:
+        (tmp_path / name).mkdir()
+        shutil.copyfile(tmp_path / "whole" / paths.READER, tmp_path / name / paths.LAST)
+        train.train("tiny", settings, tmp_path / name, must_resume=True)
+        return torch.load(tmp_path / name / paths.LAST, weights_only=False)
+
+    whole = torch.load(tmp_path / "whole" / paths.LAST, weights_only=False)
+    again = go_on("again", params)
+    assert again["step"] == 6 and all(torch.equal(whole["generator"][k], v) for k, v in again["generator"].items())
+    _set_train(root, precision="bf16")
+    assert go_on("bf16", config.load(root / "params.yaml"))["step"] == 6
+    _set_train(root, lr=2 * params.train_config("tiny").lr)  # another recipe
+    with pytest.raises(ValueError, match="cannot be resumed"):
+        go_on("other", config.load(root / "params.yaml"))
+
+
+@pytest.mark.slow
 def test_ddp_two_cpu_processes(root, tmp_path):
     _set_train(root, steps=4, eval_every=2)
     worker = Path(__file__).with_name("ddp_worker.py")

@@ -2,6 +2,7 @@
 
     python -m l2s.evaluation.ablation ctc5 --set ctc_weight=5 window=75 --seeds 0 1
     python -m l2s.evaluation.ablation --study multilingual
+    python -m l2s.evaluation.ablation default_bf16 --from-reader default --set precision=bf16
 
 The first trains a model of params.yaml (`--model`, default the first) with the given train
 overrides once per seed into models/ablations/<name>/s<seed>/ (a finished run is reused),
@@ -13,7 +14,9 @@ language, with the training's step time and compute), so that defaults are chose
 validation data and the test split stays unseen. The second runs every row of a study
 in params.yaml (`studies:`): each of its models (languages + train overrides) with each
 of its recipes, named `<study>_<recipe>_<model>`. `--rescore` scores every row again
-(after the recogniser was retrained, say).
+(after the recogniser was retrained, say). A whole run also keeps its state at the end of
+the lip-reading pre-training (reader.pt), and the third starts each seed there: the
+frozen reader is shared, and only what follows it trains again (in bf16 here).
 
     python -m l2s.evaluation.ablation temporal --reader-only --set "model={temporal_blocks: 2}"
     python -m l2s.evaluation.ablation similar --reader-only --preprocess crop.align=similarity
@@ -207,13 +210,18 @@ def run(
     reader_only: bool = False,
     into: Path | None = None,
     preprocess: dict | None = None,
+    from_reader: str | None = None,
 ) -> list[dict]:
     """Train `name` once per seed and score each language's validation split. `reader_only`:
     the lip-reading pre-training alone (train.reader_steps), scored by its lip reading, into
     reports/reader_ablations.csv: what the lips carry, for a quarter of a whole run's compute.
     `into`: the repository that keeps the runs and the table (default: the one whose data
     trains them; another one for data built elsewhere, as motion_cost --train-without does).
-    `preprocess`: the preprocess settings that data was made with, recorded in the rows."""
+    `preprocess`: the preprocess settings that data was made with, recorded in the rows.
+    `from_reader`: a whole run's name; each seed starts from that run's state at the end of
+    its pre-training (paths.READER, which whole runs keep) and trains only what follows, so
+    the two differ only after it. The overrides may then change only what a resume allows
+    (train.RESUMABLE: precision, steps, ...); the trainer refuses anything else."""
     into = into or paths.root()
     base = config.load()
     model = model or next(iter(base.models))
@@ -226,9 +234,18 @@ def run(
         params = with_overrides(base, model, {**overrides, "seed": seed}, entry)
         cfg = params.train_config(model)
         out = into / "models" / "ablations" / name / f"s{seed}"
+        trained = cfg.steps
+        if from_reader:
+            reader = into / "models" / "ablations" / from_reader / f"s{seed}" / paths.READER
+            if not reader.exists():
+                raise FileNotFoundError(f"{reader} does not exist: run {from_reader} (a whole run) with seed {seed}")
+            trained -= min(cfg.reader_steps, cfg.steps)
+            if not (out / paths.LAST).exists():
+                out.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(reader, out / paths.LAST)  # resumed from there, with this run's settings
         if not (out / "metrics.json").exists():
             t0 = time.perf_counter()
-            train.train(model, params, out)
+            train.train(model, params, out, keep_reader=not reader_only, must_resume=bool(from_reader))
             (out / "seconds.txt").write_text(f"{time.perf_counter() - t0:.1f}\n")
         seconds = float((out / "seconds.txt").read_text()) if (out / "seconds.txt").exists() else float("nan")
         total = training_compute(params, model)
@@ -241,7 +258,9 @@ def run(
                 {
                     "name": name,
                     "overrides": yaml.safe_dump(
-                        overrides | ({"preprocess": preprocess} if preprocess else {}),
+                        overrides
+                        | ({"preprocess": preprocess} if preprocess else {})
+                        | ({"from_reader": from_reader} if from_reader else {}),
                         default_flow_style=True,
                         width=10**6,
                     ).strip(),
@@ -250,7 +269,7 @@ def run(
                     **scores,
                     "steps": cfg.steps,
                     "train_s": round(seconds, 1),
-                    "s_per_step": round(seconds / cfg.steps, 3),
+                    "s_per_step": round(seconds / trained, 3),  # the steps this run trained
                     "tflop": round(total / 1e12, 1),
                     "cpu": _cpu(),
                 }
@@ -515,6 +534,12 @@ def main(argv: list[str] | None = None) -> int:
         help="with --reader-only: preprocess the raw videos again with these settings (crop.align=affine), "
         "in a scratch repository (--scratch)",
     )
+    parser.add_argument(
+        "--from-reader",
+        metavar="NAME",
+        help="start each seed from whole run NAME's state at the end of its pre-training; "
+        "--set may then change only what a resume allows (precision, steps, ...)",
+    )
     parser.add_argument("--scratch", type=Path, default=Path(tempfile.gettempdir()) / "l2s-variants")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
     parser.add_argument("--model", help="a model of params.yaml (default: the first)")
@@ -550,6 +575,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--set and --preprocess take KEY=VALUE items")
     if preprocess and not args.reader_only:
         parser.error("--preprocess needs --reader-only (a whole run is scored by recognisers this repository keeps)")
+    if args.from_reader and (args.reader_only or preprocess or args.study):
+        parser.error(
+            "--from-reader continues a whole run on this repository's data: "
+            "not with --reader-only, --preprocess or --study"
+        )
     try:
         if args.rescore:
             rescore()
@@ -558,7 +588,9 @@ def main(argv: list[str] | None = None) -> int:
         elif preprocess:
             preprocessed_variant(args.name, preprocess, args.seeds, args.scratch, overrides)
         else:
-            run(args.name, overrides, args.seeds, args.model, reader_only=args.reader_only)
+            run(
+                args.name, overrides, args.seeds, args.model, reader_only=args.reader_only, from_reader=args.from_reader
+            )
     except (config.ConfigError, FileNotFoundError, ValueError) as e:
         log.error("%s", e)
         return 2

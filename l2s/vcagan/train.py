@@ -58,13 +58,38 @@ log = logging.getLogger(__name__)
 
 
 # train settings a run may change and still resume from last.pt (more steps continue a
-# finished run); any other change is another recipe, which starts afresh
-RESUMABLE = ("steps", "eval_every", "eval_clips", "log_every", "loader_workers", "nproc", "nnodes", "rdzv_endpoint")
+# finished run; precision sets the autocast of the steps still to come, so a run can go on
+# in bf16 from a checkpoint made in fp32); any other change is another recipe, which starts afresh
+RESUMABLE = (
+    "steps",
+    "eval_every",
+    "eval_clips",
+    "log_every",
+    "loader_workers",
+    "nproc",
+    "nnodes",
+    "rdzv_endpoint",
+    "precision",
+)
 
 
 class Trainer:
-    def __init__(self, name: str, params: config.Params, out: Path, history: Path, d: Dist, device: torch.device):
+    def __init__(
+        self,
+        name: str,
+        params: config.Params,
+        out: Path,
+        history: Path,
+        d: Dist,
+        device: torch.device,
+        keep_reader: bool = False,
+        must_resume: bool = False,
+    ):
+        """keep_reader: also save the state at the end of the lip-reading pre-training
+        (paths.READER), for runs that differ only after it. must_resume: fail, instead of
+        starting afresh, when last.pt cannot be resumed with these settings."""
         self.out, self.history, self.d, self.device = out, history, d, device
+        self.keep_reader, self.must_resume = keep_reader, must_resume
         self.cfg = params.train_config(name)
         self.languages = params.models[name].languages
         torch.manual_seed(self.cfg.seed)  # identical initial replicas on every rank
@@ -170,7 +195,8 @@ class Trainer:
         self.sync.load_state_dict(ck["sync"])
         self.opt_g.load_state_dict(ck["opt_g"])
         self.opt_d.load_state_dict(ck["opt_d"])
-        self.scaler.load_state_dict(ck["scaler"])
+        if ck["scaler"]:  # empty when saved without fp16 (the run may have changed precision)
+            self.scaler.load_state_dict(ck["scaler"])
         self.step, self.best_stoi = ck["step"], ck["best_stoi"]
         set_rng_state(ck["rng"])
         if self.d.main:
@@ -378,6 +404,8 @@ class Trainer:
     def fit(self) -> dict:
         cfg = self.cfg
         resumed = self.resume()
+        if self.must_resume and not resumed:
+            raise ValueError(f"{self.out / paths.LAST} cannot be resumed with these settings (see the warning above)")
         per_rank = len(self.train_set) // self.d.world
         largest = max(cfg.batch_size, cfg.reader_batch)
         if per_rank < largest:
@@ -421,6 +449,8 @@ class Trainer:
                     last = self.train_step(batch)
                     self.step += 1
                     seen += 1
+                    if self.keep_reader and self.step == end and dataset is self.reader_set and end < cfg.steps:
+                        self.save(paths.READER)
                     if self.d.main and (self.step % cfg.log_every == 0 or self.step == cfg.steps):
                         log_step(writer, self.step, cfg.steps, last, seen / (time.perf_counter() - t0))
                     if self.step % cfg.eval_every == 0 or self.step == cfg.steps:
@@ -464,8 +494,15 @@ def _mel_picture(generated: torch.Tensor, target: torch.Tensor) -> np.ndarray:
     return (1 - both / LOG_MEL_MIN).clamp(0, 1).numpy()
 
 
-def train(name: str, params: config.Params | None = None, out: Path | None = None) -> dict:
-    """Train model `name` of params.yaml; returns its metrics (written by rank 0)."""
+def train(
+    name: str,
+    params: config.Params | None = None,
+    out: Path | None = None,
+    keep_reader: bool = False,
+    must_resume: bool = False,
+) -> dict:
+    """Train model `name` of params.yaml; returns its metrics (written by rank 0).
+    keep_reader, must_resume: see `Trainer`."""
     params = params or config.load()
     params.train_config(name)
     d, device = setup_distributed()
@@ -478,7 +515,7 @@ def train(name: str, params: config.Params | None = None, out: Path | None = Non
         out.mkdir(parents=True, exist_ok=True)
     use_cores()
     try:
-        trainer = Trainer(name, params, out, history, d, device)
+        trainer = Trainer(name, params, out, history, d, device, keep_reader, must_resume)
         metrics = trainer.fit()
         if d.main and plots is not None:  # the pipeline's run: metrics and plots for DVC
             paths.write_metrics("train", name, metrics)

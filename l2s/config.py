@@ -689,6 +689,12 @@ class Params:
         src = self.source(lang)
         return paths.resolve(src.path) if src.path else paths.raw_dir(lang)
 
+    def raw_folder(self, lang: str) -> Path:
+        """What processed clips.csv's source and rejects.csv's path are relative to (so that
+        clones make the same bytes): the language's raw folder, or its manifest's folder."""
+        raw = self.raw_dir(lang)
+        return raw if raw.is_dir() else raw.parent
+
     def corpus_language(self, lang: str) -> CorpusLanguage:
         if lang not in self.corpus.languages:
             raise ConfigError(f"corpus.languages has no entry {lang!r}; it has: {', '.join(self.corpus.languages)}")

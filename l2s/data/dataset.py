@@ -40,6 +40,12 @@ class ProcessedLanguage:
     def __len__(self) -> int:
         return len(self.clips)
 
+    def source(self, i: int) -> Path:
+        """The video clip `i` was cut from (clips.csv keeps it relative to the raw folder)."""
+        from l2s import config
+
+        return config.load().raw_folder(self.lang) / self.clips[i]["source"]
+
     def fingerprint(self) -> str:
         """A digest of everything training reads (tables, splits, arrays): a checkpoint
         resumes only on the data it was trained on. About 2 s for the default corpus's

@@ -17,7 +17,7 @@ Output, data/processed/<lang>/ (memory-mappable, so training never decodes video
     rejects.csv  utt_id, path, reason, detail
 
 clips.csv's source and rejects.csv's path are relative to the language's raw folder (a
-manifest's own folder; `source_path` reads them back), so that two clones of the repository
+manifest's own folder: `Params.raw_folder`), so that two clones of the repository
 make byte-identical processed data and DVC sees nothing downstream change.
     info.json    the parameters and counts
 
@@ -315,18 +315,6 @@ def run(lang: str, params: Params) -> dict:
     return metrics
 
 
-def raw_folder(lang: str, params: Params) -> Path:
-    """The folder clips.csv's source and rejects.csv's path are relative to: the language's
-    raw folder, or the folder of its manifest."""
-    raw = params.raw_dir(lang)
-    return raw if raw.is_dir() else raw.parent
-
-
-def source_path(lang: str, params: Params, source: str) -> Path:
-    """The video a clips.csv source (or rejects.csv path) names."""
-    return raw_folder(lang, params) / source
-
-
 def pack(lang: str, tasks: list[Task], params: Params, errors: dict[str, str]) -> dict:
     """Gather the cached per-video results into the processed arrays, rejects and splits.
 
@@ -335,7 +323,7 @@ def pack(lang: str, tasks: list[Task], params: Params, errors: dict[str, str]) -
     out = paths.processed_dir(lang)
     (out / "splits").mkdir(parents=True, exist_ok=True)
 
-    folder = raw_folder(lang, params)
+    folder = params.raw_folder(lang)
 
     def relative(video: Path) -> str:  # a video outside the folder gets ../ steps
         return Path(os.path.relpath(video, folder)).as_posix()

@@ -126,11 +126,10 @@ def switch_off_table(rows: list[dict]) -> str:
 def _sources(lang: str) -> dict[str, Path]:
     """clip_id -> its source video, from data/processed/<lang>/clips.csv."""
     from l2s import config
-    from l2s.data.preprocess import source_path
 
-    params = config.load()
+    folder = config.load().raw_folder(lang)
     with open(paths.processed_dir(lang) / "clips.csv", newline="", encoding="utf-8") as f:
-        return {row["clip_id"]: source_path(lang, params, row["source"]) for row in csv.DictReader(f)}
+        return {row["clip_id"]: folder / row["source"] for row in csv.DictReader(f)}
 
 
 def part_costs(rows: list[dict], best_crf: float = 18.0, draws: int = 1000, seed: int = 0) -> dict[str, dict]:

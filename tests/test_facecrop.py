@@ -110,9 +110,8 @@ def test_affine_alignment_undoes_the_foreshortening_of_a_turned_head():
     a = crop(texture[None], frontal[None], spec)[0].astype(float)
     b = crop(turned_frame[None], turned[None], spec)[0].astype(float)
     assert np.abs(a - b)[8:-8, 8:-8].mean() < 3.0  # measured 0.3
-    kept = crop(turned_frame[None], turned[None], CropConfig(size=88, region="mouth", align="similarity"))[0].astype(
-        float
-    )
+    similar = CropConfig(size=88, region="mouth", align="similarity")
+    kept = crop(turned_frame[None], turned[None], similar)[0].astype(float)
     assert np.abs(a - kept)[8:-8, 8:-8].mean() > 3.0  # the similarity's crop: 6.5
     collinear = np.array([[[0.0, 0.0], [1.0, 1.0], [2.0, 2.0]]])
     assert np.isnan(affine(collinear, dst)).all()

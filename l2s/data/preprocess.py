@@ -15,11 +15,11 @@ Output, data/processed/<lang>/ (memory-mappable, so training never decodes video
                  sync_offset, sync_confidence, sync_out, sync_shift (l2s.data.sync)
     splits/{train,val,test}.txt   clip ids
     rejects.csv  utt_id, path, reason, detail
+    info.json    the parameters and counts
 
 clips.csv's source and rejects.csv's path are relative to the language's raw folder (a
 manifest's own folder: `Params.raw_folder`), so that two clones of the repository
 make byte-identical processed data and DVC sees nothing downstream change.
-    info.json    the parameters and counts
 
 Each video's result is cached in data/interim/<lang>/ under a key of its bytes and the
 parameters, so a re-run only processes what changed.

@@ -229,7 +229,8 @@ def test_kill_and_resume_gives_the_same_next_losses(root, tmp_path, augment):
 def test_a_run_goes_on_from_another_runs_reader(root, tmp_path, monkeypatch):
     """reader.pt (the state at the end of the pre-training) continued with the same
     settings trains the same model as the run that kept it; in bf16 it goes on too (the
-    precision is a resumable setting), while another recipe is refused, not started afresh."""
+    precision is a resumable setting) and with a later adversarial phase, while another
+    recipe is refused, not started afresh."""
     import shutil
 
     from l2s import paths
@@ -251,6 +252,9 @@ def test_a_run_goes_on_from_another_runs_reader(root, tmp_path, monkeypatch):
     assert again["step"] == 6 and all(torch.equal(whole["generator"][k], v) for k, v in again["generator"].items())
     _set_train(root, precision="bf16")
     assert go_on("bf16", config.load(root / "params.yaml"))["step"] == 6
+    # a longer decoder: more steps, and the adversarial phase (not begun at reader.pt) later
+    _set_train(root, steps=8, gan_start=6)
+    assert go_on("longer", config.load(root / "params.yaml"))["step"] == 8
     _set_train(root, lr=2 * params.train_config("tiny").lr)  # another recipe
     with pytest.raises(ValueError, match="cannot be resumed"):
         go_on("other", config.load(root / "params.yaml"))

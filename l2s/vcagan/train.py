@@ -188,7 +188,13 @@ class Trainer:
             "train_config": dataclasses.asdict(self.cfg),
             "data": self.data_fingerprints,
         }
-        if not same_run(_with_new_defaults(ck), path, "model_config", now, RESUMABLE):
+        ck = _with_new_defaults(ck)
+        resumable = RESUMABLE
+        if ck["step"] < min(ck["train_config"].get("gan_start", 0), self.cfg.gan_start):
+            # the adversarial phase has begun in neither recipe: moving its start changes nothing
+            # trained so far (a decoder trained longer from another run's reader.pt)
+            resumable += ("gan_start",)
+        if not same_run(ck, path, "model_config", now, resumable):
             return False
         self.gen.load_state_dict(ck["generator"])
         self.disc.load_state_dict(ck["discriminators"])

@@ -391,3 +391,16 @@ def test_final_metrics_leave_out_what_the_last_phase_does_not_log(tmp_path):
     history.write_text("step,loss/ctc,loss/memory_recall,val/stoi\n400,2.0,0.06,0.43\n3900,0.0,,0.63\n")
     metrics = final_metrics(history, 3900, "best_val_stoi", 0.65)
     assert metrics == {"steps": 3900, "best_val_stoi": 0.65, "loss_ctc": 0.0, "val_stoi": 0.63}
+
+
+def test_auto_precision_on_a_cpu_is_bf16_only_where_it_pays(monkeypatch):
+    """`auto` on a CPU with native bf16: the whole model's steps and inference in bf16, the
+    lip reader's pre-training and the vocoder in fp32; without native bf16, fp32 throughout."""
+    autocast_dtype, cpu = training.autocast_dtype, torch.device("cpu")
+    for native in (True, False):
+        monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: native)
+        monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
+        assert autocast_dtype("auto", cpu) is None
+        assert autocast_dtype("auto", cpu, cpu_bf16=True) is (torch.bfloat16 if native else None)
+        # an explicit setting is what it says, everywhere
+        assert autocast_dtype("bf16", cpu) is torch.bfloat16 and autocast_dtype("fp32", cpu, cpu_bf16=True) is None

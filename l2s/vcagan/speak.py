@@ -244,7 +244,7 @@ class Synthesiser:
             log.info("%s never saw %r: speaking without a language vector", self.checkpoint, language)
         self.vocoder, self.iterations, self.seed = vocoder, griffin_lim_iters, seed
         self.neural = None if vocoder in ("mel", "linear") else _neural_vocoder(vocoder, self.mel_cfg, self.device)
-        self.dtype = autocast_dtype(precision, self.device, training=False)
+        self.dtype = autocast_dtype(precision, self.device, cpu_bf16=True)
         self.window = round(WINDOW_SECONDS * self.preprocess.fps)
         self.overlap = round(OVERLAP_SECONDS * self.preprocess.fps)
 

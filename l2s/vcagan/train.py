@@ -117,7 +117,9 @@ class Trainer:
         self.opt_d = torch.optim.Adam(
             self.disc.parameters(), lr=self.cfg.lr, weight_decay=self.cfg.weight_decay, amsgrad=True
         )
-        self.dtype = autocast_dtype(self.cfg.precision, device)
+        # `auto` on a CPU: the pre-training in fp32 (slower in bf16), the whole model in bf16
+        self.reader_dtype = autocast_dtype(self.cfg.precision, device)
+        self.dtype = autocast_dtype(self.cfg.precision, device, cpu_bf16=True)
         self.scaler = torch.amp.GradScaler(device.type, enabled=self.dtype == torch.float16)
         self.step = 0
         self.best_stoi = -math.inf
@@ -211,10 +213,11 @@ class Trainer:
 
     # ------------------------------------------------------------------ one step
 
-    def _autocast(self):
-        if self.dtype is None:
+    def _autocast(self, reading: bool = False):
+        dtype = self.reader_dtype if reading else self.dtype
+        if dtype is None:
             return contextlib.nullcontext()
-        return torch.autocast(self.device.type, dtype=self.dtype)
+        return torch.autocast(self.device.type, dtype=dtype)
 
     def _batch(self, batch: dict) -> dict:
         b = {k: v.to(self.device, non_blocking=True) for k, v in batch.items() if torch.is_tensor(v)}
@@ -235,7 +238,7 @@ class Trainer:
     def reader_step(self, b: dict) -> dict[str, float]:
         """Lip-reading pre-training: the visual front-end and the CTC head alone."""
         lang = b["language"] if self.model_cfg.languages else None
-        with self._autocast():
+        with self._autocast(reading=True):
             out = self.gen_step(
                 normalise_frames(b["frames"]), b["length"], lang, read_only=True, mel_unit=self._memory_mel(b)
             )

@@ -320,7 +320,7 @@ class TrainConfig:
     preset: str = "demo"  # model size preset of l2s.vcagan.presets: demo | paper
     # overrides of the preset's size knobs; by default the lip reader's visual-audio memory
     model: dict[str, Any] = field(default_factory=lambda: {"memory_slots": 64})
-    steps: int = 3900
+    steps: int = 4800
     batch_size: int = 8  # per process
     window: int = 40  # video frames per training window (4 mel frames each)
     # the demo preset's; the paper trained its sizes with 1e-4 for far more steps
@@ -355,7 +355,7 @@ class TrainConfig:
     lr_per_phase: bool = False
     # the adversarial losses (and the discriminators' training) start at this step; before
     # it the generator learns from reconstruction, sync and lip reading alone
-    gan_start: int = 3600
+    gan_start: int = 4500
     flip: bool = True  # horizontal flip augmentation
     erase: bool = True  # random erasing augmentation
     # random crop: the model sees frames less random_crop pixels on every side, cut at a

@@ -1,6 +1,8 @@
 """The ablation runner's pieces that need no training: overrides checked before a run,
 studies in params, and the markdown summary (means over seeds, CER for an unspaced language)."""
 
+import csv
+
 import pytest
 
 from l2s import config
@@ -190,6 +192,53 @@ def test_preprocess_overrides_run_a_recipe_on_a_variant(workdir, tmp_path_factor
     assert made == [(lang, "similarity") for lang in ("en", "es", "zh")]
     ((args, kwargs, root),) = calls
     assert args == ("similar", {"precision": "bf16"}, [0, 1]) and root == scratch / "similar"
-    assert kwargs == {"reader_only": True, "into": workdir, "preprocess": {"crop": {"align": "similarity"}}}
+    assert kwargs == {"reader_only": True, "into": workdir, "data": {"preprocess": {"crop": {"align": "similarity"}}}}
     with pytest.raises(SystemExit):
         ablation.main(["x", "--preprocess", "crop.align=affine"])  # a whole run: not with --preprocess
+
+
+def test_a_larger_corpus_keeps_this_repositorys_validation_and_test_clips(workdir, tmp_path_factory, monkeypatch):
+    from l2s import paths
+    from l2s.corpus import build
+    from l2s.data import preprocess
+
+    # this repository's processed en: one clip in each split, one video rejected
+    here = paths.processed_dir("en")
+    (here / "splits").mkdir(parents=True)
+    (here / "clips.csv").write_text("index,clip_id,utt_id\n0,s1/a,s1/a\n1,s1/b,s1/b\n2,s1/c,s1/c\n")
+    for split, clip in (("train", "s1/a"), ("val", "s1/b"), ("test", "s1/c")):
+        (here / "splits" / f"{split}.txt").write_text(clip + "\n")
+    manifests = {}
+
+    def fake_build(lang, params):  # the larger corpus: every old video and two new ones
+        assert params.corpus.utterances_per_speaker == 120 and paths.root() != workdir
+        paths.raw_dir(lang).mkdir(parents=True)
+        rows = "".join(f"s1/{u},s1,s1/{u}.mp4,{u}\n" for u in "abcdef")
+        (paths.raw_dir(lang) / build.MANIFEST).write_text("utt_id,speaker,path,text\n" + rows)
+
+    def fake_preprocess(lang, params):
+        with open(paths.raw_dir(lang) / build.MANIFEST, newline="") as f:
+            manifests[lang] = {row["utt_id"]: row["split"] for row in csv.DictReader(f)}
+        paths.interim_dir(lang).mkdir(parents=True)
+
+    monkeypatch.setattr(build, "run", fake_build)
+    monkeypatch.setattr(preprocess, "run", fake_preprocess)
+    calls = []
+    monkeypatch.setattr(ablation, "run", lambda *a, **k: calls.append((a, k)) or [])
+    scratch = tmp_path_factory.mktemp("scratch")
+    argv = ["utt120", "--reader-only", "--corpus", "utterances_per_speaker=120", "--scratch", str(scratch)]
+    assert ablation.main(argv) == 0
+    assert manifests["en"] == {
+        "s1/a": "train",
+        "s1/b": "val",
+        "s1/c": "test",
+        "s1/d": "train",
+        "s1/e": "train",
+        "s1/f": "train",
+    }
+    assert set(manifests["es"].values()) == {"train"}  # nothing preprocessed here: all of it trains
+    ((args, kwargs),) = calls
+    assert kwargs["data"] == {"corpus": {"utterances_per_speaker": 120}}
+    assert not (scratch / "utt120").exists()  # the rebuilt corpus is gone once scored
+    write_params(workdir, languages={"en": {"source": "folder"}})
+    assert ablation.main(argv) == 2  # a user's own videos cannot be rebuilt

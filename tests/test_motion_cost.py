@@ -66,13 +66,15 @@ def test_train_without_builds_each_part_off_in_scratch_and_keeps_the_runs_here(w
     def fake_build(lang, params):  # what the corpus stage would see: the scratch root, the part off
         seen.append((lang, paths.root(), params.corpus.motion))
         paths.interim_dir(lang).mkdir(parents=True)
+        paths.raw_dir(lang).mkdir(parents=True)
+        (paths.raw_dir(lang) / build.MANIFEST).write_text("utt_id,speaker,path,text\ns1/a,s1,s1/a.mp4,a\n")
 
     def fake_preprocess(lang, params):
         paths.processed_dir(lang).mkdir(parents=True)
         (paths.processed_dir(lang) / "clips.csv").write_text("clip_id\n")
 
-    def fake_run(name, overrides, seeds, reader_only, into):
-        assert reader_only and overrides == {} and into == workdir
+    def fake_run(name, overrides, seeds, reader_only, into, data):
+        assert reader_only and overrides == {} and into == workdir and set(data) == {"corpus"}
         return [{"name": name, "seed": s} for s in seeds]
 
     monkeypatch.setattr(build, "run", fake_build)

@@ -20,11 +20,13 @@ frozen reader is shared, and only what follows it trains again (in bf16 here).
 
     python -m l2s.evaluation.ablation temporal --reader-only --set "model={temporal_blocks: 2}"
     python -m l2s.evaluation.ablation similar --reader-only --preprocess crop.align=similarity
+    python -m l2s.evaluation.ablation utt120 --reader-only --corpus utterances_per_speaker=120
     python -m l2s.evaluation.ablation --table [--reader-only] [--against NAME]
 
 `--reader-only` trains the lip-reading pre-training alone and scores its lip reading
-(reports/reader_ablations.csv); `--preprocess` makes its data again with other preprocess
-settings, in a scratch repository. Each run keeps its per-clip tables, so `--table` gives
+(reports/reader_ablations.csv); `--preprocess` and `--corpus` make its data again with
+other preprocess or embedded-corpus settings in a scratch repository (a larger corpus keeps
+this repository's validation clips). Each run keeps its per-clip tables, so `--table` gives
 every row's mean error with a 95 % bootstrap interval over the validation clips and its
 paired difference from another row (l2s.evaluation.bootstrap).
 """
@@ -110,23 +112,64 @@ def _merge(into: dict, changes: dict) -> None:
             into[key] = value
 
 
-def preprocessed_variant(
-    name: str, changes: dict, seeds: list[int], scratch: Path, overrides: dict | None = None
-) -> list[dict]:
+def variant(name: str, changes: dict, seeds: list[int], scratch: Path, overrides: dict | None = None) -> list[dict]:
     """Reader-only runs of `name` (the default recipe with the train `overrides`, `seeds`) on
-    this repository's raw videos preprocessed with the preprocess settings `changes`
-    ({"crop": {"align": "affine"}}) in a scratch repository under `scratch`; runs and rows go
-    to this repository."""
+    data made again in a scratch repository under `scratch` with `changes` to params.yaml's
+    corpus and preprocess sections ({"preprocess": {"crop": {"align": "affine"}}}); runs and
+    rows go to this repository. Preprocess changes alone read this repository's raw videos;
+    corpus changes build the embedded corpus again (every language must be synthetic), and
+    each rebuilt clip this repository holds keeps its split here (`pin_splits`), so a larger
+    corpus adds training clips and is scored on the same validation clips, paired."""
+    from l2s.corpus import build
     from l2s.data import preprocess
 
-    here, rows = paths.root(), []
-    with variant_repository(scratch / name, {"preprocess": changes}, raw_from=here) as params:
+    unknown = set(changes) - {"corpus", "preprocess"}
+    if unknown:
+        raise config.ConfigError(f"a data variant changes corpus and preprocess settings, not {sorted(unknown)}")
+    here, rebuild = paths.root(), "corpus" in changes
+    if rebuild:
+        base = config.load()
+        own = [lang for lang in base.languages if base.source(lang).source != "synthetic"]
+        if own:
+            raise config.ConfigError(f"corpus changes rebuild the embedded corpus; {own} are not synthetic")
+        kept = {lang: kept_splits(lang) for lang in base.languages}
+    with variant_repository(scratch / name, changes, raw_from=None if rebuild else here) as params:
         for lang in params.languages:
             if not (paths.processed_dir(lang) / "clips.csv").exists():  # a killed run keeps what it built
+                if rebuild:
+                    build.run(lang, params)
+                    pin_splits(paths.raw_dir(lang) / build.MANIFEST, kept[lang])
                 preprocess.run(lang, params)
-                shutil.rmtree(paths.interim_dir(lang))  # the per-video cache, not read again
-        rows += run(name, overrides or {}, seeds, reader_only=True, into=here, preprocess=changes)
-    return rows
+                shutil.rmtree(paths.interim_dir(lang))  # the per-video cache: a gigabyte, not read again
+        return run(name, overrides or {}, seeds, reader_only=True, into=here, data=changes)
+
+
+def kept_splits(lang: str) -> dict[str, str]:
+    """utt_id -> split of every clip in this repository's processed `lang` (empty before
+    its preprocess stage ran)."""
+    folder = paths.processed_dir(lang)
+    if not (folder / "clips.csv").exists():
+        return {}
+    with open(folder / "clips.csv", newline="", encoding="utf-8") as f:
+        utt = {row["clip_id"]: row["utt_id"] for row in csv.DictReader(f)}
+    return {
+        utt[clip]: split
+        for split in ("train", "val", "test")
+        for clip in (folder / "splits" / f"{split}.txt").read_text(encoding="utf-8").split()
+    }
+
+
+def pin_splits(manifest: Path, splits: dict[str, str]) -> None:
+    """Give each row of a rebuilt corpus's manifest the split its utterance has in `splits`,
+    and every utterance new to it `train`: the corpus's own split column, which preprocessing
+    keeps (l2s.data.sources)."""
+    with open(manifest, newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        fields, rows = [c for c in reader.fieldnames or [] if c != "split"], list(reader)
+    with open(manifest, "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=[*fields, "split"])
+        writer.writeheader()
+        writer.writerows({**row, "split": splits.get(row["utt_id"], "train")} for row in rows)
 
 
 def training_compute(params: config.Params, model: str) -> float:
@@ -209,7 +252,7 @@ def run(
     entry: config.ModelEntry | None = None,
     reader_only: bool = False,
     into: Path | None = None,
-    preprocess: dict | None = None,
+    data: dict | None = None,
     from_reader: str | None = None,
 ) -> list[dict]:
     """Train `name` once per seed and score each language's validation split. `reader_only`:
@@ -217,7 +260,7 @@ def run(
     reports/reader_ablations.csv: what the lips carry, for a quarter of a whole run's compute.
     `into`: the repository that keeps the runs and the table (default: the one whose data
     trains them; another one for data built elsewhere, as motion_cost --train-without does).
-    `preprocess`: the preprocess settings that data was made with, recorded in the rows.
+    `data`: the corpus and preprocess changes that data was made with, recorded in the rows.
     `from_reader`: a whole run's name; each seed starts from that run's state at the end of
     its pre-training (paths.READER, which whole runs keep) and trains only what follows, so
     the two differ only after it. The overrides may then change only what a resume allows
@@ -258,9 +301,7 @@ def run(
                 {
                     "name": name,
                     "overrides": yaml.safe_dump(
-                        overrides
-                        | ({"preprocess": preprocess} if preprocess else {})
-                        | ({"from_reader": from_reader} if from_reader else {}),
+                        overrides | (data or {}) | ({"from_reader": from_reader} if from_reader else {}),
                         default_flow_style=True,
                         width=10**6,
                     ).strip(),
@@ -526,14 +567,15 @@ def main(argv: list[str] | None = None) -> int:
         help="with --table: the row each is compared with (default: the first)",
     )
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="train overrides, YAML values")
-    parser.add_argument(
-        "--preprocess",
-        nargs="*",
-        default=[],
-        metavar="KEY=VALUE",
-        help="with --reader-only: preprocess the raw videos again with these settings (crop.align=affine), "
-        "in a scratch repository (--scratch)",
-    )
+    for section, example in (("preprocess", "crop.align=affine"), ("corpus", "utterances_per_speaker=120")):
+        parser.add_argument(
+            f"--{section}",
+            nargs="*",
+            default=[],
+            metavar="KEY=VALUE",
+            help=f"with --reader-only: make the data again with these {section} settings ({example}), "
+            "in a scratch repository (--scratch)",
+        )
     parser.add_argument(
         "--from-reader",
         metavar="NAME",
@@ -567,26 +609,29 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         overrides = {k: _value(v) for k, v in (item.split("=", 1) for item in args.set)}
-        preprocess: dict = {}
-        for key, value in (item.split("=", 1) for item in args.preprocess):
-            *sections, last = key.split(".")
-            _merge(preprocess, functools.reduce(lambda inner, k: {k: inner}, reversed(sections), {last: _value(value)}))
+        data: dict = {}
+        for section in ("corpus", "preprocess"):
+            for key, value in (item.split("=", 1) for item in getattr(args, section)):
+                *inner, last = [section, *key.split(".")]
+                _merge(data, functools.reduce(lambda nested, k: {k: nested}, reversed(inner), {last: _value(value)}))
     except ValueError:
-        parser.error("--set and --preprocess take KEY=VALUE items")
-    if preprocess and not args.reader_only:
-        parser.error("--preprocess needs --reader-only (a whole run is scored by recognisers this repository keeps)")
-    if args.from_reader and (args.reader_only or preprocess or args.study):
+        parser.error("--set, --corpus and --preprocess take KEY=VALUE items")
+    if data and not args.reader_only:
+        parser.error(
+            "--corpus and --preprocess need --reader-only (a whole run is scored by recognisers this repository keeps)"
+        )
+    if args.from_reader and (args.reader_only or data or args.study):
         parser.error(
             "--from-reader continues a whole run on this repository's data: "
-            "not with --reader-only, --preprocess or --study"
+            "not with --reader-only, --corpus, --preprocess or --study"
         )
     try:
         if args.rescore:
             rescore()
         elif args.study:
             study(args.study)
-        elif preprocess:
-            preprocessed_variant(args.name, preprocess, args.seeds, args.scratch, overrides)
+        elif data:
+            variant(args.name, data, args.seeds, args.scratch, overrides)
         else:
             run(
                 args.name, overrides, args.seeds, args.model, reader_only=args.reader_only, from_reader=args.from_reader

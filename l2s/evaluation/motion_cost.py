@@ -233,23 +233,15 @@ def train_without(parts: list[str], seeds: list[int], scratch: Path) -> list[dic
     motion_off_<part>/, reports/reader_ablations.csv), the rebuilt data to `scratch`, which is
     removed once every seed of a part is scored."""
     from l2s import config
-    from l2s.corpus import build
-    from l2s.data import preprocess
     from l2s.evaluation import ablation
 
     unknown = [p for p in parts if p not in SWITCH_OFF]
     if unknown:
         raise config.ConfigError(f"unknown motion part(s) {unknown}; choose from {list(SWITCH_OFF)}")
-    here, rows = paths.root(), []
+    rows = []
     for part in parts:
         name = "motion_off_" + part.replace(" ", "_")
-        with ablation.variant_repository(scratch / name, {"corpus": {"motion": SWITCH_OFF[part]}}) as params:
-            for lang in params.corpus.languages:
-                if not (paths.processed_dir(lang) / "clips.csv").exists():  # a killed run keeps what it built
-                    build.run(lang, params)
-                    preprocess.run(lang, params)
-                    shutil.rmtree(paths.interim_dir(lang))  # the per-video cache: a gigabyte, not read again
-            rows += ablation.run(name, {}, seeds, reader_only=True, into=here)
+        rows += ablation.variant(name, {"corpus": {"motion": SWITCH_OFF[part]}}, seeds, scratch)
     return rows
 
 

@@ -193,8 +193,17 @@ def test_preprocess_overrides_run_a_recipe_on_a_variant(workdir, tmp_path_factor
     ((args, kwargs, root),) = calls
     assert args == ("similar", {"precision": "bf16"}, [0, 1]) and root == scratch / "similar"
     assert kwargs == {"reader_only": True, "into": workdir, "data": {"preprocess": {"crop": {"align": "similarity"}}}}
+    # a whole run is heard in the scratch repository by this one's recognisers
+    (workdir / "models" / "asr" / "en").mkdir(parents=True)
+    (workdir / "models" / "asr" / "en" / "asr.pt").write_bytes(b"recogniser")
+    monkeypatch.setattr(
+        ablation, "run", lambda *a, **k: calls.append((paths.asr_checkpoint("en").read_bytes(), k["reader_only"])) or []
+    )
+    assert ablation.main(["whole", "--preprocess", "crop.align=similarity", "--scratch", str(scratch)]) == 0
+    assert calls[-1] == (b"recogniser", False)
+    assert (workdir / "models" / "asr" / "en" / "asr.pt").exists()
     with pytest.raises(SystemExit):
-        ablation.main(["x", "--preprocess", "crop.align=affine"])  # a whole run: not with --preprocess
+        ablation.main(["x", "--preprocess", "crop.align=affine", "--from-reader", "y"])  # another run's data
 
 
 def test_a_larger_corpus_keeps_this_repositorys_validation_and_test_clips(workdir, tmp_path_factory, monkeypatch):

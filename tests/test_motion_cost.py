@@ -74,7 +74,8 @@ def test_train_without_builds_each_part_off_in_scratch_and_keeps_the_runs_here(w
         (paths.processed_dir(lang) / "clips.csv").write_text("clip_id\n")
 
     def fake_run(name, overrides, seeds, reader_only, into, data):
-        assert reader_only and overrides == {} and into == workdir and set(data) == {"corpus"}
+        assert overrides == {} and into == workdir and set(data) == {"corpus"}
+        assert reader_only == (not name.startswith("whole_"))
         return [{"name": name, "seed": s} for s in seeds]
 
     monkeypatch.setattr(build, "run", fake_build)
@@ -91,5 +92,7 @@ def test_train_without_builds_each_part_off_in_scratch_and_keeps_the_runs_here(w
     assert not (everything.head or everything.blinks or everything.lighting or everything.compression)
     assert not any(scratch.iterdir())  # the rebuilt corpora are gone once scored
     assert paths.root() == workdir
+    rows = motion_cost.train_without(["all"], [0], scratch, reader_only=False)  # whole runs, named apart
+    assert [r["name"] for r in rows] == ["whole_motion_off_all"]
     with pytest.raises(config.ConfigError, match="unknown motion part"):
         motion_cost.train_without(["hair"], [0], scratch)

@@ -112,14 +112,23 @@ def _merge(into: dict, changes: dict) -> None:
             into[key] = value
 
 
-def variant(name: str, changes: dict, seeds: list[int], scratch: Path, overrides: dict | None = None) -> list[dict]:
-    """Reader-only runs of `name` (the default recipe with the train `overrides`, `seeds`) on
-    data made again in a scratch repository under `scratch` with `changes` to params.yaml's
-    corpus and preprocess sections ({"preprocess": {"crop": {"align": "affine"}}}); runs and
-    rows go to this repository. Preprocess changes alone read this repository's raw videos;
-    corpus changes build the embedded corpus again (every language must be synthetic), and
-    each rebuilt clip this repository holds keeps its split here (`pin_splits`), so a larger
-    corpus adds training clips and is scored on the same validation clips, paired."""
+def variant(
+    name: str,
+    changes: dict,
+    seeds: list[int],
+    scratch: Path,
+    overrides: dict | None = None,
+    reader_only: bool = True,
+) -> list[dict]:
+    """Runs of `name` (the default recipe with the train `overrides`, `seeds`; the lip reader
+    alone unless `reader_only` is false) on data made again in a scratch repository under
+    `scratch` with `changes` to params.yaml's corpus and preprocess sections ({"preprocess":
+    {"crop": {"align": "affine"}}}); runs and rows go to this repository. Preprocess changes
+    alone read this repository's raw videos; corpus changes build the embedded corpus again
+    (every language must be synthetic), and each rebuilt clip this repository holds keeps its
+    split here (`pin_splits`), so a larger corpus adds training clips and is scored on the
+    same validation clips, paired. Whole runs are heard by this repository's recognisers
+    (models/asr, linked), which its own recorded speech trained."""
     from l2s.corpus import build
     from l2s.data import preprocess
 
@@ -134,6 +143,11 @@ def variant(name: str, changes: dict, seeds: list[int], scratch: Path, overrides
             raise config.ConfigError(f"corpus changes rebuild the embedded corpus; {own} are not synthetic")
         kept = {lang: kept_splits(lang) for lang in base.languages}
     with variant_repository(scratch / name, changes, raw_from=None if rebuild else here) as params:
+        for lang in params.languages if not reader_only else ():
+            recogniser = paths.asr_dir(lang)
+            if not recogniser.exists():
+                recogniser.parent.mkdir(parents=True, exist_ok=True)
+                recogniser.symlink_to(here / recogniser.relative_to(paths.root()), target_is_directory=True)
         for lang in params.languages:
             if not (paths.processed_dir(lang) / "clips.csv").exists():  # a killed run keeps what it built
                 if rebuild:
@@ -141,7 +155,7 @@ def variant(name: str, changes: dict, seeds: list[int], scratch: Path, overrides
                     pin_splits(paths.raw_dir(lang) / build.MANIFEST, kept[lang])
                 preprocess.run(lang, params)
                 shutil.rmtree(paths.interim_dir(lang))  # the per-video cache: a gigabyte, not read again
-        return run(name, overrides or {}, seeds, reader_only=True, into=here, data=changes)
+        return run(name, overrides or {}, seeds, reader_only=reader_only, into=here, data=changes)
 
 
 def kept_splits(lang: str) -> dict[str, str]:
@@ -573,8 +587,7 @@ def main(argv: list[str] | None = None) -> int:
             nargs="*",
             default=[],
             metavar="KEY=VALUE",
-            help=f"with --reader-only: make the data again with these {section} settings ({example}), "
-            "in a scratch repository (--scratch)",
+            help=f"make the data again with these {section} settings ({example}), in a scratch repository (--scratch)",
         )
     parser.add_argument(
         "--from-reader",
@@ -616,10 +629,6 @@ def main(argv: list[str] | None = None) -> int:
                 _merge(data, functools.reduce(lambda nested, k: {k: nested}, reversed(inner), {last: _value(value)}))
     except ValueError:
         parser.error("--set, --corpus and --preprocess take KEY=VALUE items")
-    if data and not args.reader_only:
-        parser.error(
-            "--corpus and --preprocess need --reader-only (a whole run is scored by recognisers this repository keeps)"
-        )
     if args.from_reader and (args.reader_only or data or args.study):
         parser.error(
             "--from-reader continues a whole run on this repository's data: "
@@ -631,7 +640,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.study:
             study(args.study)
         elif data:
-            variant(args.name, data, args.seeds, args.scratch, overrides)
+            variant(args.name, data, args.seeds, args.scratch, overrides, reader_only=args.reader_only)
         else:
             run(
                 args.name, overrides, args.seeds, args.model, reader_only=args.reader_only, from_reader=args.from_reader

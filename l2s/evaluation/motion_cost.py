@@ -227,11 +227,11 @@ def switch_off(checkpoint: Path, scratch: Path, parts: dict[str, dict] = SWITCH_
     return rows
 
 
-def train_without(parts: list[str], seeds: list[int], scratch: Path) -> list[dict]:
-    """Reader-only runs (the default recipe, `seeds`) on the corpus rebuilt with each of
-    `parts` switched off; the runs and their rows go to this repository (models/ablations/
-    motion_off_<part>/, reports/reader_ablations.csv), the rebuilt data to `scratch`, which is
-    removed once every seed of a part is scored."""
+def train_without(parts: list[str], seeds: list[int], scratch: Path, reader_only: bool = True) -> list[dict]:
+    """Runs of the default recipe (`seeds`; the lip reader alone unless `reader_only` is
+    false) on the corpus rebuilt with each of `parts` switched off; the runs and their rows go
+    to this repository (models/ablations/<name>/ and reports/, `train_without_name`), the
+    rebuilt data to `scratch`, which is removed once every seed of a part is scored."""
     from l2s import config
     from l2s.evaluation import ablation
 
@@ -240,9 +240,14 @@ def train_without(parts: list[str], seeds: list[int], scratch: Path) -> list[dic
         raise config.ConfigError(f"unknown motion part(s) {unknown}; choose from {list(SWITCH_OFF)}")
     rows = []
     for part in parts:
-        name = "motion_off_" + part.replace(" ", "_")
-        rows += ablation.variant(name, {"corpus": {"motion": SWITCH_OFF[part]}}, seeds, scratch)
+        change = {"corpus": {"motion": SWITCH_OFF[part]}}
+        rows += ablation.variant(train_without_name(part, reader_only), change, seeds, scratch, reader_only=reader_only)
     return rows
+
+
+def train_without_name(part: str, reader_only: bool = True) -> str:
+    """motion_off_<part> (a lip reader) or whole_motion_off_<part> (a whole run)."""
+    return ("" if reader_only else "whole_") + "motion_off_" + part.replace(" ", "_")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -259,12 +264,17 @@ def main(argv: list[str] | None = None) -> int:
         metavar="PART",
         help=f"train readers on the corpus rebuilt with each PART off ({', '.join(SWITCH_OFF)})",
     )
+    parser.add_argument(
+        "--whole",
+        action="store_true",
+        help="with --train-without: whole runs, scored by the speech (reports/ablations.csv), not the lip reader alone",
+    )
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1], help="with --train-without")
     parser.add_argument(
         "--against",
-        default="memory",
         metavar="NAME",
-        help="with --train-without: the reader-only run of the default recipe on the corpus as it is",
+        help="with --train-without: the run of the default recipe on the corpus as it is "
+        "(default: memory, a reader-only run; with --whole: default_p2300)",
     )
     parser.add_argument(
         "--scratch", type=Path, default=Path(tempfile.gettempdir()) / "l2s-motion", help="with --train-without"
@@ -274,11 +284,15 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S"
     )
     if args.train_without:
-        from l2s.evaluation.ablation import reader_summary
+        from l2s.evaluation.ablation import reader_summary, summary
 
-        train_without(args.train_without, args.seeds, args.scratch)
-        names = [args.against] + ["motion_off_" + part.replace(" ", "_") for part in args.train_without]
-        print(reader_summary(against=args.against, names=names))
+        train_without(args.train_without, args.seeds, args.scratch, reader_only=not args.whole)
+        against = args.against or ("default_p2300" if args.whole else "memory")
+        if args.whole:
+            print(summary(against=against))
+        else:
+            names = [against] + [train_without_name(part) for part in args.train_without]
+            print(reader_summary(against=against, names=names))
         return 0
     if not args.runs:
         parser.error("RUNS are needed (or --train-without)")

@@ -16,13 +16,14 @@ This is a reading of one trained model, cheap enough to run on every run; it ext
 linearly from the range the corpus draws to zero. `--switch-off` measures instead of
 extrapolating:
 
-    python -m l2s.evaluation.motion_cost --switch-off models/ablations/<name>/s0/last.pt
+    python -m l2s.evaluation.motion_cost --switch-off models/ablations/<name>/s0/last.pt [more ...]
 
 renders the validation videos of every language again with one part of corpus.motion
 switched off at a time (and all of them), the rest of each video unchanged (speech, face,
 timing and every other part's draws come from their own seeded streams), preprocesses them
-as the stage does, in a scratch root, and reads them with the same lip reader: each part's
-cost is the paired difference in phoneme error rate on the same clips. Both say what the
+as the stage does, in a scratch root, and reads them with the same lip reader (with each
+checkpoint given: the videos are rendered once for all of them): each part's cost is the
+paired difference in phoneme error rate on the same clips. Both say what the
 motion costs a reader trained with it, not what a reader trained without it would read.
 `--train-without` measures that:
 
@@ -32,6 +33,8 @@ builds the whole corpus of every language again with the part switched off (in a
 root; the same speech, faces and every other part's draws), preprocesses it, and trains and
 scores a reader-only run on it (`ablation --reader-only`), named motion_off_<part> in
 reports/reader_ablations.csv beside the default recipe's rows, on the same validation clips.
+With `--whole` it trains whole runs instead (whole_motion_off_<part> in reports/ablations.csv),
+whose generated speech this repository's recognisers hear: what the part costs the words.
 """
 
 from __future__ import annotations
@@ -195,10 +198,11 @@ def render_subset(lang: str, params, motion_change: dict, utt_ids: set[str], roo
         writer.writerows(sorted((r | {"split": "val"} for r in rows), key=lambda r: r["utt_id"]))
 
 
-def switch_off(checkpoint: Path, scratch: Path, parts: dict[str, dict] = SWITCH_OFF) -> list[dict]:
-    """Lip reading of `checkpoint` on every language's validation videos as they are, and
-    rendered again with each part of the motion switched off (`parts`): one row per part
-    and language, with the phoneme error rate on the same clips."""
+def switch_off(checkpoints: list[Path], scratch: Path, parts: dict[str, dict] = SWITCH_OFF) -> list[dict]:
+    """Lip reading of each of `checkpoints` on every language's validation videos as they
+    are, and rendered again with each part of the motion switched off (`parts`; rendered once
+    for all checkpoints): one row per checkpoint, part and language, with the phoneme error
+    rate on the same clips."""
     from l2s import config
     from l2s.corpus import build
     from l2s.data import preprocess
@@ -208,22 +212,29 @@ def switch_off(checkpoint: Path, scratch: Path, parts: dict[str, dict] = SWITCH_
     from l2s.vcagan.inference import load_generator
 
     params = config.load()
-    languages = load_generator(checkpoint)[1]["languages"]
+    languages = {cp: load_generator(cp)[1]["languages"] for cp in checkpoints}
     (scratch / "params.yaml").write_text((paths.root() / "params.yaml").read_text(encoding="utf-8"), encoding="utf-8")
     rows = []
-    for lang in languages:
+    for lang in dict.fromkeys(lang for langs in languages.values() for lang in langs):
         data = ProcessedLanguage(lang)
         utt_ids = {data.clips[r]["utt_id"] for r in data.split("val")}
         reader = LipReader(data)  # the words of the training split, as the test stage reads them
         pronunciation = paths.raw_dir(lang) / build.PRONUNCIATION
-        rows.append({"lang": lang, "off": "nothing", **read_split(checkpoint, lang, "val", reader=reader)})
+        readers = [cp for cp in checkpoints if lang in languages[cp]]
+
+        def read(off: str) -> None:
+            for checkpoint in readers:
+                scores = read_split(checkpoint, lang, "val", reader=reader)
+                rows.append({"checkpoint": str(checkpoint), "lang": lang, "off": off, **scores})
+                log.info("%s, %s, %s off: %s", checkpoint, lang, off, scores)
+
+        read("nothing")
         for part, change in parts.items():
             root = scratch / part.replace(" ", "_")
             with paths.rooted_at(root):
                 render_subset(lang, params, change, utt_ids, root, pronunciation)
                 preprocess.run(lang, params)
-                rows.append({"lang": lang, "off": part, **read_split(checkpoint, lang, "val", reader=reader)})
-            log.info("%s, %s off: %s", lang, part, rows[-1])
+                read(part)
     return rows
 
 
@@ -297,12 +308,16 @@ def main(argv: list[str] | None = None) -> int:
     if not args.runs:
         parser.error("RUNS are needed (or --train-without)")
     if args.switch_off:
-        for checkpoint in args.runs:
-            with tempfile.TemporaryDirectory(prefix="l2s-motion-") as scratch:
-                rows = switch_off(checkpoint.resolve(), Path(scratch))
+        checkpoints = [checkpoint.resolve() for checkpoint in args.runs]
+        with tempfile.TemporaryDirectory(prefix="l2s-motion-") as scratch:
+            rows = switch_off(checkpoints, Path(scratch))
+        for checkpoint in checkpoints:
+            own = [
+                {k: v for k, v in r.items() if k != "checkpoint"} for r in rows if r["checkpoint"] == str(checkpoint)
+            ]
             out = checkpoint.parent / "motion_switch_off.csv"
-            paths.write_csv(out, rows)
-            print(switch_off_table(rows))
+            paths.write_csv(out, own)
+            print(f"{checkpoint}:\n{switch_off_table(own)}")
             log.info("per language: %s", out)
         return 0
     rows = merge_runs([clip_table(run) for run in args.runs])

@@ -118,7 +118,9 @@ def cmd_speak(args) -> int:
     )
     video = Path(args.video)
     output = args.output or (None if video.is_dir() else f"{video.stem}.wav")
-    result = speak.speak(video, args.model, output, args.mux, args.face_index, keep=False, **options)
+    result = speak.speak(
+        video, args.model, output, args.mux, args.face_index, keep=False, naturalness=args.dnsmos, **options
+    )
     if isinstance(result, list):  # a folder: failures were logged one by one
         return 1 if len(result) < len(speak.video_files(video)) else 0
     return 0
@@ -186,6 +188,9 @@ def main(argv: list[str] | None = None) -> int:
         choices=config.ROTATIONS,
         default=0,
         help="degrees clockwise to turn the frames first, for a video stored sideways without rotation metadata",
+    )
+    p.add_argument(
+        "--dnsmos", action="store_true", help="also score each speech's naturalness (DNSMOS P.835, no reference needed)"
     )
     p.add_argument("--language", help="language vector to use, for models trained with one")
     p.add_argument("--device", help="cpu or cuda (default: cuda when there is a GPU)")

@@ -318,8 +318,14 @@ def test_python_api_and_refusing_to_overwrite_the_input(root, tmp_path, face_fra
     video = talking_video(tmp_path / "in" / "v.mp4", face_frame, seconds=1.2, audio=False)
     speech = l2s.speak(video, root / "models" / "demo.pt")
     assert speech.video == video and sorted(tmp_path.rglob("*.wav")) == []  # asked for nothing: wrote nothing
-    assert cli.main(["speak", str(video), "--model", str(root / "models" / "demo.pt")]) == 0
+    assert not speech.naturalness  # scored only when asked for
+    assert cli.main(["speak", str(video), "--model", str(root / "models" / "demo.pt"), "--dnsmos"]) == 0
     assert (tmp_path / "v.wav").exists()  # the command's default: ./<video>.wav
+    kept = l2s.speak(video, root / "models" / "demo.pt", naturalness=True)
+    written = l2s.speak(video, root / "models" / "demo.pt", tmp_path / "w.wav", keep=False, naturalness=True)
+    assert set(kept.naturalness) == {"ovrl", "sig", "bak", "p808"}
+    assert all(1.0 <= v <= 5.0 for v in kept.naturalness.values())
+    assert written.naturalness == pytest.approx(kept.naturalness, abs=0.05)  # the .wav holds 16-bit samples
     with pytest.raises(SpeakError, match="would overwrite the input video"):
         speak(video, root / "models" / "demo.pt", output=tmp_path / "x.wav", mux=video)
     with pytest.raises(FileNotFoundError, match="no model at"):

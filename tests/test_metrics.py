@@ -26,7 +26,8 @@ def test_noise_lowers_every_score(speech):
     noisy = speech + 0.1 * np.random.default_rng(0).standard_normal(speech.size).astype(np.float32)
     clean = scores.speech_scores(speech, speech, 16000)
     worse = scores.speech_scores(speech, noisy, 16000)
-    assert all(worse[k] < clean[k] - 0.05 for k in clean), worse
+    # against the reference; a tone is no speech for DNSMOS to judge (tests/test_naturalness.py)
+    assert all(worse[k] < clean[k] - 0.05 for k in clean if not k.startswith("dnsmos_")), worse
 
 
 def test_lengths_are_matched_and_other_rates_resampled(speech):

@@ -1,10 +1,10 @@
-"""DNSMOS P.835 (l2s.evaluation.naturalness): scores in range, and noise heard as noise."""
+"""DNSMOS P.835 (l2s.scores): scores in range, and noise heard as noise."""
 
 import numpy as np
 import pytest
 
 from l2s.corpus.espeak import Voice, require_espeak, synthesize
-from l2s.evaluation.naturalness import SCORES, dnsmos
+from l2s.scores import NATURALNESS, dnsmos
 
 
 @pytest.fixture(scope="module")
@@ -18,7 +18,7 @@ def speech():
 
 def test_clean_speech_outscores_the_same_speech_in_noise(speech):
     clean = dnsmos(speech.audio, speech.sample_rate)  # espeak-ng's 22.05 kHz, resampled
-    assert set(clean) == set(SCORES) and all(1.0 <= v <= 5.0 for v in clean.values())
+    assert set(clean) == set(NATURALNESS) and all(1.0 <= v <= 5.0 for v in clean.values())
     audio = speech.audio / np.abs(speech.audio).max() * 0.5
     noise = np.random.default_rng(0).normal(0, 1, audio.size).astype(np.float32)
     noise *= np.sqrt(np.mean(audio**2) / np.mean(noise**2))  # 0 dB SNR

@@ -118,7 +118,11 @@ def test_dvc_repro_end_to_end_smoke(smoke_repo):
             metrics = files[f"reports/metrics/{stage}/m/{lang}.json"]["data"]
             assert metrics["clips"] == 2 and "ceiling" in metrics
             assert "ceiling" in metrics["griffin_lim"]  # the same mels voiced by Griffin-Lim
-    assert {"stoi", "estoi", "pesq_nb", "pesq_wb"} <= set(files["reports/metrics/test/m/zh.json"]["data"])
+    test_figures = files["reports/metrics/test/m/zh.json"]["data"]
+    assert {"stoi", "estoi", "pesq_nb", "pesq_wb", "dnsmos_ovrl", "dnsmos_sig", "dnsmos_bak"} <= set(test_figures)
+    # naturalness needs no reference: the recorded speech, the ceiling and both voicings
+    assert 1 <= test_figures["recorded"]["dnsmos_ovrl"] <= 5 and 1 <= test_figures["ceiling"]["dnsmos_ovrl"] <= 5
+    assert "dnsmos_ovrl" in test_figures["griffin_lim"]
     assert {"wer", "cer"} <= set(files["reports/metrics/wer/m/en.json"]["data"])
     for lang in ("en", "zh"):  # what the lips carry, per model and language
         assert {"per", "wer", "cer"} <= set(files[f"reports/metrics/test/m/{lang}.json"]["data"]["lip_reading"])
@@ -134,6 +138,7 @@ def test_dvc_repro_end_to_end_smoke(smoke_repo):
     assert ">en<" in html and ">zh<" in html and "<audio" in html
     # both vocoders side by side: scores, and a labelled player of each
     assert "copy synthesis, Griffin-Lim" in html and "copy synthesis, v" in html
+    assert "DNSMOS OVRL" in html and "recorded" in html
     labels = set(re.findall(r'<audio [^>]*title="([^"]*)"', html))
     assert labels == {"recorded", "ceiling", "generated (v)", "generated (Griffin-Lim)"}
     assert "def " not in html  # rendered without input cells

@@ -52,6 +52,7 @@ def results(params: config.Params) -> pd.DataFrame:
                         row[f"{prefix}{name}"] = value
                         row[f"{prefix}ceiling_{name}"] = means["ceiling"][name]
                 row |= _interval_columns(means.get("ci95", {}), prefix)
+        row |= {f"recorded_{name}": value for name, value in test.get("recorded", {}).items()}
         lips = test.get("lip_reading", {})
         row |= {f"lip_{name}": value for name, value in lips.items() if name != "ci95"}
         row |= _interval_columns(lips.get("ci95", {}), "lip_")
@@ -81,6 +82,7 @@ def interval_table(results: pd.DataFrame) -> pd.DataFrame:
             ("stoi", "STOI"),
             ("estoi", "ESTOI"),
             ("pesq_wb", "PESQ wb"),
+            ("dnsmos_ovrl", "DNSMOS OVRL"),
             (unit, "generated speech"),
             (f"lip_{unit}", "lip reading"),
             ("lip_per", "lip reading PER"),
@@ -94,17 +96,30 @@ def interval_table(results: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index(["model", "language"])
 
 
-NAMES = {"stoi": "STOI", "estoi": "ESTOI", "pesq_nb": "PESQ nb", "pesq_wb": "PESQ wb", "wer": "WER", "cer": "CER"}
+NAMES = {
+    "stoi": "STOI",
+    "estoi": "ESTOI",
+    "pesq_nb": "PESQ nb",
+    "pesq_wb": "PESQ wb",
+    "dnsmos_ovrl": "DNSMOS OVRL",
+    "dnsmos_sig": "DNSMOS SIG",
+    "dnsmos_bak": "DNSMOS BAK",
+    "wer": "WER",
+    "cer": "CER",
+}
 
 
 def summary_table(results: pd.DataFrame) -> pd.DataFrame:
     """One row per model and language, one column pair per metric: the generated speech
-    and, beside it, its ceiling (the recorded speech through the same vocoder path)."""
+    and, beside it, its ceiling (the recorded speech through the same vocoder path); for the
+    scores that need no reference (DNSMOS), the recorded speech's own as well."""
     columns = {}
     for metric, name in NAMES.items():
         if metric in results:
             columns[(name, "generated")] = results[metric].to_numpy()
             columns[(name, "ceiling")] = results[f"ceiling_{metric}"].to_numpy()
+            if f"recorded_{metric}" in results:
+                columns[(name, "recorded")] = results[f"recorded_{metric}"].to_numpy()
     index = pd.MultiIndex.from_frame(results[["model", "language"]])
     return pd.DataFrame(columns, index=index)
 

@@ -5,7 +5,8 @@ models/<model>/best.pt over whole clips, vocodes them with one batched, seeded
 Griffin-Lim per batch and scores each clip against the recorded speech: STOI, ESTOI,
 PESQ narrow- and wide-band. The ground truth goes through the same spectrogram ->
 Griffin-Lim path and is scored the same way: that is the ceiling a perfect generator
-would reach with this vocoder.
+would reach with this vocoder. DNSMOS P.835 (l2s.scores.dnsmos), which needs no reference,
+scores the generated speech, the ceiling and the recorded speech itself.
 
 With a neural vocoder (test.vocoder: <name>) the same mels are also voiced by Griffin-Lim
 and scored beside it, so the report compares the two vocoders on the same clips.
@@ -16,7 +17,8 @@ outputs/<model>/<lang>/
     ceiling/<clip>.wav    ground truth through the vocoder path (for the WER ceiling)
     griffin_lim/          with a neural vocoder: wav/ and ceiling/ voiced by Griffin-Lim
     scores.csv            one row per clip: every score, generated and ceiling (and with a
-                          neural vocoder the same again, griffin_lim_ before each name)
+                          neural vocoder the same again, griffin_lim_ before each name), and
+                          the recorded speech's DNSMOS (recorded_dnsmos_ovrl, _sig, _bak)
     lipreading.csv        a model with a lip-reading head: per clip the phonemes and words it
                           reads from the lips (l2s.evaluation.lipreading), next to the truth
 reports/metrics/test/<model>/<lang>.json   means over the clips (`dvc metrics show`), and
@@ -43,7 +45,7 @@ from l2s.data.dataset import ClipDataset, ProcessedLanguage
 from l2s.data.features import magnitude, prepare
 from l2s.evaluation import bootstrap, lipreading, text
 from l2s.evaluation.lipreading import LipReader
-from l2s.scores import SCORES, speech_scores
+from l2s.scores import SCORES, naturalness, speech_scores
 from l2s.vcagan.inference import generate, language_index, load_generator
 from l2s.vcagan.vocoder import to_waves
 
@@ -128,6 +130,7 @@ def speak(checkpoint: Path, lang: str, split: str, cfg: config.TestConfig, out: 
     return {
         "clips": len(rows),
         **_means(rows, ""),
+        "recorded": {s: _mean(rows, f"recorded_{s}") for s in RECORDED},
         **{name: _means(rows, f"{name}_") for name in voicings if name},
         **lips,
         "clips_per_s": round(len(rows) / elapsed, 2),
@@ -217,9 +220,15 @@ def _score(job) -> tuple[str, dict]:
     prefix = f"{voicing}_" if voicing else ""
     generated = speech_scores(ref, wave, sr)
     upper = speech_scores(ref, ceiling, sr)
+    # the recorded speech's own naturalness, once per clip (it does not depend on the voicing)
+    recorded = {} if voicing else {f"recorded_{k}": v for k, v in naturalness(ref, sr).items()}
     return clip_id, {f"{prefix}{k}": v for k, v in generated.items()} | {
         f"{prefix}ceiling_{k}": v for k, v in upper.items()
-    }
+    } | recorded
+
+
+# what the recorded speech is scored by: the scores that need no reference
+RECORDED = tuple(s for s in SCORES if s.startswith("dnsmos_"))
 
 
 def _means(rows: list[dict], prefix: str) -> dict:

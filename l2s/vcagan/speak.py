@@ -554,7 +554,7 @@ def speak(
     several (0: the largest). device, language, vocoder, precision and rotate: as `Synthesiser`.
     keep=False (what `l2s speak` does): the speech goes only to the files and the returned
     Speech holds no arrays, so memory stays the same for a video of any length.
-    `naturalness`: score each speech with DNSMOS P.835 (l2s.evaluation.naturalness; no
+    `naturalness`: score each speech with DNSMOS P.835 (l2s.scores.dnsmos; no
     reference needed), logged and kept in Speech.naturalness; about 0.2 s per second of
     speech on one CPU core."""
     video = Path(video)
@@ -641,7 +641,7 @@ def _speak_one(
 
 def _naturalness(speech: Speech, wav: Path | None) -> dict[str, float]:
     """DNSMOS P.835 of the speech, from its array or (keep=False) the .wav it was written to."""
-    from l2s.evaluation.naturalness import dnsmos
+    from l2s.scores import dnsmos
 
     if len(speech.wave):
         return dnsmos(speech.wave, speech.sample_rate)

@@ -483,11 +483,34 @@ class AsrConfig:
     decoding: Literal["greedy", "lexicon"] = "lexicon"
     beam: int = 8
     seed: int = 0
+    # a second, independent recogniser per language: these settings over the ones above (another
+    # seed and size), trained by the same stage on the same recorded speech into
+    # models/asr/<lang>/second/. The wer stage hears the generated speech with both and says
+    # where they disagree; it never chooses a recipe (ablations hear only the first). {}: none
+    second: dict[str, Any] = field(default_factory=lambda: {"seed": 1, "hidden": 128})
 
     def __post_init__(self):
         for name in ("steps", "batch_size", "hidden", "layers", "beam"):
             _positive(f"asr.{name}", getattr(self, name))
         _positive("asr.lr", self.lr)
+        if not isinstance(self.second, dict):
+            raise ConfigError(f"asr.second: a mapping of settings (or {{}} for none), got {self.second!r}")
+        unknown = set(self.second) - set(SECOND_ASR_KNOBS)
+        if unknown:
+            raise ConfigError(f"asr.second: unknown {sorted(unknown)}; choose from {', '.join(SECOND_ASR_KNOBS)}")
+        if self.second and self.second_config() == dataclasses.replace(self, second={}):
+            raise ConfigError("asr.second: the same settings as the first recogniser; change its seed or size")
+
+    def second_config(self) -> AsrConfig | None:
+        """The second recogniser's settings (None when asr.second is empty): always one
+        trained here, decoded like the first."""
+        if not self.second:
+            return None
+        return dataclasses.replace(self, backend="ctc", model_dir="", second={}, **self.second)
+
+
+# what asr.second may change: how the recogniser is built and trained, not how it decodes
+SECOND_ASR_KNOBS = ("steps", "batch_size", "lr", "hidden", "layers", "spec_augment", "seed")
 
 
 @dataclass(frozen=True)

@@ -106,8 +106,12 @@ def asr_dir(lang: str) -> Path:
     return root() / "models" / "asr" / lang
 
 
-def asr_checkpoint(lang: str) -> Path:
-    return asr_dir(lang) / "asr.pt"
+SECOND_ASR = "second"  # the folder of the second recogniser (asr.second) under asr_dir
+
+
+def asr_checkpoint(lang: str, second: bool = False) -> Path:
+    """The recogniser of `lang` (`second`: the second one, asr.second)."""
+    return asr_dir(lang) / (SECOND_ASR if second else "") / "asr.pt"
 
 
 def transcripts(model: str, lang: str) -> Path:

@@ -24,7 +24,7 @@ from tests.helpers import write_params
 WORDS = {"do": 330.0, "re": 880.0, "mi": 1760.0}
 SR = 16000
 CLIP_FRAMES = 25  # video frames of a 1 s clip: 100 mel frames, 4 per video frame
-TINY = {"steps": 400, "batch_size": 8, "hidden": 48, "lr": 5e-3, "beam": 4}
+TINY = {"steps": 400, "batch_size": 8, "hidden": 48, "lr": 5e-3, "beam": 4, "second": {"seed": 1, "hidden": 32}}
 
 
 def _sentence(words: list[str], rng: np.random.Generator) -> np.ndarray:
@@ -212,6 +212,44 @@ def test_checkpoint_alone_rebuilds_the_recognizer(trained, tmp_path, monkeypatch
     mels = [log_mel(w, MelConfig()) for w in waves]
     for a, b in zip(rec.log_probs(mels), again.log_probs(mels)):
         np.testing.assert_allclose(a, b, atol=1e-6)
+
+
+def test_a_second_recogniser_of_another_seed_and_size_judges_too(trained, tmp_path, monkeypatch):
+    from l2s.evaluation import wer
+
+    root, corpus = trained
+    monkeypatch.setenv("L2S_ROOT", str(root))
+    metrics = json.loads((root / "reports" / "metrics" / "asr" / "en.json").read_text())
+    assert (metrics["seed"], metrics["hidden"]) == (0, 48)
+    assert (metrics["second"]["seed"], metrics["second"]["hidden"]) == (1, 32) and metrics["second"]["wer"] <= 0.5
+    first, second = (recognizers.load_recognizer("en", second=s) for s in (False, True))
+    assert first.model.rnn.hidden_size == 48 and second.model.rnn.hidden_size == 32
+    # the wer stage hears test outputs with both: the recorded test speech as "generated"
+    out = tmp_path / "outputs"
+    rows = corpus["rows"][-4:]
+    for folder in ("wav", "ceiling"):
+        for row, wave in zip(rows, corpus["waves"][-4:]):
+            (out / folder / "s1").mkdir(parents=True, exist_ok=True)
+            soundfile.write(out / folder / f"{row['clip_id']}.wav", wave, SR)
+    with open(out / "scores.csv", "w", newline="") as f:
+        f.write("clip_id,text\n" + "".join(f"{r['clip_id']},{r['text']}\n" for r in rows))
+    params = config.load()
+    transcripts, heard = wer.transcribe(out, "en", params)
+    both = heard["second"]
+    assert both["wer"] <= 0.5 and "ceiling" in both and "ci95" in both
+    diff = both["minus_first"]["wer"]
+    assert diff["low"] <= diff["difference"] <= diff["high"]
+    assert diff["difference"] == pytest.approx(both["wer"] - heard["wer"], abs=1e-3)
+    assert {"second_hypothesis", "second_word_edits", "second_ceiling_hypothesis"} <= set(transcripts[0])
+    assert "second" not in wer.transcribe(out, "en", params, second=False)[1]  # how ablations hear
+
+
+def test_the_second_recogniser_must_differ_and_knows_its_knobs(workdir):
+    with pytest.raises(config.ConfigError, match="asr.second: the same settings"):
+        config.load(write_params(workdir, asr={"second": {"seed": 0}}))
+    with pytest.raises(config.ConfigError, match=r"asr.second: unknown \['beam'\]"):
+        config.load(write_params(workdir, asr={"second": {"beam": 2}}))
+    assert config.load(write_params(workdir, asr={"second": {}})).asr.second_config() is None
 
 
 def test_bad_inputs_are_named(trained, tmp_path):

@@ -124,6 +124,9 @@ def test_dvc_repro_end_to_end_smoke(smoke_repo):
     assert 1 <= test_figures["recorded"]["dnsmos_ovrl"] <= 5 and 1 <= test_figures["ceiling"]["dnsmos_ovrl"] <= 5
     assert "dnsmos_ovrl" in test_figures["griffin_lim"]
     assert {"wer", "cer"} <= set(files["reports/metrics/wer/m/en.json"]["data"])
+    second = files["reports/metrics/wer/m/en.json"]["data"]["second"]  # the second, independent judge
+    assert {"wer", "cer", "ceiling", "minus_first"} <= set(second)
+    assert (repo / "models/asr/en/second/asr.pt").exists()
     for lang in ("en", "zh"):  # what the lips carry, per model and language
         assert {"per", "wer", "cer"} <= set(files[f"reports/metrics/test/m/{lang}.json"]["data"]["lip_reading"])
     # every figure with its 95 % interval over the test clips, the figure inside it
@@ -138,7 +141,7 @@ def test_dvc_repro_end_to_end_smoke(smoke_repo):
     assert ">en<" in html and ">zh<" in html and "<audio" in html
     # both vocoders side by side: scores, and a labelled player of each
     assert "copy synthesis, Griffin-Lim" in html and "copy synthesis, v" in html
-    assert "DNSMOS OVRL" in html and "recorded" in html
+    assert "DNSMOS OVRL" in html and "recorded" in html and "Two recognisers" in html
     labels = set(re.findall(r'<audio [^>]*title="([^"]*)"', html))
     assert labels == {"recorded", "ceiling", "generated (v)", "generated (Griffin-Lim)"}
     assert "def " not in html  # rendered without input cells

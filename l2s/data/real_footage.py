@@ -34,6 +34,7 @@ class Footage:
     version: str
     member: str  # the video's path inside the package archive
     about: str  # what it shows, measured
+    speech: bool = True  # it has the speaker's recorded speech
 
     @property
     def spec(self) -> str:
@@ -64,6 +65,7 @@ FOOTAGE = (
         "1.1.2",
         "package/examples/media/cap13_edit2.mp4",
         "30.6 s webcam, no audio",
+        speech=False,
     ),
 )
 

@@ -42,7 +42,7 @@ def spoken(params: config.Params, model: str | None = None) -> list[dict]:
         entry = {"name": item.name, "about": f"{item.about} ({item.spec}, {item.registry})", "crops": speech.crops}
         entry["generated"] = (speech.wave, speech.sample_rate)
         entry["scores"] = {"generated DNSMOS OVRL": dnsmos(speech.wave, speech.sample_rate)["ovrl"]}
-        if item.name in ("jwp_intro", "obama_speech"):  # the two with their own speech
+        if item.speech:
             recorded = media.read_video(video, sample_rate=speech.sample_rate).audio
             entry["recorded"] = (recorded, speech.sample_rate)
             entry["scores"] |= {

@@ -185,16 +185,13 @@ def training_flops(trainer, batch: dict, step: int = 0) -> float:
     return counter.get_total_flops()
 
 
-def model_rows(
-    preset: str, batch: int, precision: str, steps: int = 3, with_vocoder: bool = False
-) -> list[tuple[str, str, str]]:
-    """Training step, generator and Griffin-Lim figures of one preset on this machine."""
+def bench_trainer(preset: str, batch: int, precision: str):
+    """A trainer of an English model of `preset` on the scratch corpus (nothing trained,
+    nothing written), with the parameters it was made from and its device."""
     import torch
 
     from l2s import config
     from l2s.vcagan import train
-    from l2s.vcagan.inference import generate
-    from l2s.vcagan.vocoder import to_wave
 
     params = config.load()
     d, device = train.Dist(), torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -206,18 +203,40 @@ def model_rows(
     )
     with tempfile.TemporaryDirectory() as out:
         trainer = train.Trainer("bench", params, Path(out), Path(out) / "h.csv", d, device)
+    return trainer, params, device
+
+
+def step_kinds(trainer, batch: int) -> list[tuple[str, dict, int]]:
+    """Each kind of step of the recipe, as (name, a batch, a step it runs at): lip-reading
+    pre-training on whole clips (train.reader_steps), then the whole model on windows,
+    without and with the discriminators (train.gan_start)."""
+    import torch
+
     cfg = trainer.cfg
-    rows = []
-    # each kind of step of the recipe: lip-reading pre-training on whole clips (train.reader_steps),
-    # then the whole model on windows, without and with the discriminators (train.gan_start)
     kinds = [("lip-reading pre-training step", trainer.reader_set, 0)] if cfg.reader_steps else []
     if cfg.gan_start > cfg.reader_steps:
         kinds.append(("training step, before gan_start", trainer.train_set, cfg.reader_steps))
     kinds.append(("training step", trainer.train_set, max(cfg.reader_steps, cfg.gan_start)))
+    out = []
     for name, data, at_step in kinds:
         wanted = cfg.reader_batch if data is trainer.reader_set else batch
         size = min(wanted, len(data))  # a scratch corpus of a few clips (--clips) holds less than a batch
-        batch_data = next(iter(torch.utils.data.DataLoader(data, batch_size=size, shuffle=True, drop_last=True)))
+        out.append((name, next(iter(torch.utils.data.DataLoader(data, batch_size=size, shuffle=True))), at_step))
+    return out
+
+
+def model_rows(
+    preset: str, batch: int, precision: str, steps: int = 3, with_vocoder: bool = False
+) -> list[tuple[str, str, str]]:
+    """Training step, generator and Griffin-Lim figures of one preset on this machine."""
+    import torch
+
+    from l2s.vcagan.inference import generate
+    from l2s.vcagan.vocoder import to_wave
+
+    trainer, params, device = bench_trainer(preset, batch, precision)
+    rows = []
+    for name, batch_data, at_step in step_kinds(trainer, batch):
         step_flops = training_flops(trainer, batch_data, at_step)
         trainer.step = at_step
         times = []
@@ -233,7 +252,7 @@ def model_rows(
             (
                 f"{preset} ({precision}) {name}",
                 f"{step:.3f} s",
-                f"batch {size} x {window}, {step_flops / 1e9:.1f} GFLOP without R1"
+                f"batch {len(batch_data['frames'])} x {window}, {step_flops / 1e9:.1f} GFLOP without R1"
                 f" = {step_flops / step / 1e9:.0f} GFLOP/s",
             )
         )
@@ -257,6 +276,65 @@ def model_rows(
         (f"{label} generator, 3 s clip", f"{t_gen:.3f} s", f"real-time factor {t_gen / seconds:.3f}"),
         *([("Griffin-Lim, 60 iterations", f"{t_gl:.3f} s", "per 3 s clip")] if with_vocoder else []),
     ]
+
+
+def busy_core() -> subprocess.Popen:
+    """Another process keeping one core busy (a Python loop), as on a shared machine."""
+    return subprocess.Popen([sys.executable, "-c", "while True: pass"])
+
+
+def shared_rows(steps: int = 10) -> list[tuple[str, str, str]]:
+    """Demo training steps (pre-training and whole model, bf16 where the CPU has it) alone
+    and while another process keeps one core busy: on every core as before (fixed threads),
+    and with `CoreShare` keeping the threads to the free cores, as training does now."""
+    import torch
+
+    from l2s.parallel import CoreShare, usable_cores
+
+    cores = len(usable_cores())
+    trainer, _, device = bench_trainer("demo", 8, "auto")
+    if device.type != "cpu" or cores < 2:
+        return [("shared machine", "skipped", f"needs 2 or more CPU cores and no GPU ({cores} cores, {device})")]
+    saved = os.environ.pop("OMP_NUM_THREADS", None)  # CoreShare keeps to a fixed count where it is set
+    rows = []
+    try:
+        for name, batch, at_step in step_kinds(trainer, 8)[:2]:  # the pre-training and the whole model
+            trainer.step = at_step
+
+            def seconds(share: CoreShare | None) -> float:
+                trainer.train_step(batch)  # the first step after a thread change warms up
+                t0 = time.perf_counter()
+                for _ in range(steps):
+                    if share is not None:
+                        share.update()
+                    trainer.train_step(batch)
+                return (time.perf_counter() - t0) / steps
+
+            torch.set_num_threads(cores)
+            alone = seconds(None)
+            competitor = busy_core()
+            try:
+                time.sleep(0.5)
+                torch.set_num_threads(cores)
+                before = seconds(None)
+                share = CoreShare(every=1.0, what="bench")
+                after = seconds(share)
+            finally:
+                competitor.kill()
+                competitor.wait()
+                torch.set_num_threads(cores)
+            rows.append(
+                (
+                    f"demo {name}, one core busy with another process",
+                    f"{after / alone:.2f}x alone",
+                    f"{alone:.3f} s alone on {cores} threads; with the busy core: {before:.3f} s on {cores} threads "
+                    f"({before / alone:.1f}x, before), {after:.3f} s on the free cores ({share.threads} thread(s))",
+                )
+            )
+    finally:
+        if saved is not None:
+            os.environ["OMP_NUM_THREADS"] = saved
+    return rows
 
 
 def vocoder_rows(presets: tuple[str, ...] = ("small", "full"), repeats: int = 5) -> list[tuple[str, str, str]]:
@@ -445,11 +523,13 @@ def talking_video(seconds: float, width: int, height: int, out: Path) -> Path:
     return out
 
 
-def speak_memory(video: Path, checkpoint: Path, vocoder: str = "mel", package_root: str | None = None) -> dict:
-    """A fresh `l2s speak` process on `video`: its peak resident memory (bytes, the
-    kernel's high-water mark of the process), wall seconds, and the seconds of speech
-    written; `error` holds the last lines of its log when it failed. `package_root`: the
-    l2s to run (default: this one)."""
+def speak_memory(
+    video: Path, checkpoint: Path, vocoder: str = "mel", package_root: str | None = None, extra: tuple[str, ...] = ()
+) -> dict:
+    """A fresh `l2s speak` process on `video` (with the options `extra`): its peak resident
+    memory (bytes, the kernel's high-water mark of the process), wall seconds, the seconds
+    of speech written and its log; `error` holds the last lines of the log when it failed.
+    `package_root`: the l2s to run (default: this one)."""
     import l2s
 
     root = package_root or str(Path(l2s.__file__).parents[1])
@@ -464,10 +544,11 @@ def speak_memory(video: Path, checkpoint: Path, vocoder: str = "mel", package_ro
     wav = video.with_suffix(".wav")
     cmd = [sys.executable, "-c", script, "speak", str(video), "--model", str(checkpoint), "--vocoder", vocoder]
     t0 = time.perf_counter()
-    done = subprocess.run([*cmd, "-o", str(wav)], env=env, cwd=root, capture_output=True, text=True)
+    done = subprocess.run([*cmd, *extra, "-o", str(wav)], env=env, cwd=root, capture_output=True, text=True)
     wall = time.perf_counter() - t0
     peak = re.search(r"peak_rss_kib (\d+)", done.stdout)
     result = {"peak": int(peak.group(1)) * 1024 if peak else 0, "wall": wall, "speech": 0.0, "error": ""}
+    result["log"] = done.stderr
     if done.returncode or not wav.exists():
         result["error"] = done.stderr.strip()[-600:]
     else:
@@ -507,6 +588,48 @@ def memory_rows(
     return rows
 
 
+def real_rows(checkpoint: Path | None) -> list[tuple[str, str, str]]:
+    """`l2s speak --dnsmos` on each real talking-face video of l2s.data.real_footage, a fresh
+    process each: the real-time factor of its work (decode, crop, generate, vocode, against
+    the video's length) and of the whole process, its peak memory, and DNSMOS OVRL of the
+    speech. With `checkpoint` (the pipeline's trained model) where there is one, else an
+    untrained demo generator (then the speed and memory hold, the DNSMOS does not)."""
+    from l2s.data import media, real_footage
+
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        model = checkpoint or untrained_checkpoint("demo", Path(tmp))
+        which = "the trained model" if checkpoint else "an untrained demo generator"
+        for item in real_footage.FOOTAGE:
+            try:
+                source = real_footage.path(item.name)
+            except FileNotFoundError as e:
+                rows.append((f"l2s speak, real video {item.name}", "skipped", str(e).splitlines()[0][:200]))
+                continue
+            video = Path(tmp) / source.name  # speak writes beside nothing of the cache
+            video.symlink_to(source)
+            seconds = media.probe(video)[3]
+            run = speak_memory(video, model, extra=("--dnsmos",))
+            label = f"l2s speak, real video {item.name} ({seconds:.1f} s)"
+            if run["error"]:
+                rows.append((label, "failed", run["error"].splitlines()[-1][:200]))
+                continue
+            logged = re.search(r" s of speech; (.*)\)$", run["log"], re.MULTILINE)
+            parts = {k: float(v) for k, v in re.findall(r"(\w+) ([\d.]+) s", logged.group(1))} if logged else {}
+            ovrl = re.search(r"DNSMOS OVRL ([\d.]+)", run["log"])
+            work = sum(parts.values())
+            rows.append(
+                (
+                    label,
+                    f"RTF {work / seconds:.3f}",
+                    f"{work:.2f} s = " + ", ".join(f"{k} {v:.2f}" for k, v in parts.items()) + " s; a fresh process "
+                    f"{run['wall']:.2f} s (RTF {run['wall'] / seconds:.2f}), {run['peak'] / 2**20:.0f} MiB peak; "
+                    f"DNSMOS OVRL {ovrl.group(1) if ovrl else '?'} ({which})",
+                )
+            )
+    return rows
+
+
 def _duration(seconds: float) -> str:
     return f"{seconds / 3600:g} h" if seconds >= 3600 else f"{seconds:g} s"
 
@@ -514,8 +637,12 @@ def _duration(seconds: float) -> str:
 def main(args) -> None:
     import torch
 
-    from l2s import parallel
+    from l2s import config, parallel, paths
 
+    if args.only == "real":  # with the repository's own trained model: no scratch corpus
+        trained = paths.best_checkpoint(next(iter(config.load().models)))
+        _print(real_rows(trained if trained.exists() else None))
+        return
     old_root = os.environ.get("L2S_ROOT")
     rows: list[tuple[str, str, str]] = []
     with tempfile.TemporaryDirectory(prefix="l2s-bench-") as tmp:
@@ -526,12 +653,11 @@ def main(args) -> None:
             rows += data_rows(max(4, args.clips))
             torch.set_num_threads(threads)
         elif not (Path(tmp) / "data" / "processed" / "en").exists():
-            from l2s import config
             from l2s.corpus import build
             from l2s.data import preprocess
 
             build.run("en", config.load())
-            if args.only == "model":
+            if args.only in ("model", "shared"):
                 preprocess.run("en", config.load())
         if args.only in ("all", "model"):
             device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -545,12 +671,18 @@ def main(args) -> None:
             rows += vocoder_rows()
         if args.only in ("all", "speak"):
             rows += speak_rows(tuple(args.presets))
+        if args.only == "shared":  # a minute with a core kept busy: only when asked for
+            rows += shared_rows()
         if args.only == "memory":  # minutes per long video: only when asked for
             rows += memory_rows(tuple(args.seconds), tuple(args.sizes), args.presets[0])
     if old_root is None:
         os.environ.pop("L2S_ROOT", None)
     else:
         os.environ["L2S_ROOT"] = old_root
+    _print(rows)
+
+
+def _print(rows: list[tuple[str, str, str]]) -> None:
     width = max(len(r[0]) for r in rows)
     print(f"l2s bench ({os.cpu_count()} cores)")
     for name, value, note in rows:

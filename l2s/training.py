@@ -25,6 +25,7 @@ import torch
 import torch.distributed as dist
 
 from l2s import config, paths
+from l2s.parallel import CoreShare
 
 log = logging.getLogger(__name__)
 
@@ -79,11 +80,11 @@ def autocast_dtype(precision: str, device: torch.device, cpu_bf16: bool = False)
     return torch.bfloat16 if cpu_bf16 and native else None
 
 
-def use_cores() -> None:
-    """This process's share of the CPU cores: all of them, or 1/n with n processes on the
-    machine (torchrun's LOCAL_WORLD_SIZE), so that threads are never oversubscribed."""
-    per_machine = max(1, int(os.environ.get("LOCAL_WORLD_SIZE", 1)))
-    torch.set_num_threads(max(1, (os.cpu_count() or 1) // per_machine))
+def use_cores() -> CoreShare:
+    """This process's share of the CPU cores: those other processes leave free, of all of
+    them or 1/n with n processes on the machine (torchrun's LOCAL_WORLD_SIZE), so that
+    threads are never oversubscribed; the trainer calls its `update()` every step."""
+    return CoreShare(processes=int(os.environ.get("LOCAL_WORLD_SIZE", 1)), what="training")
 
 
 def visible_gpus() -> int:

@@ -31,7 +31,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
-import os
 import shutil
 import time
 from pathlib import Path
@@ -59,7 +58,6 @@ def run(key: str, params: config.Params | None = None) -> dict:
     checkpoint = paths.best_checkpoint(ev.model)
     if not checkpoint.exists():
         raise FileNotFoundError(f"no checkpoint at {checkpoint}; train the model first: dvc repro train@{ev.model}")
-    torch.set_num_threads(os.cpu_count() or 1)
     metrics = speak(checkpoint, ev.lang, "test", params.test, paths.test_dir(ev.model, ev.lang))
     paths.write_metrics("test", f"{ev.model}/{ev.lang}", metrics)
     log.info("%s: %s", key, {k: v for k, v in metrics.items() if k != "ceiling"})
@@ -84,11 +82,13 @@ def speak(checkpoint: Path, lang: str, split: str, cfg: config.TestConfig, out: 
     # the folder (under out) and score prefix of each voicing: the chosen vocoder, and
     # Griffin-Lim beside a neural one
     voicings = {"": neural} | ({paths.GRIFFIN_LIM: None} if neural is not None else {})
+    cores = parallel.CoreShare(what=f"test {lang}")
     t0 = time.perf_counter()
     jobs, reading = [], []
     loader = torch.utils.data.DataLoader(clips, batch_size=cfg.batch_size)
     linear_vocoder = cfg.vocoder == "linear"
     for batch in loader:
+        cores.update()
         lengths = batch["valid_frames"]
         spec_frames = (lengths * MELS_PER_FRAME).tolist()
         spec = generate(gen, batch["frames"], lengths, language)

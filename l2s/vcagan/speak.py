@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from l2s import config, paths
+from l2s import config, parallel, paths
 from l2s.config import MELS_PER_FRAME
 from l2s.data import facecrop, media
 from l2s.data.features import Deemphasis
@@ -228,8 +228,9 @@ class Synthesiser:
             raise ValueError(f"rotate must be one of {', '.join(map(str, config.ROTATIONS))}, got {rotate!r}")
         self.rotate = rotate
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-        if self.device.type == "cpu":
-            torch.set_num_threads(os.cpu_count() or 1)
+        # on a CPU, the cores other processes leave free: first measured over the loading below,
+        # then again before each batch of windows and each piece of vocoding, a second apart
+        self.cores = parallel.CoreShare(every=1.0, what="l2s speak", look=0.0) if self.device.type == "cpu" else None
         self.checkpoint = _checkpoint(model)
         self.gen, meta = load_generator(self.checkpoint, self.device)
         self.mel_cfg = meta["mel"]
@@ -280,10 +281,12 @@ class Synthesiser:
         try:
             for mel, linear in self._spectrograms(crops, n, timings):
                 mels += [mel] if keep else []
+                self._share_cores()
                 t0 = time.perf_counter()
                 for piece in vocoder.push(linear if linear is not None else mel):
                     wave.add(piece)
                 timings["vocode"] += time.perf_counter() - t0
+            self._share_cores()
             t0 = time.perf_counter()
             samples, kept = wave.close()
             timings["vocode"] += time.perf_counter() - t0
@@ -317,6 +320,10 @@ class Synthesiser:
             raise SpeakError(f"{video}: no such file") from e
         timings["decode"] += time.perf_counter() - t0
         return frames
+
+    def _share_cores(self) -> None:
+        if self.cores is not None:
+            self.cores.update()
 
     def _faces(
         self, video: Path, frames: VideoFrames, face_index: int, timings: dict[str, float]
@@ -410,6 +417,7 @@ class Synthesiser:
         torch.manual_seed(self.seed)  # the generator's noise: the same video gives the same speech
         for i in range(0, len(spans), WINDOW_BATCH):
             batch = spans[i : i + WINDOW_BATCH]
+            self._share_cores()
             held += itertools.islice(crops, batch[-1][1] - start - len(held))
             t0 = time.perf_counter()
             window_crops = np.stack([np.stack(held[s - start : e - start]) for s, e in batch])

@@ -33,6 +33,7 @@ from l2s import config, paths, training
 from l2s.data.dataset import ProcessedLanguage, ResumableSampler, WindowDataset
 from l2s.data.features import LOG_MEL_MIN, mel_to_unit
 from l2s.data.phonemes import INVENTORY, WORD_ID, phoneme_edits
+from l2s.parallel import CoreShare
 from l2s.training import (
     Dist,
     autocast_dtype,
@@ -410,7 +411,9 @@ class Trainer:
         phases = [(self.reader_set, 0, min(cfg.reader_steps, cfg.steps))] if cfg.reader_steps else []
         return phases + [(self.train_set, min(cfg.reader_steps, cfg.steps), cfg.steps)]
 
-    def fit(self) -> dict:
+    def fit(self, cores: CoreShare | None = None) -> dict:
+        """Train to cfg.steps (resuming where the last run stopped); `cores`: the thread count,
+        kept to the cores other processes leave free (l2s.training.use_cores)."""
         cfg = self.cfg
         resumed = self.resume()
         if self.must_resume and not resumed:
@@ -455,6 +458,8 @@ class Trainer:
                 sampler.skip_batches = self.step - first - epoch * batches  # non-zero only right after a resume
                 dataset.epoch = epoch
                 for batch in loader:
+                    if cores is not None:
+                        cores.update()
                     last = self.train_step(batch)
                     self.step += 1
                     seen += 1
@@ -522,10 +527,10 @@ def train(
     history = out / "history.csv"
     if d.main:
         out.mkdir(parents=True, exist_ok=True)
-    use_cores()
+    cores = use_cores()
     try:
         trainer = Trainer(name, params, out, history, d, device, keep_reader, must_resume)
-        metrics = trainer.fit()
+        metrics = trainer.fit(cores)
         if d.main and plots is not None:  # the pipeline's run: metrics and plots for DVC
             paths.write_metrics("train", name, metrics)
             plots.parent.mkdir(parents=True, exist_ok=True)

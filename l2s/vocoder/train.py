@@ -31,6 +31,7 @@ from l2s import config, paths
 from l2s.config import MELS_PER_FRAME
 from l2s.data.dataset import ProcessedLanguage, ResumableSampler
 from l2s.data.features import finish
+from l2s.parallel import CoreShare
 from l2s.training import (
     Dist,
     autocast_dtype,
@@ -203,7 +204,9 @@ class VocoderTrainer:
 
     # ------------------------------------------------------------------ the loop
 
-    def fit(self) -> dict:
+    def fit(self, cores: CoreShare | None = None) -> dict:
+        """Train to cfg.steps (resuming where the last run stopped); `cores`: the thread count,
+        kept to the cores other processes leave free (l2s.training.use_cores)."""
         cfg = self.cfg
         resumed = self.resume()
         batches = len(self.train_set) // self.d.world // cfg.batch_size
@@ -235,6 +238,8 @@ class VocoderTrainer:
             sampler.skip_batches = self.step - epoch * batches  # non-zero only right after a resume
             self.train_set.epoch = epoch
             for batch in loader:
+                if cores is not None:
+                    cores.update()
                 last = self.train_step(batch)
                 self.step += 1
                 seen += 1
@@ -273,10 +278,10 @@ def train(name: str, params: config.Params | None = None, out: Path | None = Non
     out = Path(out) if out else paths.vocoder_dir(name)
     if d.main:
         out.mkdir(parents=True, exist_ok=True)
-    use_cores()
+    cores = use_cores()
     try:
         trainer = VocoderTrainer(name, params, out, d, device)
-        metrics = trainer.fit()
+        metrics = trainer.fit(cores)
         if d.main and pipeline:
             paths.write_metrics("vocoder", name, metrics)
             plot = paths.vocoder_plot(name)

@@ -5,7 +5,6 @@ then score it on the recorded test speech, directly and after mel -> Griffin-Lim
 from __future__ import annotations
 
 import logging
-import os
 import time
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from l2s.evaluation import text
 from l2s.evaluation.asr.inputs import resynthesise
 from l2s.evaluation.asr.recognizers import CTCRecognizer
 from l2s.evaluation.asr.training import AsrTrainer, TranscribedMels
+from l2s.parallel import CoreShare
 
 log = logging.getLogger(__name__)
 
@@ -61,12 +61,11 @@ def run(lang: str, params: config.Params | None = None, out: str | Path | None =
     params.source(lang)
     default = out is None
     out = Path(out) if out else paths.asr_dir(lang)
-    # the suite and a busy machine set OMP_NUM_THREADS; otherwise every core
-    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS") or os.cpu_count() or 1))
-    metrics = train(lang, params.asr, params.preprocess.mel, out)
+    cores = CoreShare(what=f"asr {lang}")
+    metrics = train(lang, params.asr, params.preprocess.mel, out, cores)
     second = params.asr.second_config()
     if second is not None:
-        metrics["second"] = train(lang, second, params.preprocess.mel, out / paths.SECOND_ASR)
+        metrics["second"] = train(lang, second, params.preprocess.mel, out / paths.SECOND_ASR, cores)
     if default:
         paths.write_metrics("asr", lang, metrics)
     else:
@@ -74,8 +73,11 @@ def run(lang: str, params: config.Params | None = None, out: str | Path | None =
     return metrics
 
 
-def train(lang: str, cfg: config.AsrConfig, mel_cfg: config.MelConfig, out: Path) -> dict:
-    """One recogniser of `lang` with the settings `cfg`, into `out`; returns its metrics."""
+def train(
+    lang: str, cfg: config.AsrConfig, mel_cfg: config.MelConfig, out: Path, cores: CoreShare | None = None
+) -> dict:
+    """One recogniser of `lang` with the settings `cfg`, into `out`; returns its metrics.
+    `cores`: the thread count to keep to the cores other processes leave free."""
     out.mkdir(parents=True, exist_ok=True)
     trainer = AsrTrainer(lang, cfg, mel_cfg)
     log.info(
@@ -89,7 +91,7 @@ def train(lang: str, cfg: config.AsrConfig, mel_cfg: config.MelConfig, out: Path
         len(trainer.vocab),
         len(trainer.lexicon),
     )
-    best, summary = trainer.fit(out / "history.csv")
+    best, summary = trainer.fit(out / "history.csv", cores)
     path = out / paths.asr_checkpoint(lang).name
     with paths.atomic(path) as tmp:
         torch.save(trainer.checkpoint(best, {"trained": summary}), tmp)

@@ -20,6 +20,7 @@ from l2s.data.dataset import ProcessedLanguage
 from l2s.evaluation import text
 from l2s.evaluation.asr.model import SUBSAMPLE, CTCModel, build_model, spec_augment
 from l2s.evaluation.asr.recognizers import FORMAT, CTCRecognizer
+from l2s.parallel import CoreShare
 
 log = logging.getLogger(__name__)
 
@@ -144,8 +145,9 @@ class AsrTrainer:
         model = build_model(ck)
         return CTCRecognizer(model, ck, decoding or self.cfg.decoding, self.cfg.beam)
 
-    def fit(self, history: Path) -> tuple[dict, dict]:
-        """Train for asr.steps; returns the weights of the best validation CER and a summary."""
+    def fit(self, history: Path, cores: CoreShare | None = None) -> tuple[dict, dict]:
+        """Train for asr.steps; returns the weights of the best validation CER and a summary.
+        `cores` (l2s.parallel): the thread count, measured again as the steps go."""
         steps = self.cfg.steps
         every = max(1, min(100, steps // 10))
         best, best_cer, best_step = None, math.inf, 0
@@ -154,6 +156,8 @@ class AsrTrainer:
         start = time.perf_counter()
         history.unlink(missing_ok=True)
         for step in range(1, steps + 1):
+            if cores is not None:
+                cores.update()
             loss = self.step(next(batches))
             if not math.isfinite(loss):
                 raise RuntimeError(f"asr {self.lang}: the CTC loss became {loss} at step {step}")

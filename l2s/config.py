@@ -256,6 +256,10 @@ class PreprocessConfig:
     silence_dbfs: float = -50.0  # peak level below which the audio counts as silent
     max_face_gap: int = 5  # frames without a face bridged by interpolation
     max_missing_face: float = 0.2  # share of frames without a face that rejects a video
+    # several faces in a video (l2s.data.speaker_face): `reject` lists it in rejects.csv,
+    # `largest` follows the largest face (as l2s speak does), `speaking` the face whose lips
+    # move with the sound (the largest when no face's lips clearly do)
+    faces: Literal["reject", "largest", "speaking"] = "speaking"
     smooth_window: int = 5  # frames averaged to steady the crop
     # degrees clockwise to turn every frame before face detection and cropping: for videos
     # stored sideways or upside down without rotation metadata (that is applied anyway)

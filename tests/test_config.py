@@ -13,6 +13,7 @@ def test_repository_params_load():
     assert p.preprocess.clip_frames == 75
     assert p.preprocess.samples_per_frame == 4 * p.preprocess.mel.hop
     assert (p.preprocess.crop.size, p.preprocess.crop.region, p.preprocess.mel.n_mels) == (88, "mouth", 80)
+    assert p.preprocess.faces == "speaking"
 
 
 @pytest.mark.parametrize(
@@ -22,6 +23,10 @@ def test_repository_params_load():
         (
             {"preprocess": {"fps_policy": "keep"}},
             "preprocess.fps_policy: 'keep' is not allowed; choose one of: resample, drop",
+        ),
+        (
+            {"preprocess": {"faces": "loudest"}},
+            "preprocess.faces: 'loudest' is not allowed; choose one of: reject, largest, speaking",
         ),
         (
             {"preprocess": {"crop": {"size": 112, "region": "lips"}}},

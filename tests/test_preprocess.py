@@ -16,7 +16,10 @@ from l2s.data.dataset import ClipDataset, ProcessedLanguage
 from l2s.data.sources import RawItem
 from tests.helpers import preprocess_folder, talking_video
 
-# file name -> the reason it must be rejected with (None: kept)
+# file name -> the reason it must be rejected with (None: kept). The tests that count set
+# preprocess.faces reject (FACES), under which two faces are a bad input; tests/test_faces.py
+# keeps such a video under largest and speaking.
+FACES = {"faces": "reject"}
 EXPECTED = {
     "spk a/vidéo 北京 1.mp4": None,  # spaces and non-ASCII characters in the path
     "spk a/fps30.mp4": None,  # resampled to 25 fps
@@ -88,7 +91,7 @@ def _rejects(workdir):
 
 def test_bad_inputs_are_listed_and_raw_files_untouched(workdir, raw_folder):
     before = _hashes(raw_folder)
-    metrics, params = preprocess_folder(workdir, raw_folder)
+    metrics, params = preprocess_folder(workdir, raw_folder, **FACES)
     assert _hashes(raw_folder) == before  # nothing deleted, nothing modified
 
     rejects = _rejects(workdir)
@@ -100,7 +103,9 @@ def test_bad_inputs_are_listed_and_raw_files_untouched(workdir, raw_folder):
             assert rejects[utt]["reason"] == reason, rejects[utt]
             assert name.split("/")[-1] in rejects[utt]["detail"]  # the message names the file
     assert metrics["rejected"] == 10 and metrics["videos"] == 14
-    assert metrics["rejected_by_reason"]["multiple_faces"] == 1
+    assert metrics["rejected_by_reason"]["multiple_faces"] == 1 and metrics["several_faces"] == 0
+    assert "2 faces in the frame" in rejects["spk b/two_faces"]["detail"]
+    assert "preprocess.faces=reject" in rejects["spk b/two_faces"]["detail"]
     assert sum(metrics["rejected_by_reason"].values()) == 10
 
     data = ProcessedLanguage("xx")
@@ -123,17 +128,17 @@ def test_bad_inputs_are_listed_and_raw_files_untouched(workdir, raw_folder):
 
 
 def test_rerun_skips_unchanged_videos_and_drop_policy(workdir, raw_folder, monkeypatch):
-    preprocess_folder(workdir, raw_folder)
+    preprocess_folder(workdir, raw_folder, **FACES)
 
     def boom(*a, **k):
         raise AssertionError("an unchanged video was processed again")
 
     with monkeypatch.context() as m:
         m.setattr(preprocess, "process_video", boom)
-        again, _ = preprocess_folder(workdir, raw_folder)  # everything from the cache
+        again, _ = preprocess_folder(workdir, raw_folder, **FACES)  # everything from the cache
     assert again["clips"] == 4
 
-    dropped, _ = preprocess_folder(workdir, raw_folder, fps_policy="drop")  # new parameters: processed anew
+    dropped, _ = preprocess_folder(workdir, raw_folder, fps_policy="drop", **FACES)  # new parameters: processed anew
     assert _rejects(workdir)["spk a/fps30"]["reason"] == "fps"
     assert "30 fps, not 25" in _rejects(workdir)["spk a/fps30"]["detail"]
     assert dropped["clips"] == 3
@@ -205,8 +210,8 @@ def test_an_unexpected_error_skips_one_video_and_is_retried(workdir, raw_folder,
 
     with monkeypatch.context() as m:
         m.setattr(preprocess, "process_video", flaky)
-        metrics, _ = preprocess_folder(workdir, raw_folder)
+        metrics, _ = preprocess_folder(workdir, raw_folder, **FACES)
     assert metrics["rejected_by_reason"]["error"] == 1 and metrics["clips"] == 3
     assert "RuntimeError: simulated bug" in _rejects(workdir)["spk a/short"]["detail"]
-    metrics, _ = preprocess_folder(workdir, raw_folder)  # not cached: processed again, now fine
+    metrics, _ = preprocess_folder(workdir, raw_folder, **FACES)  # not cached: processed again, now fine
     assert metrics["rejected_by_reason"]["error"] == 0 and metrics["clips"] == 4

@@ -12,14 +12,17 @@ Output, data/processed/<lang>/ (memory-mappable, so training never decodes video
     audio.npy    int16   [clips, T * sample_rate / fps]
     mel.npy      float16 [clips, n_mels, 4 T]  ln(max(mel, 1e-5)), 4 mel frames per video frame
     clips.csv    index, clip_id, utt_id, speaker, text, start, valid_frames, source, stream_offset,
-                 sync_offset, sync_confidence, sync_out, sync_shift (l2s.data.sync)
+                 sync_offset, sync_confidence, sync_out, sync_shift (l2s.data.sync),
+                 faces, face (faces found, and the index of the one taken, 0 = the largest)
     splits/{train,val,test}.txt   clip ids
     rejects.csv  utt_id, path, reason, detail
+    faces.csv    utt_id, path, faces, face, policy, why: each kept video with several faces,
+                 which one its clips show and why (l2s.data.speaker_face; header only if none)
     info.json    the parameters and counts
 
-clips.csv's source and rejects.csv's path are relative to the language's raw folder (a
-manifest's own folder: `Params.raw_folder`), so that two clones of the repository
-make byte-identical processed data and DVC sees nothing downstream change.
+clips.csv's source and the paths of rejects.csv and faces.csv are relative to the
+language's raw folder (a manifest's own folder: `Params.raw_folder`), so that two clones
+of the repository make byte-identical processed data and DVC sees nothing downstream change.
 
 Each video's result is cached in data/interim/<lang>/ under a key of its bytes and the
 parameters, so a re-run only processes what changed.
@@ -41,7 +44,7 @@ import numpy as np
 
 from l2s import parallel, paths
 from l2s.config import Params, PreprocessConfig, fingerprint
-from l2s.data import phonemes, sync
+from l2s.data import phonemes, speaker_face, sync
 from l2s.data.features import PCM_SCALE, log_mel, peak_dbfs
 from l2s.data.rejects import REASONS, Reject
 from l2s.data.sources import RawItem, list_items
@@ -50,8 +53,9 @@ from l2s.data.splits import SPLITS, make_splits
 log = logging.getLogger(__name__)
 
 # bump when the processing code changes what it writes, to invalidate old caches
-# 2: audio placed on the video's timeline by the streams' start times; 3: the lips' offset
-CACHE_VERSION = 3
+# 2: audio placed on the video's timeline by the streams' start times; 3: the lips' offset;
+# 4: several faces kept (preprocess.faces), which one recorded
+CACHE_VERSION = 4
 
 
 @dataclass(frozen=True)
@@ -77,12 +81,17 @@ class CutClip:
     # the source's audio stream start minus its video stream start, in seconds (the audio
     # here is already placed on the video's timeline: a record of what the file had)
     stream_offset: float = 0.0
+    faces: int = 1  # faces found in the video
+    face: int = 0  # the one the crops show, by size (0: the largest)
+    face_choice: str = ""  # why that one (l2s.data.speaker_face); empty for a single face
 
 
 # the lips' offset against the speech, per clip (l2s.data.sync)
 SYNC_COLUMNS = ("sync_offset", "sync_confidence", "sync_out", "sync_shift")
+# which face the clip shows (l2s.data.speaker_face)
+FACE_COLUMNS = ("faces", "face")
 # what a cache entry keeps of each CutClip beside its arrays
-CLIP_META = ("clip_id", "start", "valid_frames", "text", "stream_offset", *SYNC_COLUMNS)
+CLIP_META = ("clip_id", "start", "valid_frames", "text", "stream_offset", *SYNC_COLUMNS, *FACE_COLUMNS, "face_choice")
 
 
 # --------------------------------------------------------------------------- pure steps
@@ -178,12 +187,11 @@ def process_video(item: RawItem, cfg: PreprocessConfig) -> list[CutClip]:
         )
     frames = facecrop.turn(frames[: windows[-1][1]], cfg.rotate)  # only what the clips use goes through face mesh
 
-    faces = facecrop.count_faces(frames)
-    if faces == 0:
+    faces = facecrop.find_faces(frames)
+    if not faces:
         raise Reject("no_face", f"{where}: no face found in sampled frames{_rotation_hint(frames, cfg.rotate)}")
-    if faces > 1:
-        raise Reject("multiple_faces", f"{where}: {faces} faces in the frame; l2s needs one speaker per video")
-    marks = facecrop.track_landmarks(frames)
+    chosen = speaker_face.choose(frames, faces, video.audio, cfg, where)  # Reject under preprocess.faces reject
+    marks = chosen.landmarks
     points, missing = facecrop.anchor_track(marks, cfg)
     if missing.mean() > cfg.max_missing_face:
         raise Reject(
@@ -212,6 +220,9 @@ def process_video(item: RawItem, cfg: PreprocessConfig) -> list[CutClip]:
                 sync_confidence=syncs[k].confidence,
                 sync_out=int(sync.is_out(syncs[k], cfg)),
                 sync_shift=shifts[k],
+                faces=chosen.faces,
+                face=chosen.face,
+                face_choice=chosen.why,
                 frames=pad_to(crops[s:e], cfg.clip_frames, edge=True),
                 audio=np.round(np.clip(audio, -1, 1) * PCM_SCALE).astype(np.int16),
                 mel=log_mel(audio, cfg.mel).astype(np.float16),
@@ -363,8 +374,19 @@ def pack(lang: str, tasks: list[Task], params: Params, errors: dict[str, str]) -
         k: np.lib.format.open_memmap(out / f"{k}.npy", mode="w+", dtype=dtypes[k], shape=(n, *shapes[k]))
         for k in ("frames", "audio", "mel")
     }
-    rows, i = [], 0
+    rows, several, i = [], [], 0
     for t, meta in zip(kept, metas):
+        if meta[0]["faces"] > 1:  # every clip of a video shows the same face
+            several.append(
+                {
+                    "utt_id": t.item.utt_id,
+                    "path": relative(t.item.path),
+                    "faces": meta[0]["faces"],
+                    "face": meta[0]["face"],
+                    "policy": cfg.faces,
+                    "why": meta[0]["face_choice"],
+                }
+            )
         with np.load(t.cache) as z:
             for k in arrays:
                 arrays[k][i : i + len(meta)] = z[k]
@@ -381,6 +403,7 @@ def pack(lang: str, tasks: list[Task], params: Params, errors: dict[str, str]) -
                     "source": relative(t.item.path),
                     "stream_offset": m["stream_offset"],
                     **{k: m[k] for k in SYNC_COLUMNS},
+                    **{k: m[k] for k in FACE_COLUMNS},
                 }
             )
             i += 1
@@ -391,8 +414,13 @@ def pack(lang: str, tasks: list[Task], params: Params, errors: dict[str, str]) -
 
     clip_columns = ["index", "clip_id", "utt_id", "speaker", "text", "phonemes", "start", "valid_frames", "source"]
     clip_columns += ["stream_offset", *SYNC_COLUMNS]  # the file's stream offset; the lips' offset
+    clip_columns += FACE_COLUMNS  # of several faces, which one
     paths.write_csv(out / "clips.csv", rows, clip_columns)
     paths.write_csv(out / "rejects.csv", rejects, ["utt_id", "path", "reason", "detail"])
+    # written even when empty: a user looking for which face was taken finds the file, and no row
+    paths.write_csv(out / "faces.csv", several, ["utt_id", "path", "faces", "face", "policy", "why"])
+    for f in several:
+        log.info("%s: %d faces, face %d taken: %s", f["utt_id"], f["faces"], f["face"], f["why"])
     # a corpus's own split (LRS test/, GRID unseen) holds for every clip cut from the video
     fixed = {m["clip_id"]: t.item.split for t, meta in zip(kept, metas) for m in meta if t.item.split}
     splits = make_splits({r["clip_id"]: r["speaker"] for r in rows}, cfg.split, params.source(lang).speakers, fixed)
@@ -407,6 +435,7 @@ def pack(lang: str, tasks: list[Task], params: Params, errors: dict[str, str]) -
         "hours": round(sum(r["valid_frames"] for r in rows) / cfg.fps / 3600, 4),
         "rejected": len(rejects),
         "rejected_by_reason": {reason: by_reason.get(reason, 0) for reason in REASONS},
+        "several_faces": len(several),  # videos kept with more than one face (faces.csv)
         "clips_without_text": sum(not r["text"] for r in rows),
         "clips_without_phonemes": sum(not r["phonemes"] for r in rows),
         "sync": sync.summary(rows, cfg),

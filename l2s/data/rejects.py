@@ -18,7 +18,7 @@ REASONS = {
     "length_mismatch": "audio and video end at times that disagree beyond the tolerance",
     "silent": "the audio track is silent",
     "no_face": "no face found (in the whole video or in too many frames; the message says when turning it finds one)",
-    "multiple_faces": "more than one face in the frame",
+    "multiple_faces": "more than one face in the frame, with faces policy 'reject'",
     "out_of_sync": "audio and lips out of sync beyond the tolerance, with sync policy 'reject'",
     "error": "an unexpected error while processing it (not cached: retried on the next run)",
 }

@@ -334,7 +334,38 @@ def shared_rows(steps: int = 10) -> list[tuple[str, str, str]]:
     finally:
         if saved is not None:
             os.environ["OMP_NUM_THREADS"] = saved
-    return rows
+    return rows + [preprocess_shared_row()]
+
+
+def preprocess_shared_row() -> tuple[str, str, str]:
+    """Preprocessing of the scratch corpus (its worker processes, one thread each) alone and
+    while another process keeps one core busy, each from an empty per-video cache."""
+    import shutil
+
+    from l2s import config, paths
+    from l2s.data import preprocess
+    from l2s.parallel import usable_cores
+
+    params = config.load()
+
+    def seconds() -> float:
+        shutil.rmtree(paths.interim_dir("en"), ignore_errors=True)
+        return _timed(preprocess.run, "en", params)[1]
+
+    alone = seconds()
+    competitor = busy_core()
+    try:
+        shared = seconds()
+    finally:
+        competitor.kill()
+        competitor.wait()
+    workers = params.preprocess.workers
+    return (
+        "preprocessing, one core busy with another process",
+        f"{shared / alone:.2f}x alone",
+        f"{alone:.1f} s alone, {shared:.1f} s with the busy core ({workers} worker processes of one thread; "
+        f"a fair share of the cores would be {(workers + 1) / max(workers, len(usable_cores())):.2f}x)",
+    )
 
 
 def vocoder_rows(presets: tuple[str, ...] = ("small", "full"), repeats: int = 5) -> list[tuple[str, str, str]]:

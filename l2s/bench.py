@@ -346,7 +346,8 @@ def preprocess_shared_row() -> tuple[str, str, str]:
     from l2s.data import preprocess
     from l2s.parallel import usable_cores
 
-    params = config.load()
+    params = config.load()  # the scratch root's one worker is for per-core figures; here the pipeline's
+    params = dataclasses.replace(params, preprocess=dataclasses.replace(params.preprocess, workers=len(usable_cores())))
 
     def seconds() -> float:
         shutil.rmtree(paths.interim_dir("en"), ignore_errors=True)

@@ -17,7 +17,12 @@ touches data/. Figures:
   process, as a user meets it: imports, start-up and exit included);
 - only with `--only memory`: the peak memory (resident set) and real-time factor of a
   fresh `l2s speak` process on long videos (`--seconds`, `--sizes`), made by looping a
-  talking-face video from the scratch corpus without re-encoding it.
+  talking-face video from the scratch corpus without re-encoding it;
+- only with `--only shared`: training steps and preprocessing while another process keeps
+  one core busy, with the threads on every core (before) and kept to the free ones
+  (l2s.parallel.CoreShare, now);
+- only with `--only real`: `l2s speak --dnsmos` on the real videos `make setup` fetches,
+  with the repository's trained model: real-time factor, peak memory and DNSMOS.
 """
 
 from __future__ import annotations

@@ -470,12 +470,18 @@ def cold_speak(video: Path, checkpoint: Path, repeats: int = 3, vocoder: str = "
         t0 = time.perf_counter()
         done = subprocess.run([*cmd, "-o", str(out)], env=env, capture_output=True, text=True)
         wall = time.perf_counter() - t0
-        # speak's own log line: "<video> -> <wav> (3.0 s of speech; decode 0.021 s, crop 0.180 s, ...)"
-        logged = re.search(r" s of speech; (.*)\)$", done.stderr, re.MULTILINE)
-        if done.returncode or not logged:
+        parts = logged_timings(done.stderr)
+        if done.returncode or not parts:
             raise RuntimeError(f"{' '.join(cmd)} failed:\n{done.stderr[-2000:]}")
-        runs.append((wall, {k: float(v) for k, v in re.findall(r"(\w+) ([\d.]+) s", logged.group(1))}))
+        runs.append((wall, parts))
     return sorted(runs, key=lambda run: run[0])[len(runs) // 2]
+
+
+def logged_timings(log_text: str) -> dict[str, float]:
+    """The parts of speak's work from its own log line, "<video> -> <wav> (3.0 s of speech;
+    decode 0.021 s, crop 0.180 s, ...)": {"decode": 0.021, ...}, empty when it has none."""
+    logged = re.search(r" s of speech; (.*)\)$", log_text, re.MULTILINE)
+    return {k: float(v) for k, v in re.findall(r"(\w+) ([\d.]+) s", logged.group(1))} if logged else {}
 
 
 def speak_rows(presets: tuple[str, ...] = ("demo", "paper"), repeats: int = 3) -> list[tuple[str, str, str]]:
@@ -643,7 +649,7 @@ def real_rows(checkpoint: Path | None) -> list[tuple[str, str, str]]:
             except FileNotFoundError as e:
                 rows.append((f"l2s speak, real video {item.name}", "skipped", str(e).splitlines()[0][:200]))
                 continue
-            video = Path(tmp) / source.name  # speak writes beside nothing of the cache
+            video = Path(tmp) / source.name  # a link: speak_memory's .wav goes beside it, not into the cache
             video.symlink_to(source)
             seconds = media.probe(video)[3]
             run = speak_memory(video, model, extra=("--dnsmos",))
@@ -651,8 +657,7 @@ def real_rows(checkpoint: Path | None) -> list[tuple[str, str, str]]:
             if run["error"]:
                 rows.append((label, "failed", run["error"].splitlines()[-1][:200]))
                 continue
-            logged = re.search(r" s of speech; (.*)\)$", run["log"], re.MULTILINE)
-            parts = {k: float(v) for k, v in re.findall(r"(\w+) ([\d.]+) s", logged.group(1))} if logged else {}
+            parts = logged_timings(run["log"])
             ovrl = re.search(r"DNSMOS OVRL ([\d.]+)", run["log"])
             work = sum(parts.values())
             rows.append(

@@ -50,7 +50,6 @@ class FaceChoice:
     faces: int  # how many faces were found
     landmarks: np.ndarray = field(repr=False)  # [T, 468, 2] of the face taken, NaN where it was not found
     why: str = ""  # one line a person can read; empty for a single face
-    scores: tuple[float, ...] = ()  # each face's sync confidence (policy `speaking` only)
 
 
 def choose(frames: np.ndarray, faces: list, audio: np.ndarray, cfg: PreprocessConfig, where: str) -> FaceChoice:
@@ -87,7 +86,7 @@ def choose(frames: np.ndarray, faces: list, audio: np.ndarray, cfg: PreprocessCo
         tracks.append(marks)
         scores.append(found.confidence)
     pick, why = pick_speaker(scores, [str(b) for b in faces])
-    return FaceChoice(pick, n, tracks[pick], why, tuple(scores))
+    return FaceChoice(pick, n, tracks[pick], why)
 
 
 def pick_speaker(scores: list[float], boxes: list[str]) -> tuple[int, str]:

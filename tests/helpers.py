@@ -165,3 +165,41 @@ def repo_copy(dest: Path) -> Path:
             shutil.copy2(src, dest / rel)
     subprocess.run(["git", "init", "-q"], cwd=dest, check=True)
     return dest
+
+
+def two_nodes(cmd: list[str], root: Path, timeout: float = 600) -> list[str]:
+    """Run a training launch command of train.nnodes: 2 (torchrun, c10d rendezvous) twice on
+    this host, as two machines would each run it; returns each node's output. The first node
+    to reach the endpoint hosts the rendezvous store, the other joins it."""
+    env = dict(os.environ, L2S_ROOT=str(root), PYTHONUNBUFFERED="1")
+    nodes = [
+        subprocess.Popen(cmd, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        for _ in range(2)
+    ]
+    outputs = [node.communicate(timeout=timeout)[0] for node in nodes]
+    for node, output in zip(nodes, outputs):
+        assert node.returncode == 0, output[-3000:]
+    return outputs
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def weights_that_differ(a: Path, b: Path, keys: tuple[str, ...], atol: float = 1e-6) -> list[str]:
+    """The tensors of checkpoint entries `keys` (state dicts) that differ between checkpoints
+    `a` and `b` by more than `atol`."""
+    import torch
+
+    ca, cb = (torch.load(p, map_location="cpu", weights_only=False) for p in (a, b))
+    differ = []
+    for key in keys:
+        for name, tensor in ca[key].items():
+            if torch.is_tensor(tensor) and tensor.is_floating_point():
+                if not torch.allclose(tensor, cb[key][name], atol=atol, rtol=0):
+                    differ.append(f"{key}.{name}: {float((tensor - cb[key][name]).abs().max()):.3g}")
+    return differ

@@ -17,7 +17,7 @@ from l2s import config, training
 from l2s.vcagan import train
 from l2s.vcagan.inference import generate, load_generator
 from l2s.vcagan.model import normalise_frames
-from tests.helpers import english_root, write_params
+from tests.helpers import english_root, free_port, two_nodes, weights_that_differ, write_params
 
 # both parts of the default recipe: lip-reading pre-training (2 steps), then the whole model
 SMALL = {
@@ -285,6 +285,25 @@ def test_ddp_two_cpu_processes(root, tmp_path):
     assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
     assert "resumed" in p.stderr and "replicas identical after step 6" in p.stdout
     assert torch.load(tmp_path / "rank0" / "last.pt", weights_only=False)["step"] == 6
+
+
+@pytest.mark.slow
+def test_two_torchrun_nodes_train_what_one_node_trains(root, tmp_path):
+    """train.nnodes: 2 (a process per node, c10d rendezvous, gloo), both nodes on this host,
+    trains the same model as one node running two processes: the same global batch of two
+    ranks' batches, only the rendezvous and the transport differ."""
+    _set_train(root, steps=4, eval_every=2)
+    _run_train(root, tmp_path / "one", torchrun=True)
+    _set_train(root, steps=4, eval_every=2, nnodes=2, nproc="1", rdzv_endpoint=f"127.0.0.1:{free_port()}")
+    cmd = train.launch_command("tiny", config.load(root / "params.yaml"))
+    assert "--nnodes=2" in cmd and "--rdzv-backend=c10d" in cmd
+    outputs = two_nodes([*cmd, "--out", str(tmp_path / "two")], root)
+    assert sum("step 4/4" in out for out in outputs) == 1  # rank 0 alone logs
+    assert (
+        weights_that_differ(tmp_path / "one/last.pt", tmp_path / "two/last.pt", ("generator", "discriminators", "sync"))
+        == []
+    )
+    assert torch.load(tmp_path / "two/last.pt", weights_only=False)["step"] == 4
 
 
 @pytest.mark.slow

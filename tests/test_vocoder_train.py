@@ -9,10 +9,10 @@ import sys
 import pytest
 import torch
 
-from l2s import config, paths
+from l2s import config, paths, training
 from l2s.vocoder import train
 from l2s.vocoder.model import load_vocoder
-from tests.helpers import english_root, write_params
+from tests.helpers import english_root, free_port, two_nodes, weights_that_differ, write_params
 
 TINY = {
     "model": {"dim": 16, "intermediate": 32, "blocks": 2, "mpd_channels": [4, 4], "mrd_channels": 4},
@@ -124,3 +124,18 @@ def test_vocoder_trains_under_torchrun_with_two_cpu_processes(root, tmp_path):
         "metrics.json",
         "tb",
     ]
+
+
+@pytest.mark.slow
+def test_two_torchrun_nodes_train_the_vocoder_one_node_trains(root, tmp_path):
+    """As the generator's: vocoder.nnodes 2 on this host against one node of two processes."""
+    write_params(root, base=root / "params.yaml", vocoder={**TINY, "steps": 3})
+    one = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2"]
+    one += ["-m", "l2s.vocoder.train", "voc", "--out", str(tmp_path / "one")]
+    p = subprocess.run(one, cwd=root, env=dict(os.environ, L2S_ROOT=str(root)), capture_output=True, text=True)
+    assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
+    nodes = {"nnodes": 2, "nproc": "1", "rdzv_endpoint": f"127.0.0.1:{free_port()}"}
+    write_params(root, base=root / "params.yaml", vocoder={**TINY, "steps": 3, **nodes})
+    cmd = training.launch_command("l2s.vocoder.train", "voc", config.load(root / "params.yaml").vocoder_config("voc"))
+    two_nodes([*cmd, "--out", str(tmp_path / "two")], root)
+    assert weights_that_differ(tmp_path / "one/last.pt", tmp_path / "two/last.pt", ("vocoder", "discriminators")) == []

@@ -130,14 +130,17 @@ def naturalness(wave: np.ndarray, sample_rate: int) -> dict[str, float]:
     return {f"dnsmos_{k}": scores[k] for k in ("ovrl", "sig", "bak")}
 
 
-def speech_scores(reference: np.ndarray, generated: np.ndarray, sample_rate: int) -> dict[str, float]:
-    """Every score of the test stage for one clip (`SCORES`)."""
+def speech_scores(
+    reference: np.ndarray, generated: np.ndarray, sample_rate: int, with_naturalness: bool = True
+) -> dict[str, float]:
+    """Every score of the test stage for one clip (`SCORES`; without DNSMOS's unless
+    `with_naturalness`)."""
     return {
         "stoi": stoi(reference, generated, sample_rate),
         "estoi": stoi(reference, generated, sample_rate, extended=True),
         "pesq_nb": pesq(reference, generated, sample_rate, "nb"),
         "pesq_wb": pesq(reference, generated, sample_rate, "wb"),
-        **naturalness(generated, sample_rate),
+        **(naturalness(generated, sample_rate) if with_naturalness else {}),
     }
 
 

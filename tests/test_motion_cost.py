@@ -53,6 +53,31 @@ def test_switch_off_table_gives_each_part_its_paired_gain():
     assert table[3] == "| lighting | 0.200 | 0.100 | 0.150 | +0.100 |"
 
 
+def test_speech_table_pairs_each_part_with_the_videos_as_they_are(tmp_path):
+    from l2s import paths
+    from l2s.evaluation.motion_cost import speech_table, switch_off_folder
+
+    rng = np.random.default_rng(0)
+    clips = [f"c{i}" for i in range(40)]
+    words = {c: int(rng.integers(4, 9)) for c in clips}
+    checkpoints = [tmp_path / f"s{seed}" / "best.pt" for seed in (0, 1)]
+    # both seeds: lighting off halves the word errors, blinks off changes nothing
+    for cp in checkpoints:
+        for off, share in (("nothing", 0.4), ("lighting", 0.2), ("blinks", 0.4)):
+            rows = [{"clip_id": c, "word_edits": round(share * words[c]), "words": words[c]} for c in clips]
+            zh = [{"clip_id": c, "char_edits": round(share * 2 * words[c]), "chars": 2 * words[c]} for c in clips]
+            paths.write_csv(switch_off_folder(cp, off) / "val_en" / "transcripts.csv", rows)
+            paths.write_csv(switch_off_folder(cp, off) / "val_zh" / "transcripts.csv", zh)
+    table = {
+        line.split(" | ")[0].strip("| "): line
+        for line in speech_table(checkpoints, ["lighting", "blinks"]).splitlines()
+    }
+    assert "en WER | zh CER" in table["switched off"]
+    assert "lower" in table["lighting"] and table["lighting"].count("-0.") >= 1
+    assert "+0.000" in table["blinks"] and "not shown" in table["blinks"]
+    assert table["nothing"].endswith("|  |")
+
+
 def test_train_without_builds_each_part_off_in_scratch_and_keeps_the_runs_here(workdir, tmp_path_factory, monkeypatch):
     import pytest
 

@@ -158,9 +158,29 @@ def test_dvc_repro_end_to_end_smoke(smoke_repo):
     assert "missing from font" not in (repo / "reports/notebooks/06_report.ipynb").read_text(encoding="utf-8")
     assert (repo / "reports/report.jpg").stat().st_size > 20_000
     assert "up to date" in _run(["dvc", "status"], repo)
+    # test.naturalness: false (the ablation runner's scoring) leaves DNSMOS out and nothing else
+    without = json.loads(
+        _run([sys.executable, "-c", _SPEAK_WITHOUT_NATURALNESS, str(repo / "models/m/best.pt"), "zh"], repo)
+    )
+    assert not [k for k in json.dumps(without).split('"') if k.startswith("dnsmos") or k == "recorded"], without
+    assert {k: without[k] for k in ("stoi", "estoi", "pesq_wb")} == {
+        k: test_zh[k] for k in ("stoi", "estoi", "pesq_wb")
+    }
     # the JupyterLab notebook runs on what the pipeline made
     explore = ["papermill", "notebooks/explore.ipynb", str(repo / "explore.ipynb"), "-k", "python3"]
     _run([*explore, "--cwd", "notebooks", "-p", "model", "m", "-p", "lang", "zh"], repo)
+
+
+_SPEAK_WITHOUT_NATURALNESS = """
+import dataclasses, json, sys, tempfile
+from pathlib import Path
+from l2s import config
+from l2s.evaluation import test
+params = config.load()
+cfg = dataclasses.replace(params.test, naturalness=False, save_mel=False)
+with tempfile.TemporaryDirectory() as out:
+    print(json.dumps(test.speak(Path(sys.argv[1]), sys.argv[2], "test", cfg, Path(out))))
+"""
 
 
 @pytest.mark.slow

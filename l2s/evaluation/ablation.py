@@ -210,15 +210,24 @@ def training_compute(params: config.Params, model: str) -> float:
     return total
 
 
-def score_split(checkpoint: Path, lang: str, split: str = "val", seed: int = 0, keep: Path | None = None) -> dict:
+def score_split(
+    checkpoint: Path,
+    lang: str,
+    split: str = "val",
+    seed: int = 0,
+    keep: Path | None = None,
+    reader: LipReader | None = None,
+) -> dict:
     """STOI, ESTOI, recogniser WER/CER and lip-reading PER/WER of a model on one split,
     spoken and heard as the test and wer stages do it (l2s.evaluation.test.speak, wer.transcribe).
     `keep`: a folder for the per-clip tables (scores.csv, transcripts.csv, lipreading.csv),
-    which the summary's intervals and paired comparisons read."""
+    which the summary's intervals and paired comparisons read; `reader`: the words the lip
+    reader reads (default: those of the language's training split)."""
     params = config.load()
-    cfg = dataclasses.replace(params.test, seed=seed, save_wav=True, save_mel=False)
+    # no DNSMOS: a recipe is chosen by what is understood, and it took two thirds of the scoring
+    cfg = dataclasses.replace(params.test, seed=seed, save_wav=True, save_mel=False, naturalness=False)
     with tempfile.TemporaryDirectory(prefix=f"l2s-{lang}-{split}-") as tmp:
-        spoken = test.speak(checkpoint, lang, split, cfg, Path(tmp))
+        spoken = test.speak(checkpoint, lang, split, cfg, Path(tmp), reader)
         # the first recogniser alone: the second never chooses a recipe (asr.second)
         transcripts, heard = wer.transcribe(Path(tmp), lang, params, second=False)
         if keep is not None:

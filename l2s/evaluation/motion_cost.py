@@ -33,6 +33,9 @@ builds the whole corpus of every language again with the part switched off (in a
 root; the same speech, faces and every other part's draws), preprocesses it, and trains and
 scores a reader-only run on it (`ablation --reader-only`), named motion_off_<part> in
 reports/reader_ablations.csv beside the default recipe's rows, on the same validation clips.
+`--switch-off --speech` with whole models' checkpoints also speaks the clips of each
+rendering, heard by this repository's recogniser as the ablation runner hears them: what each
+part costs the words at test time, given for seeds of one recipe with paired intervals.
 With `--whole` it trains whole runs instead (whole_motion_off_<part> in reports/ablations.csv),
 whose generated speech this repository's recognisers hear: what the part costs the words.
 """
@@ -198,22 +201,27 @@ def render_subset(lang: str, params, motion_change: dict, utt_ids: set[str], roo
         writer.writerows(sorted((r | {"split": "val"} for r in rows), key=lambda r: r["utt_id"]))
 
 
-def switch_off(checkpoints: list[Path], scratch: Path, parts: dict[str, dict] = SWITCH_OFF) -> list[dict]:
+def switch_off(
+    checkpoints: list[Path], scratch: Path, parts: dict[str, dict] = SWITCH_OFF, speech: bool = False
+) -> list[dict]:
     """Lip reading of each of `checkpoints` on every language's validation videos as they
     are, and rendered again with each part of the motion switched off (`parts`; rendered once
     for all checkpoints): one row per checkpoint, part and language, with the phoneme error
-    rate on the same clips."""
+    rate on the same clips. With `speech` (whole models) each also speaks the clips, heard by
+    this repository's recogniser as the ablation runner hears them (STOI, ESTOI, WER and CER
+    too), its per-clip tables kept in <checkpoint's folder>/switch_off/<part>/val_<lang>/."""
     from l2s import config
     from l2s.corpus import build
     from l2s.data import preprocess
     from l2s.data.dataset import ProcessedLanguage
-    from l2s.evaluation.ablation import read_split
+    from l2s.evaluation.ablation import read_split, score_split
     from l2s.evaluation.lipreading import LipReader
     from l2s.vcagan.inference import load_generator
 
     params = config.load()
     languages = {cp: load_generator(cp)[1]["languages"] for cp in checkpoints}
-    (scratch / "params.yaml").write_text((paths.root() / "params.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    here = paths.root()
+    (scratch / "params.yaml").write_text((here / "params.yaml").read_text(encoding="utf-8"), encoding="utf-8")
     rows = []
     for lang in dict.fromkeys(lang for langs in languages.values() for lang in langs):
         data = ProcessedLanguage(lang)
@@ -224,18 +232,95 @@ def switch_off(checkpoints: list[Path], scratch: Path, parts: dict[str, dict] = 
 
         def read(off: str) -> None:
             for checkpoint in readers:
-                scores = read_split(checkpoint, lang, "val", reader=reader)
+                if speech:
+                    keep = switch_off_folder(checkpoint, off) / f"val_{lang}"
+                    scores = score_split(checkpoint, lang, "val", keep=keep, reader=reader)
+                else:
+                    scores = read_split(checkpoint, lang, "val", reader=reader)
                 rows.append({"checkpoint": str(checkpoint), "lang": lang, "off": off, **scores})
                 log.info("%s, %s, %s off: %s", checkpoint, lang, off, scores)
 
         read("nothing")
         for part, change in parts.items():
             root = scratch / part.replace(" ", "_")
+            if speech and not (root / "models" / "asr").exists():  # the settings and recognisers of here
+                (root / "models").mkdir(parents=True, exist_ok=True)
+                (root / "models" / "asr").symlink_to(here / "models" / "asr", target_is_directory=True)
+                shutil.copyfile(scratch / "params.yaml", root / "params.yaml")
             with paths.rooted_at(root):
                 render_subset(lang, params, change, utt_ids, root, pronunciation)
                 preprocess.run(lang, params)
                 read(part)
     return rows
+
+
+def switch_off_folder(checkpoint: Path, off: str) -> Path:
+    """Where `switch_off(speech=True)` keeps a checkpoint's per-clip tables with `off` off."""
+    return checkpoint.parent / "switch_off" / off.replace(" ", "_")
+
+
+def speech_table(checkpoints: list[Path], offs: list[str]) -> str:
+    """What each part of the motion costs the words at test time, from the per-clip tables
+    `switch_off(speech=True)` kept for `checkpoints` (seeds of one recipe): per language the
+    recogniser's WER (CER where words are not spaced) with the part off, the mean over the
+    languages with its 95 % interval over the clips (the seeds averaged clip by clip), and its
+    paired difference from the videos as they are, called lower or higher only where that
+    interval excludes zero and every seed moved the same way."""
+    import pandas as pd
+
+    from l2s.evaluation import bootstrap, text
+
+    def edits(off: str, checkpoint: Path) -> dict[tuple[str, str], tuple[int, int]]:
+        found = {}
+        for table in sorted(switch_off_folder(checkpoint, off).glob("val_*/transcripts.csv")):
+            lang = table.parent.name.removeprefix("val_")
+            unit = ("word_edits", "words") if text.spaced(lang) else ("char_edits", "chars")
+            for row in pd.read_csv(table, keep_default_na=False).to_dict("records"):
+                found[lang, row["clip_id"]] = (row[unit[0]], row[unit[1]])
+        return found
+
+    def rate(clips: dict, keys: list) -> float:
+        langs = dict.fromkeys(k[0] for k in keys)
+        return float(
+            np.mean(
+                [
+                    sum(clips[k][0] for k in keys if k[0] == g) / sum(clips[k][1] for k in keys if k[0] == g)
+                    for g in langs
+                ]
+            )
+        )
+
+    runs = {off: [edits(off, cp) for cp in checkpoints] for off in ["nothing", *offs]}
+    keys = sorted(set.intersection(*(set(e) for seeds in runs.values() for e in seeds)))
+    if not keys:
+        return "no per-clip tables of `switch_off(speech=True)` for these checkpoints"
+    langs = list(dict.fromkeys(k[0] for k in keys))
+    strata = [k[0] for k in keys]
+    counts = [runs["nothing"][0][k][1] for k in keys]
+    mean = {off: [np.mean([e[k][0] for e in seeds]) for k in keys] for off, seeds in runs.items()}
+    head = " | ".join(f"{g} {'WER' if text.spaced(g) else 'CER'}" for g in langs)
+    lines = [
+        f"| switched off | {head} | mean [95 % CI] | minus nothing [95 % CI], paired |",
+        "|" + "---|" * (len(langs) + 3),
+    ]
+    for off, seeds in runs.items():
+        cells = " | ".join(
+            f"{100 * np.mean([rate(e, [k for k in keys if k[0] == g]) for e in seeds]):.1f} %" for g in langs
+        )
+        pooled = bootstrap.rate_interval(mean[off], counts, strata)
+        diff = ""
+        if off != "nothing":
+            d = bootstrap.paired_difference(mean[off], mean["nothing"], counts, strata)
+            moved = [np.sign(rate(e, keys) - rate(base, keys)) for e, base in zip(seeds, runs["nothing"])]
+            same = len(seeds) > 1 and len(set(moved)) == 1
+            verdict = (
+                ("lower" if d.high < 0 else "higher")
+                if d.excludes_zero() and same
+                else ("not shown" if len(seeds) > 1 else "one seed")
+            )
+            diff = f"{d:+.3f} {verdict}"
+        lines.append(f"| {off} | {cells} | {pooled} | {diff} |")
+    return "\n".join(lines)
 
 
 def train_without(parts: list[str], seeds: list[int], scratch: Path, reader_only: bool = True) -> list[dict]:
@@ -268,6 +353,11 @@ def main(argv: list[str] | None = None) -> int:
         "--switch-off",
         action="store_true",
         help="RUNS are checkpoints: read the validation videos rendered with each part of the motion off",
+    )
+    parser.add_argument(
+        "--speech",
+        action="store_true",
+        help="with --switch-off (whole models): also speak the clips and score the words the recogniser hears",
     )
     parser.add_argument(
         "--train-without",
@@ -310,7 +400,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.switch_off:
         checkpoints = [checkpoint.resolve() for checkpoint in args.runs]
         with tempfile.TemporaryDirectory(prefix="l2s-motion-") as scratch:
-            rows = switch_off(checkpoints, Path(scratch))
+            rows = switch_off(checkpoints, Path(scratch), speech=args.speech)
         for checkpoint in checkpoints:
             own = [
                 {k: v for k, v in r.items() if k != "checkpoint"} for r in rows if r["checkpoint"] == str(checkpoint)
@@ -319,6 +409,8 @@ def main(argv: list[str] | None = None) -> int:
             paths.write_csv(out, own)
             print(f"{checkpoint}:\n{switch_off_table(own)}")
             log.info("per language: %s", out)
+        if args.speech:
+            print(speech_table(checkpoints, list(SWITCH_OFF)))
         return 0
     rows = merge_runs([clip_table(run) for run in args.runs])
     if not rows:

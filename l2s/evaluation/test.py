@@ -6,7 +6,8 @@ Griffin-Lim per batch and scores each clip against the recorded speech: STOI, ES
 PESQ narrow- and wide-band. The ground truth goes through the same spectrogram ->
 Griffin-Lim path and is scored the same way: that is the ceiling a perfect generator
 would reach with this vocoder. DNSMOS P.835 (l2s.scores.dnsmos), which needs no reference,
-scores the generated speech, the ceiling and the recorded speech itself.
+scores the generated speech, the ceiling and the recorded speech itself (test.naturalness;
+the ablation runner, which compares recipes by intelligibility, leaves it out).
 
 With a neural vocoder (test.vocoder: <name>) the same mels are also voiced by Griffin-Lim
 and scored beside it, so the report compares the two vocoders on the same clips.
@@ -64,10 +65,13 @@ def run(key: str, params: config.Params | None = None) -> dict:
     return metrics
 
 
-def speak(checkpoint: Path, lang: str, split: str, cfg: config.TestConfig, out: Path) -> dict:
+def speak(
+    checkpoint: Path, lang: str, split: str, cfg: config.TestConfig, out: Path, reader: LipReader | None = None
+) -> dict:
     """Speak every clip of one split with the generator of `checkpoint` into `out` (emptied
     first: our own folder), score it, and return the means. The test stage runs it on the
-    test split; ablations on the validation split."""
+    test split; ablations on the validation split. `reader`: the words its lip reader reads
+    (default: those of the language's training split)."""
     data = ProcessedLanguage(lang)
     gen, meta = load_generator(checkpoint)
     _check_features(checkpoint, meta, data)
@@ -77,7 +81,7 @@ def speak(checkpoint: Path, lang: str, split: str, cfg: config.TestConfig, out: 
     shutil.rmtree(out, ignore_errors=True)
     torch.manual_seed(cfg.seed)  # the generator's noise input: the same outputs on every run
 
-    reader = LipReader(data) if gen.reader is not None else None
+    reader = (reader or LipReader(data)) if gen.reader is not None else None
     neural = _neural_vocoder(cfg.vocoder, mel_cfg)
     # the folder (under out) and score prefix of each voicing: the chosen vocoder, and
     # Griffin-Lim beside a neural one
@@ -114,7 +118,7 @@ def speak(checkpoint: Path, lang: str, split: str, cfg: config.TestConfig, out: 
             for i, clip_id in enumerate(batch["clip_id"]):
                 _save_waves(out / name, clip_id, cfg, waves[i], ceiling[i], mel_cfg.sample_rate)
                 ref = audio[i][: spec_frames[i] * mel_cfg.hop]
-                jobs.append((name, clip_id, ref, waves[i], ceiling[i], mel_cfg.sample_rate))
+                jobs.append((name, clip_id, ref, waves[i], ceiling[i], mel_cfg.sample_rate, cfg.naturalness))
     synth_s = time.perf_counter() - t0
 
     scores = {clip_id: {} for _, clip_id, *_ in jobs}
@@ -127,11 +131,13 @@ def speak(checkpoint: Path, lang: str, split: str, cfg: config.TestConfig, out: 
     paths.write_csv(out / "scores.csv", rows, digits=4)
     lips = lip_reading_scores(data, clips.rows, reading, lang, out) if reader is not None else {}
     elapsed = time.perf_counter() - t0
+    scored = [s for s in SCORES if s in rows[0]]  # without DNSMOS's under test.naturalness: false
+    recorded = {"recorded": {s: _mean(rows, f"recorded_{s}") for s in RECORDED}} if cfg.naturalness else {}
     return {
         "clips": len(rows),
-        **_means(rows, ""),
-        "recorded": {s: _mean(rows, f"recorded_{s}") for s in RECORDED},
-        **{name: _means(rows, f"{name}_") for name in voicings if name},
+        **_means(rows, "", scored),
+        **recorded,
+        **{name: _means(rows, f"{name}_", scored) for name in voicings if name},
         **lips,
         "clips_per_s": round(len(rows) / elapsed, 2),
         "synthesis_clips_per_s": round(len(rows) / synth_s, 2),
@@ -216,12 +222,13 @@ def _save_spectrograms(out: Path, clip_id: str, cfg: config.TestConfig, mel, lin
 
 
 def _score(job) -> tuple[str, dict]:
-    voicing, clip_id, ref, wave, ceiling, sr = job
+    voicing, clip_id, ref, wave, ceiling, sr, with_naturalness = job
     prefix = f"{voicing}_" if voicing else ""
-    generated = speech_scores(ref, wave, sr)
-    upper = speech_scores(ref, ceiling, sr)
+    generated = speech_scores(ref, wave, sr, with_naturalness)
+    upper = speech_scores(ref, ceiling, sr, with_naturalness)
     # the recorded speech's own naturalness, once per clip (it does not depend on the voicing)
-    recorded = {} if voicing else {f"recorded_{k}": v for k, v in naturalness(ref, sr).items()}
+    own = not voicing and with_naturalness
+    recorded = {f"recorded_{k}": v for k, v in naturalness(ref, sr).items()} if own else {}
     return clip_id, {f"{prefix}{k}": v for k, v in generated.items()} | {
         f"{prefix}ceiling_{k}": v for k, v in upper.items()
     } | recorded
@@ -231,11 +238,11 @@ def _score(job) -> tuple[str, dict]:
 RECORDED = tuple(s for s in SCORES if s.startswith("dnsmos_"))
 
 
-def _means(rows: list[dict], prefix: str) -> dict:
-    """Every score's mean over the clips, generated and ceiling, of one voicing."""
-    means = {s: _mean(rows, f"{prefix}{s}") for s in SCORES}
+def _means(rows: list[dict], prefix: str, scored: list[str]) -> dict:
+    """Each score's mean over the clips (those of `scored`), generated and ceiling, of one voicing."""
+    means = {s: _mean(rows, f"{prefix}{s}") for s in scored}
     return means | {
-        "ceiling": {s: _mean(rows, f"{prefix}ceiling_{s}") for s in SCORES},
+        "ceiling": {s: _mean(rows, f"{prefix}ceiling_{s}") for s in scored},
         "ci95": {
             s: bootstrap.as_metrics(bootstrap.mean_interval([r[f"{prefix}{s}"] for r in rows]))
             for s, mean in means.items()

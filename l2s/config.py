@@ -9,6 +9,7 @@ allowed, before any work starts.
 from __future__ import annotations
 
 import dataclasses
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -270,7 +271,10 @@ class PreprocessConfig:
     sync_tolerance: int = 2  # frames of offset left alone
     sync_min_confidence: float = 0.55  # shift or reject only clips whose estimate is at least this sure
     sync_max_offset: int = 15  # frames searched either way
-    workers: int = 2
+    workers: int = 2  # processes of the local cluster (l2s.data.cluster)
+    # "" : a local Dask cluster of `workers` processes; tcp://host:8786 : a running Dask
+    # cluster's scheduler, whose workers see this repository's files at the same paths
+    cluster: str = ""
     crop: CropConfig = field(default_factory=CropConfig)
     mel: MelConfig = field(default_factory=MelConfig)
     split: SplitConfig = field(default_factory=SplitConfig)
@@ -279,6 +283,11 @@ class PreprocessConfig:
         _positive("preprocess.fps", self.fps)
         _positive("preprocess.clip_seconds", self.clip_seconds)
         _positive("preprocess.workers", self.workers)
+        if self.cluster and not re.fullmatch(r"(tcp|tls|ucx)://[^\s/]+:\d+", self.cluster):
+            raise ConfigError(
+                f"preprocess.cluster: empty (a local cluster) or a Dask scheduler's address such as "
+                f"tcp://head-node:8786, got {self.cluster!r}"
+            )
         _fraction("preprocess.max_missing_face", self.max_missing_face)
         _positive("preprocess.sync_max_offset", self.sync_max_offset)
         if not 0 <= self.sync_tolerance < self.sync_max_offset:
@@ -310,6 +319,12 @@ class PreprocessConfig:
     @property
     def clip_frames(self) -> int:
         return round(self.clip_seconds * self.fps)
+
+    def shaping(self) -> dict:
+        """These settings without where and how widely the work runs (workers, cluster),
+        which change nothing in the processed data: what the per-video cache is keyed on,
+        and what info.json records."""
+        return {k: v for k, v in dataclasses.asdict(self).items() if k not in ("workers", "cluster")}
 
     @property
     def samples_per_frame(self) -> int:
@@ -852,9 +867,10 @@ def _fraction(name: str, value: float) -> None:
 
 
 def fingerprint(obj: Any) -> str:
-    """A stable short hash of a config, to key caches on the parameters that shaped them."""
+    """A stable short hash of a config (a dataclass, or its dict), to key caches on the
+    parameters that shaped them."""
     import hashlib
     import json
 
-    blob = json.dumps(dataclasses.asdict(obj), sort_keys=True, default=str)
+    blob = json.dumps(obj if isinstance(obj, dict) else dataclasses.asdict(obj), sort_keys=True, default=str)
     return hashlib.sha1(blob.encode()).hexdigest()[:12]

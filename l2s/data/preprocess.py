@@ -42,9 +42,9 @@ from pathlib import Path
 
 import numpy as np
 
-from l2s import parallel, paths
+from l2s import paths
 from l2s.config import Params, PreprocessConfig, fingerprint
-from l2s.data import phonemes, speaker_face, sync
+from l2s.data import cluster, phonemes, speaker_face, sync
 from l2s.data.features import PCM_SCALE, log_mel, peak_dbfs
 from l2s.data.rejects import REASONS, Reject
 from l2s.data.sources import RawItem, list_items
@@ -254,7 +254,7 @@ def cache_key(item: RawItem, cfg: PreprocessConfig) -> str:
             h.update(block)
     meta = [
         CACHE_VERSION,
-        fingerprint(cfg),
+        fingerprint(cfg.shaping()),
         item.utt_id,
         item.speaker,
         item.text,
@@ -306,8 +306,15 @@ def run(lang: str, params: Params) -> dict:
     log.info("preprocess %s: %d videos, %d cached, %d to process", lang, len(tasks), len(tasks) - len(todo), len(todo))
 
     t0 = time.perf_counter()
-    done = list(parallel.imap(run_task, todo, cfg.workers, desc=f"preprocess {lang}"))
+    markers = [t.cache.with_suffix(cluster.MARKER) for t in todo]
+    done = [
+        result | {"utt_id": task.item.utt_id}
+        for task, result in cluster.map_tasks(run_task, todo, markers, cfg.workers, cfg.cluster, f"preprocess {lang}")
+    ]
     elapsed = time.perf_counter() - t0
+    retried = {d["utt_id"]: d["retried_after"] for d in done if "retried_after" in d}
+    for utt_id, worker in retried.items():
+        log.warning("preprocess %s: %s was tried again after its worker (%s) died", lang, utt_id, worker)
     frames = sum(d.get("frames", 0) for d in done)
     if done:
         log.info(
@@ -320,7 +327,7 @@ def run(lang: str, params: Params) -> dict:
         )
 
     errors = {d["utt_id"]: d["detail"] for d in done if d["status"] == "error"}
-    metrics = pack(lang, tasks, params, errors)
+    metrics = pack(lang, tasks, params, errors) | {"retried": len(retried)}
     _prune(cache_dir, {t.cache.name for t in tasks})
     paths.write_metrics("preprocess", lang, metrics)
     return metrics
@@ -443,7 +450,7 @@ def pack(lang: str, tasks: list[Task], params: Params, errors: dict[str, str]) -
     }
     info = {
         "language": lang,
-        "preprocess": dataclasses.asdict(cfg),
+        "preprocess": cfg.shaping(),
         "shapes": {k: list(v) for k, v in shapes.items()},
         "counts": metrics,
         "phonemes": phoneme_info,

@@ -1,0 +1,134 @@
+"""Preprocessing's work spread over processes and machines by Dask distributed.
+
+One video is one task: it reads the raw video and writes its per-video cache file (the
+clips, or the reason it was rejected), so a task's result is a file, not a message, and the
+order in which tasks finish changes nothing (preprocess.pack gathers the files in the order
+of the videos). Where the tasks run:
+
+    preprocess.cluster: ""                      a local cluster of preprocess.workers processes
+                                                (one process, no Dask, with workers: 1)
+    preprocess.cluster: tcp://head-node:8786    a running Dask cluster: `dask scheduler` on one
+                                                machine, `dask worker tcp://head-node:8786
+                                                --nthreads 1` on each (or dask-jobqueue on Slurm)
+
+A remote cluster's workers need this repository's environment (the same l2s, MediaPipe,
+ffmpeg) and the raw videos and data/interim/<lang> at the same paths (a shared file system).
+
+A worker that dies mid-video (killed, out of memory, its node lost) loses only that video's
+task: the scheduler gives it to another worker (up to distributed.scheduler.allowed-failures
+times), and every video that finished is already in its cache file. Each task leaves a
+marker beside its cache file while it runs; a task that finds its own run's marker there is
+a retry, and says which worker had it before, so the stage can report what was retried.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+log = logging.getLogger(__name__)
+
+MARKER = ".running"  # suffix of the marker a task leaves beside its cache file while it runs
+
+
+@dataclass(frozen=True)
+class Tracked:
+    """A task's function wrapped with its attempt marker (picklable: it goes to the workers)."""
+
+    fn: Callable[[Any], dict]
+    run: str  # this run's id: a marker of another run is a leftover of a killed run, not a retry
+
+    def __call__(self, task: Any, marker: Path) -> dict:
+        me = f"{socket.gethostname()}:{os.getpid()}"
+        before = None
+        with contextlib.suppress(FileNotFoundError, ValueError):
+            found = json.loads(marker.read_text(encoding="utf-8"))
+            before = found["worker"] if found.get("run") == self.run else None
+        marker.write_text(json.dumps({"run": self.run, "worker": me}), encoding="utf-8")
+        try:
+            result = self.fn(task)
+        finally:  # not reached when the worker dies: the marker stays for the retry to find
+            marker.unlink(missing_ok=True)
+        return result | ({"retried_after": before} if before else {})
+
+
+def map_tasks(
+    fn: Callable[[Any], dict],
+    tasks: list[Any],
+    markers: list[Path],
+    workers: int,
+    address: str = "",
+    desc: str = "tasks",
+) -> Iterator[tuple[Any, dict]]:
+    """Yield (task, fn(task)) for every task, unordered, with one progress bar for all of
+    them: in this process (workers 1, no address), on a local Dask cluster of `workers`
+    processes, or on the running cluster at `address`. `markers`: a path per task for its
+    attempt marker. A task whose worker died more often than the scheduler allows yields
+    {"status": "error", "detail": ...}, and the rest go on."""
+    run = Tracked(fn, uuid.uuid4().hex)
+    bar = tqdm(total=len(tasks), desc=desc, unit="item", smoothing=0.1)
+    try:
+        if not address and (workers <= 1 or len(tasks) <= 1):
+            for task, marker in zip(tasks, markers):
+                yield task, run(task, marker)
+                bar.update()
+            return
+        with _client(address, min(workers, len(tasks))) as client:
+            from distributed import as_completed
+
+            # pure=False: two videos never share a result, and a retry must run again
+            futures = client.map(run, tasks, markers, pure=False)
+            task_of = {f.key: task for f, task in zip(futures, tasks)}
+            for future in as_completed(futures):
+                if future.status == "error":
+                    error = future.exception()
+                    yield task_of[future.key], {"status": "error", "detail": f"{type(error).__name__}: {error}"}
+                else:
+                    yield task_of[future.key], future.result()
+                bar.update()
+                future.release()
+    finally:
+        bar.close()
+
+
+@contextlib.contextmanager
+def _client(address: str, workers: int):
+    """A Dask client of the cluster at `address`, or of a local cluster of `workers`
+    single-threaded processes (closed on exit)."""
+    from distributed import Client, LocalCluster
+
+    # the cluster's life cycle (workers registered, streams opened and closed) is not the
+    # stage's news; its warnings and errors are
+    quiet = logging.getLogger("distributed")
+    level = quiet.level
+    quiet.setLevel(max(level, logging.WARNING))
+    try:
+        if address:
+            with Client(address) as client:
+                log.info(
+                    "preprocessing on the Dask cluster at %s: %d workers",
+                    address,
+                    len(client.scheduler_info()["workers"]),
+                )
+                yield client
+            return
+        # one thread per process: MediaPipe and OpenCV are not shared between threads here,
+        # and the nannies set OMP_NUM_THREADS=1, so two workers do not oversubscribe two
+        # cores; the dashboard on any free port (":0"), as 8787 may be another cluster's
+        with (
+            LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster,
+            Client(cluster) as client,
+        ):
+            yield client
+    finally:
+        quiet.setLevel(level)

@@ -275,6 +275,8 @@ class PreprocessConfig:
     # "" : a local Dask cluster of `workers` processes; tcp://host:8786 : a running Dask
     # cluster's scheduler, whose workers see this repository's files at the same paths
     cluster: str = ""
+    # 0: frames, audio and mel one file each; N: in shards of N clips (l2s.data.shards)
+    shard_clips: int = 0
     crop: CropConfig = field(default_factory=CropConfig)
     mel: MelConfig = field(default_factory=MelConfig)
     split: SplitConfig = field(default_factory=SplitConfig)
@@ -283,6 +285,10 @@ class PreprocessConfig:
         _positive("preprocess.fps", self.fps)
         _positive("preprocess.clip_seconds", self.clip_seconds)
         _positive("preprocess.workers", self.workers)
+        if self.shard_clips < 0:
+            raise ConfigError(
+                f"preprocess.shard_clips: 0 (one file per array) or clips per shard, got {self.shard_clips}"
+            )
         if self.cluster and not re.fullmatch(r"(tcp|tls|ucx)://[^\s/]+:\d+", self.cluster):
             raise ConfigError(
                 f"preprocess.cluster: empty (a local cluster) or a Dask scheduler's address such as "
@@ -321,10 +327,10 @@ class PreprocessConfig:
         return round(self.clip_seconds * self.fps)
 
     def shaping(self) -> dict:
-        """These settings without where and how widely the work runs (workers, cluster),
-        which change nothing in the processed data: what the per-video cache is keyed on,
-        and what info.json records."""
-        return {k: v for k, v in dataclasses.asdict(self).items() if k not in ("workers", "cluster")}
+        """These settings without where and how widely the work runs (workers, cluster) and
+        how the arrays are laid out (shard_clips, which shards.json records), none of which
+        changes a clip: what the per-video cache is keyed on, and what info.json records."""
+        return {k: v for k, v in dataclasses.asdict(self).items() if k not in ("workers", "cluster", "shard_clips")}
 
     @property
     def samples_per_frame(self) -> int:

@@ -11,7 +11,7 @@ import torch
 
 from l2s import paths
 from l2s.config import MELS_PER_FRAME
-from l2s.data import phonemes
+from l2s.data import phonemes, shards
 from l2s.data.features import PCM_SCALE
 from l2s.data.splits import SPLITS
 
@@ -27,9 +27,10 @@ class ProcessedLanguage:
                 f"no processed data for language {lang!r} at {self.dir}; run: dvc repro preprocess@{lang}"
             )
         self.info = json.loads((self.dir / "info.json").read_text(encoding="utf-8"))
-        self.frames = np.load(self.dir / "frames.npy", mmap_mode="r")
-        self.audio = np.load(self.dir / "audio.npy", mmap_mode="r")
-        self.mel = np.load(self.dir / "mel.npy", mmap_mode="r")
+        # one file each or in shards (preprocess.shard_clips): read clip by clip either way
+        self.frames = shards.load(self.dir, "frames")
+        self.audio = shards.load(self.dir, "audio")
+        self.mel = shards.load(self.dir, "mel")
         # the phoneme of every video frame, where the corpus gave word timings (else None)
         track = self.dir / "frame_phonemes.npy"
         self.frame_phonemes = np.load(track, mmap_mode="r") if track.exists() else None
@@ -53,8 +54,9 @@ class ProcessedLanguage:
         import hashlib
 
         digest = hashlib.md5()
-        for name in ("clips.csv", "splits/train.txt", "splits/val.txt", "splits/test.txt", "frames.npy",
-                     "audio.npy", "mel.npy", "frame_phonemes.npy"):  # fmt: skip
+        arrays = [f.relative_to(self.dir).as_posix() for k in shards.SHARDED for f in shards.files(self.dir, k)]
+        for name in ("clips.csv", "splits/train.txt", "splits/val.txt", "splits/test.txt", *arrays,
+                     "frame_phonemes.npy"):  # fmt: skip
             path = self.dir / name
             digest.update(name.encode())
             if path.exists():

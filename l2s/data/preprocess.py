@@ -11,6 +11,8 @@ Output, data/processed/<lang>/ (memory-mappable, so training never decodes video
     frames.npy   uint8   [clips, T, S, S] (or [..., 3] in colour), T = clip_seconds * fps
     audio.npy    int16   [clips, T * sample_rate / fps]
     mel.npy      float16 [clips, n_mels, 4 T]  ln(max(mel, 1e-5)), 4 mel frames per video frame
+                 (with preprocess.shard_clips: N, these three in shards of N clips,
+                 frames/00000.npy ..., listed in shards.json: l2s.data.shards)
     clips.csv    index, clip_id, utt_id, speaker, text, start, valid_frames, source, stream_offset,
                  sync_offset, sync_confidence, sync_out, sync_shift (l2s.data.sync),
                  faces, face (faces found, and the index of the one taken, 0 = the largest)
@@ -44,7 +46,7 @@ import numpy as np
 
 from l2s import paths
 from l2s.config import Params, PreprocessConfig, fingerprint
-from l2s.data import cluster, phonemes, speaker_face, sync
+from l2s.data import cluster, phonemes, shards, speaker_face, sync
 from l2s.data.features import PCM_SCALE, log_mel, peak_dbfs
 from l2s.data.rejects import REASONS, Reject
 from l2s.data.sources import RawItem, list_items
@@ -375,12 +377,9 @@ def pack(lang: str, tasks: list[Task], params: Params, errors: dict[str, str]) -
     if n == 0:
         raise RuntimeError(f"preprocess {lang}: every video was rejected; see {out / 'rejects.csv'}")
     with np.load(kept[0].cache) as z:
-        shapes = {k: z[k].shape[1:] for k in ("frames", "audio", "mel")}
-        dtypes = {k: z[k].dtype for k in ("frames", "audio", "mel")}
-    arrays = {
-        k: np.lib.format.open_memmap(out / f"{k}.npy", mode="w+", dtype=dtypes[k], shape=(n, *shapes[k]))
-        for k in ("frames", "audio", "mel")
-    }
+        shapes = {k: z[k].shape[1:] for k in shards.SHARDED}
+        dtypes = {k: z[k].dtype for k in shards.SHARDED}
+    arrays = shards.create(out, dtypes, shapes, n, cfg.shard_clips)
     rows, several, i = [], [], 0
     for t, meta in zip(kept, metas):
         if meta[0]["faces"] > 1:  # every clip of a video shows the same face

@@ -22,7 +22,11 @@ touches data/. Figures:
   one core busy, with the threads on every core (before) and kept to the free ones
   (l2s.parallel.CoreShare, now);
 - only with `--only real`: `l2s speak --dnsmos` on the real videos `make setup` fetches,
-  with the repository's trained model: real-time factor, peak memory and DNSMOS.
+  with the repository's trained model: real-time factor, peak memory and DNSMOS;
+- only with `--only cluster`: preprocessing of `--clips` videos on one worker, a local Dask
+  cluster of two and a scheduler with two workers started by the `dask` command line, with
+  what the rate says of LRS3 on more cores; training steps of the demo preset as one torchrun
+  node of two processes and as two nodes of one process on this host.
 """
 
 from __future__ import annotations
@@ -374,6 +378,115 @@ def preprocess_shared_row() -> tuple[str, str, str]:
     )
 
 
+# LRS3 (Afouras et al. 2018): about 151 k videos, 39 M frames at 25 fps (pretrain, trainval, test)
+LRS3_FRAMES = 39e6
+
+
+def cluster_rows() -> list[tuple[str, str, str]]:
+    """Preprocessing of the scratch corpus from an empty cache on one worker (in process),
+    a local Dask cluster of two processes, and a scheduler with two workers started by the
+    `dask` command line, as on the machines of a cluster; with the projection for LRS3."""
+    import shutil
+
+    from distributed import Client
+
+    from l2s import config, paths
+    from l2s.data import preprocess
+    from l2s.data.dataset import ProcessedLanguage
+    from l2s.parallel import free_port
+
+    params = config.load()
+
+    def rate(workers: int, cluster: str = "") -> tuple[float, float]:
+        shutil.rmtree(paths.interim_dir("en"), ignore_errors=True)
+        spread = dataclasses.replace(params.preprocess, workers=workers, cluster=cluster)
+        _, seconds = _timed(preprocess.run, "en", dataclasses.replace(params, preprocess=spread))
+        frames = sum(int(c["valid_frames"]) for c in ProcessedLanguage("en").clips)
+        return len(ProcessedLanguage("en")) / seconds, frames / seconds
+
+    rows, one = [], rate(1)
+    rows.append(("preprocessing, 1 worker (in process)", f"{one[0]:.2f} clips/s", f"{one[1]:.0f} frames/s"))
+    two = rate(2)
+    rows.append(
+        ("preprocessing, local cluster of 2", f"{two[0]:.2f} clips/s", f"{two[1]:.0f} frames/s, start-up included")
+    )
+    port = free_port()
+    dask = str(Path(sys.executable).parent / "dask")
+    procs = [subprocess.Popen([dask, "scheduler", "--port", str(port), "--no-dashboard"], stderr=subprocess.DEVNULL)]
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    address = f"tcp://127.0.0.1:{port}"
+    try:
+        time.sleep(2)
+        for _ in range(2):
+            cmd = [dask, "worker", address, "--nthreads", "1", "--no-dashboard"]
+            procs.append(subprocess.Popen(cmd, env=env, stderr=subprocess.DEVNULL))
+        with Client(address, timeout=60) as client:
+            client.wait_for_workers(2, timeout=120)
+        cli = rate(2, address)
+    finally:
+        for p in reversed(procs):
+            p.terminate()
+            p.wait()
+    rows.append(("preprocessing, dask CLI cluster of 2", f"{cli[0]:.2f} clips/s", f"{cli[1]:.0f} frames/s"))
+    per_core = cli[1] / 2
+    hours = ", ".join(f"{cores} cores {LRS3_FRAMES / per_core / cores / 3600:.1f} h" for cores in (16, 64, 256))
+    rows.append(
+        (
+            "LRS3 (39 M frames), projected",
+            f"{LRS3_FRAMES / per_core / 3600:.0f} core-hours",
+            f"{hours}: at the cluster's {per_core:.0f} frames/s per worker, every video independent "
+            "(no shared state but the file system), the scheduler's ~1 ms a task (151 k tasks: minutes) not limiting",
+        )
+    )
+    return rows
+
+
+def nodes_rows(steps: int = 30) -> list[tuple[str, str, str]]:
+    """Training steps of the demo preset (pre-training and whole model, batch 2 per process)
+    as one torchrun node of two processes and as two nodes of one process each on this host
+    (c10d rendezvous, gloo): the same global batch; the nodes pay the rendezvous and the
+    transport, and no speed-up is expected on one host."""
+    from l2s import config, paths, training
+    from l2s.parallel import free_port
+
+    base = yaml.safe_load((paths.root() / "params.yaml").read_text())
+    small = {
+        "steps": steps,
+        "reader_steps": steps // 2,
+        "reader_batch_size": 2,
+        "batch_size": 2,
+        "eval_every": 10 * steps,
+    }
+    base["train"].update(small, nproc="2")
+    base["models"] = {"bench": {"languages": ["en"]}}
+    base["evaluations"] = {"bench-en": {"model": "bench", "lang": "en"}}
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    rows = []
+    for nodes in (1, 2):
+        if nodes == 2:
+            base["train"].update(nnodes=2, nproc="1", rdzv_endpoint=f"127.0.0.1:{free_port()}")
+        (paths.root() / "params.yaml").write_text(yaml.safe_dump(base))
+        cfg = config.load().train_config("bench")
+        out = Path(tempfile.mkdtemp(prefix="l2s-nodes-"))
+        cmd = [*training.launch_command("l2s.vcagan.train", "bench", cfg), "--out", str(out)]
+        t0 = time.perf_counter()
+        procs = [
+            subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(nodes)
+        ]
+        if any(p.wait() for p in procs):
+            raise RuntimeError(f"training as {nodes} node(s) failed: {' '.join(cmd)}")
+        seconds = time.perf_counter() - t0
+        name = "one node of 2 processes" if nodes == 1 else "two nodes of 1 process"
+        rows.append(
+            (
+                f"training, {name}",
+                f"{steps / seconds:.2f} steps/s",
+                f"{steps} steps in {seconds:.1f} s, start-up included",
+            )
+        )
+    return rows
+
+
 def vocoder_rows(presets: tuple[str, ...] = ("small", "full"), repeats: int = 5) -> list[tuple[str, str, str]]:
     """Each neural vocoder preset (untrained: the cost does not depend on the weights):
     vocoding a 3 s clip, warm, best of `repeats`, against Griffin-Lim's 60 iterations in
@@ -699,7 +812,7 @@ def main(args) -> None:
             from l2s.data import preprocess
 
             build.run("en", config.load())
-            if args.only in ("model", "shared"):
+            if args.only in ("model", "shared", "cluster"):
                 preprocess.run("en", config.load())
         if args.only in ("all", "model"):
             device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -715,6 +828,8 @@ def main(args) -> None:
             rows += speak_rows(tuple(args.presets))
         if args.only == "shared":  # a minute with a core kept busy: only when asked for
             rows += shared_rows()
+        if args.only == "cluster":  # a dask cluster started and training as two nodes: only when asked for
+            rows += cluster_rows() + nodes_rows()
         if args.only == "memory":  # minutes per long video: only when asked for
             rows += memory_rows(tuple(args.seconds), tuple(args.sizes), args.presets[0])
     if old_root is None:

@@ -159,10 +159,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--clips", type=int, default=8, help="clips per measurement")
     p.add_argument(
         "--only",
-        choices=("all", "data", "model", "vocoder", "speak", "memory", "shared", "real"),
+        choices=("all", "data", "model", "vocoder", "speak", "memory", "shared", "real", "cluster"),
         default="all",
         help="which figures (memory: l2s speak on long videos; shared: training beside a busy core; real: l2s speak "
-        "on the real videos of make setup; each only when asked for)",
+        "on the real videos of make setup; cluster: preprocessing on 1 and 2 local workers and a dask-CLI cluster, "
+        "training as one node and as two; each only when asked for)",
     )
     p.add_argument(
         "--seconds", nargs="+", type=float, default=[20, 200], help="--only memory: video lengths (3600: an hour)"

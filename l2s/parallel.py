@@ -154,3 +154,12 @@ class CoreShare:
         if self._mark is not None and time.monotonic() - self._mark[0] >= self.every:
             self._set(self._free(), "")
         return self.threads
+
+
+def free_port() -> int:
+    """A TCP port of this host that nothing listens on now (for a rendezvous or a scheduler)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

@@ -182,14 +182,6 @@ def two_nodes(cmd: list[str], root: Path, timeout: float = 600) -> list[str]:
     return outputs
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def weights_that_differ(a: Path, b: Path, keys: tuple[str, ...], atol: float = 1e-6) -> list[str]:
     """The tensors of checkpoint entries `keys` (state dicts) that differ between checkpoints
     `a` and `b` by more than `atol`."""

@@ -15,7 +15,8 @@ import pytest
 
 from l2s import config, paths
 from l2s.data import cluster, preprocess
-from tests.helpers import corpus_root, free_port, write_params
+from l2s.parallel import free_port
+from tests.helpers import corpus_root, write_params
 
 
 def _digest(folder: Path) -> dict[str, str]:

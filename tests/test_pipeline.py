@@ -171,6 +171,34 @@ def test_dvc_repro_end_to_end_smoke(smoke_repo):
     _run([*explore, "--cwd", "notebooks", "-p", "model", "m", "-p", "lang", "zh"], repo)
 
 
+@pytest.mark.slow
+def test_a_second_clone_pulls_what_the_first_computed(smoke_repo, tmp_path):
+    """After the end-to-end run: `dvc push` to the remote, then a second clone (what git
+    would give it: the files git does not ignore) that `dvc pull`s has every stage up to
+    date, processed data and models included, and `dvc repro` recomputes nothing."""
+    repo = smoke_repo
+    _run(["dvc", "push"], repo)
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=repo,
+        capture_output=True,
+        check=True,
+    )
+    clone = tmp_path / "clone"
+    for rel in filter(None, listed.stdout.decode().split("\0")):
+        if not rel.startswith(".dvc/storage/") and (repo / rel).is_file():
+            (clone / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(repo / rel, clone / rel)
+    assert not (clone / "data/processed/en").exists() and not (clone / "models/m").exists()
+    subprocess.run(["git", "init", "-q"], cwd=clone, check=True)
+    _run(["dvc", "remote", "modify", "--local", "local", "url", str(repo / ".dvc/storage")], clone)
+    _run(["dvc", "pull"], clone)
+    assert "up to date" in _run(["dvc", "status"], clone)
+    assert "Running stage" not in _run(["dvc", "repro"], clone)
+    for product in ("models/m/best.pt", "data/processed/zh/mel.npy", "models/asr/en/asr.pt"):
+        assert (clone / product).read_bytes() == (repo / product).read_bytes(), product
+
+
 _SPEAK_WITHOUT_NATURALNESS = """
 import dataclasses, json, sys, tempfile
 from pathlib import Path

@@ -18,7 +18,9 @@ from tests.helpers import english_root, weights_that_differ, write_params
 
 
 def _arrays(folder, per_shard, data):
-    writers = shards.create(folder, {k: v.dtype for k, v in data.items()}, {k: v.shape[1:] for k, v in data.items()}, 10, per_shard)
+    writers = shards.create(
+        folder, {k: v.dtype for k, v in data.items()}, {k: v.shape[1:] for k, v in data.items()}, 10, per_shard
+    )
     for k, v in data.items():
         writers[k][0:4] = v[0:4]  # rows arrive a video (a few clips) at a time
         writers[k][4:10] = v[4:10]
@@ -28,10 +30,17 @@ def _arrays(folder, per_shard, data):
 
 def test_shards_read_as_the_single_file_does(tmp_path):
     rng = np.random.default_rng(0)
-    data = {"frames": rng.integers(0, 255, (10, 5, 4, 4), dtype=np.uint8), "mel": rng.normal(size=(10, 3, 20)).astype(np.float16)}
+    data = {
+        "frames": rng.integers(0, 255, (10, 5, 4, 4), dtype=np.uint8),
+        "mel": rng.normal(size=(10, 3, 20)).astype(np.float16),
+    }
     single = _arrays(tmp_path / "single", 0, data)
     sharded = _arrays(tmp_path / "sharded", 4, data)  # 4 + 4 + 2 clips
-    assert sorted(p.name for p in (tmp_path / "sharded" / "frames").iterdir()) == ["00000.npy", "00001.npy", "00002.npy"]
+    assert sorted(p.name for p in (tmp_path / "sharded" / "frames").iterdir()) == [
+        "00000.npy",
+        "00001.npy",
+        "00002.npy",
+    ]
     assert isinstance(single["mel"], np.memmap) and isinstance(sharded["mel"], shards.ShardedArray)
     for k in data:
         a, b = single[k], sharded[k]
@@ -51,7 +60,15 @@ def test_shards_read_as_the_single_file_does(tmp_path):
 
 @pytest.fixture(scope="module")
 def root(tmp_path_factory):
-    small = {"steps": 3, "reader_steps": 1, "reader_batch_size": 2, "batch_size": 2, "window": 16, "eval_every": 3, "eval_clips": 1}
+    small = {
+        "steps": 3,
+        "reader_steps": 1,
+        "reader_batch_size": 2,
+        "batch_size": 2,
+        "window": 16,
+        "eval_every": 3,
+        "eval_clips": 1,
+    }
     return english_root(tmp_path_factory.mktemp("shardroot"), train=small, models={"tiny": {"languages": ["en"]}})
 
 

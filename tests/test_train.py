@@ -14,10 +14,11 @@ import pytest
 import torch
 
 from l2s import config, training
+from l2s.parallel import free_port
 from l2s.vcagan import train
 from l2s.vcagan.inference import generate, load_generator
 from l2s.vcagan.model import normalise_frames
-from tests.helpers import english_root, free_port, two_nodes, weights_that_differ, write_params
+from tests.helpers import english_root, two_nodes, weights_that_differ, write_params
 
 # both parts of the default recipe: lip-reading pre-training (2 steps), then the whole model
 SMALL = {

@@ -10,9 +10,10 @@ import pytest
 import torch
 
 from l2s import config, paths, training
+from l2s.parallel import free_port
 from l2s.vocoder import train
 from l2s.vocoder.model import load_vocoder
-from tests.helpers import english_root, free_port, two_nodes, weights_that_differ, write_params
+from tests.helpers import english_root, two_nodes, weights_that_differ, write_params
 
 TINY = {
     "model": {"dim": 16, "intermediate": 32, "blocks": 2, "mpd_channels": [4, 4], "mrd_channels": 4},

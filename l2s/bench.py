@@ -467,14 +467,15 @@ def nodes_rows(steps: int = 30) -> list[tuple[str, str, str]]:
             base["train"].update(nnodes=2, nproc="1", rdzv_endpoint=f"127.0.0.1:{free_port()}")
         (paths.root() / "params.yaml").write_text(yaml.safe_dump(base))
         cfg = config.load().train_config("bench")
-        out = Path(tempfile.mkdtemp(prefix="l2s-nodes-"))
+        out = paths.root() / "nodes" / str(nodes)  # in the scratch root, removed with it
+        out.mkdir(parents=True)
         cmd = [*training.launch_command("l2s.vcagan.train", "bench", cfg), "--out", str(out)]
         t0 = time.perf_counter()
-        procs = [
-            subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(nodes)
-        ]
+        logs = [out / f"node{n}.log" for n in range(nodes)]
+        procs = [subprocess.Popen(cmd, env=env, stdout=open(log, "w"), stderr=subprocess.STDOUT) for log in logs]
         if any(p.wait() for p in procs):
-            raise RuntimeError(f"training as {nodes} node(s) failed: {' '.join(cmd)}")
+            tails = "\n".join(log.read_text()[-2000:] for log in logs)
+            raise RuntimeError(f"training as {nodes} node(s) failed: {' '.join(cmd)}\n{tails}")
         seconds = time.perf_counter() - t0
         name = "one node of 2 processes" if nodes == 1 else "two nodes of 1 process"
         rows.append(
@@ -801,7 +802,8 @@ def main(args) -> None:
     old_root = os.environ.get("L2S_ROOT")
     rows: list[tuple[str, str, str]] = []
     with tempfile.TemporaryDirectory(prefix="l2s-bench-") as tmp:
-        _root(Path(tmp), max(4, args.clips))
+        # training as nodes needs validation clips: a corpus of 32 at least
+        _root(Path(tmp), max(32 if args.only == "cluster" else 4, args.clips))
         threads = torch.get_num_threads()
         if args.only in ("all", "data"):
             parallel.single_thread()  # per-core figures

@@ -24,13 +24,14 @@ a retry, and says which worker had it before, so the stage can report what was r
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import functools
 import json
 import logging
 import os
 import socket
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,14 +42,17 @@ log = logging.getLogger(__name__)
 MARKER = ".running"  # suffix of the marker a task leaves beside its cache file while it runs
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Tracked:
     """A task's function wrapped with its attempt marker (picklable: it goes to the workers)."""
 
     fn: Callable[[Any], dict]
     run: str  # this run's id: a marker of another run is a leftover of a killed run, not a retry
+    one_thread: bool = False  # on a worker: one compute thread (OpenCV's pool too), as every task is one
 
     def __call__(self, task: Any, marker: Path) -> dict:
+        if self.one_thread:
+            _one_thread()
         me = f"{socket.gethostname()}:{os.getpid()}"
         before = None
         with contextlib.suppress(FileNotFoundError, ValueError):
@@ -60,6 +64,15 @@ class Tracked:
         finally:  # not reached when the worker dies: the marker stays for the retry to find
             marker.unlink(missing_ok=True)
         return result | ({"retried_after": before} if before else {})
+
+
+@functools.cache
+def _one_thread() -> None:
+    """Once per worker process: one thread for torch and OpenCV (the nannies set OMP_NUM_THREADS
+    and its kin to 1; OpenCV keeps a pool of its own)."""
+    from l2s.parallel import single_thread
+
+    single_thread()
 
 
 def map_tasks(
@@ -75,14 +88,15 @@ def map_tasks(
     processes, or on the running cluster at `address`. `markers`: a path per task for its
     attempt marker. A task whose worker died more often than the scheduler allows yields
     {"status": "error", "detail": ...}, and the rest go on."""
-    run = Tracked(fn, uuid.uuid4().hex)
+    here = Tracked(fn, uuid.uuid4().hex)
     bar = tqdm(total=len(tasks), desc=desc, unit="item", smoothing=0.1)
     try:
         if not address and (workers <= 1 or len(tasks) <= 1):
             for task, marker in zip(tasks, markers):
-                yield task, run(task, marker)
+                yield task, here(task, marker)
                 bar.update()
             return
+        run = dataclasses.replace(here, one_thread=True)
         with _client(address, min(workers, len(tasks))) as client:
             from distributed import as_completed
 
@@ -122,9 +136,9 @@ def _client(address: str, workers: int):
                 )
                 yield client
             return
-        # one thread per process: MediaPipe and OpenCV are not shared between threads here,
-        # and the nannies set OMP_NUM_THREADS=1, so two workers do not oversubscribe two
-        # cores; the dashboard on any free port (":0"), as 8787 may be another cluster's
+        # one thread per process (and one compute thread in it: Tracked.one_thread), so two
+        # workers do not oversubscribe two cores; the dashboard on any free port (":0"), as
+        # 8787 may be another cluster's
         with (
             LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster,
             Client(cluster) as client,

@@ -154,3 +154,14 @@ def test_missing_library_gives_install_command(monkeypatch):
         require_espeak()
     with pytest.raises(RuntimeError, match="apt-get install espeak-ng"):
         synthesize("hello", Voice("en-us"))
+
+
+@needs_espeak
+def test_synthesis_after_the_phonemizer_keeps_every_word(tmp_path):
+    """Preprocessing in this process runs the phonemizer (espeak_TextToPhonemes) over the
+    corpus's transcripts; a synthesis right after it once lost its first word's event."""
+    from tests.helpers import corpus_root
+
+    corpus_root(tmp_path)  # builds and preprocesses a small corpus here, phonemes included
+    voice, text = SENTENCES["en"]
+    assert [w.label for w in synthesize(text, Voice(voice)).words] == text.split()

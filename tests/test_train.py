@@ -298,7 +298,10 @@ def test_two_torchrun_nodes_train_what_one_node_trains(root, tmp_path):
     _set_train(root, steps=4, eval_every=2, nnodes=2, nproc="1", rdzv_endpoint=f"127.0.0.1:{free_port()}")
     cmd = train.launch_command("tiny", config.load(root / "params.yaml"))
     assert "--nnodes=2" in cmd and "--rdzv-backend=c10d" in cmd
-    outputs = two_nodes([*cmd, "--out", str(tmp_path / "two")], root)
+    try:
+        outputs = two_nodes([*cmd, "--out", str(tmp_path / "two")], root)
+    finally:
+        _set_train(root, nnodes=1, nproc="auto")  # the module's other tests run as one process
     assert sum("step 4/4" in out for out in outputs) == 1  # rank 0 alone logs
     assert (
         weights_that_differ(tmp_path / "one/last.pt", tmp_path / "two/last.pt", ("generator", "discriminators", "sync"))

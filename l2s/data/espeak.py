@@ -50,6 +50,9 @@ class Library:
 
     def __init__(self, lib: ctypes.CDLL, sample_rate: int):
         self.lib, self.sample_rate = lib, sample_rate
+        # espeak_TextToPhonemes ran since the last synthesis (l2s.corpus.espeak.synthesize
+        # must settle the translator first)
+        self.phonemized = False
 
 
 _LIBRARY: Library | None = None
@@ -147,6 +150,7 @@ def ipa_words(text: str, voice: str) -> list[list[str]]:
     data = text.encode("utf-8")
     words: list[list[str]] = []
     with LOCK:
+        library().phonemized = True
         lib = library().lib
         if lib.espeak_SetVoiceByName(voice.encode()) != 0:
             raise ValueError(voice_problem(voice) or f"espeak-ng refused voice {voice!r}")

@@ -30,7 +30,9 @@ def test_clean_speech_outscores_the_same_speech_in_noise(speech):
 def test_level_above_full_scale_is_scored_as_its_shape(speech):
     loud = dnsmos(speech.audio / np.abs(speech.audio).max() * 4.0, speech.sample_rate)
     full = dnsmos(speech.audio / np.abs(speech.audio).max(), speech.sample_rate)
-    assert loud == full
+    # both reach the networks as the same samples (scaling by 4 is exact), yet in the full
+    # suite two runs of ONNX Runtime on them once differed by 0.004: not to the last digit
+    assert loud == pytest.approx(full, abs=0.01)
 
 
 @pytest.mark.parametrize("bad", [np.zeros(16000), np.zeros((2, 16000)) + 0.1, np.full(16000, np.nan)])

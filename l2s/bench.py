@@ -388,12 +388,10 @@ def cluster_rows() -> list[tuple[str, str, str]]:
     `dask` command line, as on the machines of a cluster; with the projection for LRS3."""
     import shutil
 
-    from distributed import Client
-
     from l2s import config, paths
     from l2s.data import preprocess
+    from l2s.data.cluster import dask_cli
     from l2s.data.dataset import ProcessedLanguage
-    from l2s.parallel import free_port
 
     params = config.load()
 
@@ -410,23 +408,8 @@ def cluster_rows() -> list[tuple[str, str, str]]:
     rows.append(
         ("preprocessing, local cluster of 2", f"{two[0]:.2f} clips/s", f"{two[1]:.0f} frames/s, start-up included")
     )
-    port = free_port()
-    dask = str(Path(sys.executable).parent / "dask")
-    procs = [subprocess.Popen([dask, "scheduler", "--port", str(port), "--no-dashboard"], stderr=subprocess.DEVNULL)]
-    env = dict(os.environ, OMP_NUM_THREADS="1")
-    address = f"tcp://127.0.0.1:{port}"
-    try:
-        time.sleep(2)
-        for _ in range(2):
-            cmd = [dask, "worker", address, "--nthreads", "1", "--no-dashboard"]
-            procs.append(subprocess.Popen(cmd, env=env, stderr=subprocess.DEVNULL))
-        with Client(address, timeout=60) as client:
-            client.wait_for_workers(2, timeout=120)
+    with dask_cli(2) as address:
         cli = rate(2, address)
-    finally:
-        for p in reversed(procs):
-            p.terminate()
-            p.wait()
     rows.append(("preprocessing, dask CLI cluster of 2", f"{cli[0]:.2f} clips/s", f"{cli[1]:.0f} frames/s"))
     per_core = cli[1] / 2
     hours = ", ".join(f"{cores} cores {LRS3_FRAMES / per_core / cores / 3600:.1f} h" for cores in (16, 64, 256))

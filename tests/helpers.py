@@ -167,6 +167,17 @@ def repo_copy(dest: Path) -> Path:
     return dest
 
 
+def digest(folder: Path) -> dict[str, str]:
+    """sha256 of every file under `folder`, by its path there: two folders of the same bytes."""
+    import hashlib
+
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
 def two_nodes(cmd: list[str], root: Path, timeout: float = 600) -> list[str]:
     """Run a training launch command of train.nnodes: 2 (torchrun, c10d rendezvous) twice on
     this host, as two machines would each run it; returns each node's output. The first node

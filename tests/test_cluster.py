@@ -3,28 +3,15 @@ work is spread, a worker that dies mid-video loses nothing, and a wrong address 
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from l2s import config, paths
 from l2s.data import cluster, preprocess
-from l2s.parallel import free_port
-from tests.helpers import corpus_root, write_params
-
-
-def _digest(folder: Path) -> dict[str, str]:
-    return {
-        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file()
-    }
+from tests.helpers import corpus_root, digest, write_params
 
 
 @pytest.fixture(scope="module")
@@ -41,34 +28,13 @@ def _preprocess(root: Path, monkeypatch, **settings) -> tuple[dict, dict[str, st
     shutil.rmtree(root / "data" / "processed", ignore_errors=True)
     params = config.load(write_params(root, base=root / "params.yaml", preprocess=settings))
     metrics = preprocess.run("en", params)
-    return metrics, _digest(paths.processed_dir("en"))
+    return metrics, digest(paths.processed_dir("en"))
 
 
 @pytest.fixture(scope="module")
 def dask_cli_cluster():
-    """A scheduler and two single-threaded workers started with the `dask` command line, as
-    on the machines of a cluster; yields the scheduler's address."""
-    port = free_port()
-    address = f"tcp://127.0.0.1:{port}"
-    bin_dir = Path(sys.executable).parent
-    procs = [subprocess.Popen([bin_dir / "dask", "scheduler", "--port", str(port), "--no-dashboard"])]
-    time.sleep(2)
-    for _ in range(2):
-        procs.append(
-            subprocess.Popen(
-                [bin_dir / "dask", "worker", address, "--nthreads", "1", "--nworkers", "1", "--no-dashboard"],
-                env=dict(os.environ, OMP_NUM_THREADS="1"),
-            )
-        )
-    from distributed import Client
-
-    with Client(address, timeout=60) as client:
-        client.wait_for_workers(2, timeout=120)
-    yield address
-    for p in reversed(procs):
-        p.terminate()
-    for p in procs:
-        p.wait(timeout=60)
+    with cluster.dask_cli(2) as address:
+        yield address
 
 
 @pytest.mark.slow
@@ -120,7 +86,7 @@ def test_a_worker_that_dies_mid_video_loses_nothing(root, monkeypatch):
     assert all(t.cache.exists() for t in tasks) and not any(m.exists() for m in markers)
     # the stage then finds every video in the cache and packs the same bytes
     metrics = preprocess.run("en", params)
-    assert _digest(paths.processed_dir("en")) == reference and metrics["retried"] == 0
+    assert digest(paths.processed_dir("en")) == reference and metrics["retried"] == 0
 
 
 def test_a_cluster_address_is_checked_on_load():

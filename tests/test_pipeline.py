@@ -2,7 +2,6 @@
 their notebooks through papermill, write per-language metrics, and the data round-trips
 through the default DVC remote."""
 
-import hashlib
 import json
 import os
 import re
@@ -15,7 +14,7 @@ import numpy as np
 import pytest
 
 from l2s.evaluation import browser
-from tests.helpers import repo_copy, talking_video, write_params
+from tests.helpers import digest, repo_copy, talking_video, write_params
 
 SMOKE = {
     "languages": {"en": {"source": "synthetic"}, "zh": {"source": "synthetic"}},
@@ -31,14 +30,6 @@ def _run(cmd, cwd):
     out = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
     assert out.returncode == 0, f"{' '.join(cmd)} failed:\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}"
     return out.stdout
-
-
-def _digest(folder: Path) -> dict:
-    return {
-        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file()
-    }
 
 
 @pytest.fixture(scope="module")
@@ -215,12 +206,12 @@ with tempfile.TemporaryDirectory() as out:
 def test_dvc_push_pull_round_trip(smoke_repo):
     repo = smoke_repo
     processed = repo / "data/processed/en"
-    before = _digest(processed)
+    before = digest(processed)
     _run(["dvc", "push"], repo)
     shutil.rmtree(processed)
     shutil.rmtree(repo / ".dvc/cache")
     _run(["dvc", "pull", "preprocess@en"], repo)
-    assert _digest(processed) == before
+    assert digest(processed) == before
 
 
 @pytest.mark.slow

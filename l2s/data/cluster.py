@@ -146,3 +146,34 @@ def _client(address: str, workers: int):
             yield client
     finally:
         quiet.setLevel(level)
+
+
+@contextlib.contextmanager
+def dask_cli(workers: int = 2) -> Iterator[str]:
+    """A scheduler and `workers` single-threaded workers started with the `dask` command line
+    on this host, as on the machines of a cluster; yields the scheduler's address (for
+    preprocess.cluster) once every worker has joined, and stops them on exit."""
+    import subprocess
+    import sys
+
+    from distributed import Client
+
+    from l2s.parallel import free_port
+
+    port = free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    dask = str(Path(sys.executable).parent / "dask")
+    quiet = {"stderr": subprocess.DEVNULL}
+    procs = [subprocess.Popen([dask, "scheduler", "--port", str(port), "--no-dashboard"], **quiet)]
+    try:
+        worker = [dask, "worker", address, "--nthreads", "1", "--no-dashboard"]
+        env = dict(os.environ, OMP_NUM_THREADS="1")
+        procs += [subprocess.Popen(worker, env=env, **quiet) for _ in range(workers)]
+        with Client(address, timeout=60) as client:
+            client.wait_for_workers(workers, timeout=120)
+        yield address
+    finally:
+        for p in reversed(procs):
+            p.terminate()
+        for p in procs:
+            p.wait(timeout=60)

@@ -279,16 +279,9 @@ def speech_table(checkpoints: list[Path], offs: list[str]) -> str:
                 found[lang, row["clip_id"]] = (row[unit[0]], row[unit[1]])
         return found
 
-    def rate(clips: dict, keys: list) -> float:
-        langs = dict.fromkeys(k[0] for k in keys)
-        return float(
-            np.mean(
-                [
-                    sum(clips[k][0] for k in keys if k[0] == g) / sum(clips[k][1] for k in keys if k[0] == g)
-                    for g in langs
-                ]
-            )
-        )
+    def rate(clips: dict, keys: list) -> float:  # each language's pooled rate, averaged
+        idx = np.arange(len(keys))
+        return bootstrap.mean_rate([clips[k][0] for k in keys], [clips[k][1] for k in keys], [k[0] for k in keys])(idx)
 
     runs = {off: [edits(off, cp) for cp in checkpoints] for off in ["nothing", *offs]}
     keys = sorted(set.intersection(*(set(e) for seeds in runs.values() for e in seeds)))

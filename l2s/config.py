@@ -40,6 +40,9 @@ class FieldError(ConfigError):
 MELS_PER_FRAME = 4
 # Its lowest scale has n_mels / 4 rows, which the discriminators halve twice more.
 MEL_ROWS_MULTIPLE = 16
+# LRW's clips are 29 frames at 25 fps, the word in the middle: its clip length and the
+# shortest clip it keeps (a clip is exactly this long, give or take a frame's rounding)
+LRW_SECONDS = {"clip_seconds": 1.16, "min_seconds": 1.0}
 # the quarter turns preprocess.rotate and `l2s speak --rotate` take (degrees clockwise)
 ROTATIONS = (0, 90, 180, 270)
 
@@ -51,9 +54,9 @@ ROTATIONS = (0, 90, 180, 270)
 class LanguageSource:
     """Where one language's raw videos come from (params: `languages.<lang>`)."""
 
-    # synthetic: the embedded corpus; folder: your own videos; grid, lrs: the GRID and
-    # LRS2/LRS3 corpora as distributed; manifest: a CSV listing the videos
-    source: Literal["synthetic", "folder", "grid", "lrs", "manifest"] = "synthetic"
+    # synthetic: the embedded corpus; folder: your own videos; grid, lrs, lrw, tcd_timit: the
+    # GRID, LRS2/LRS3, LRW and TCD-TIMIT corpora as distributed; manifest: a CSV listing the videos
+    source: Literal["synthetic", "folder", "grid", "lrs", "lrw", "tcd_timit", "manifest"] = "synthetic"
     # Raw data folder (manifest: the CSV file, or a folder holding manifest.csv), relative
     # to the repository. Keep it at data/raw/<lang> so that the preprocess stage depends on
     # it and `dvc add` versions it (see README).
@@ -71,6 +74,13 @@ class LanguageSource:
     subject: str = ""
     # lrs source: include the pretrain/ folder (long clips, most of LRS3's videos)
     pretrain: bool = True
+    # tcd_timit source: which speakers (volunteers/, lipspeakers/ or both) and which camera
+    group: Literal["volunteers", "lipspeakers", "all"] = "all"
+    camera: Literal["straightcam", "30degcam"] = "straightcam"
+    # this language's clip length and shortest video, over preprocess.clip_seconds and
+    # preprocess.min_seconds (0: theirs; an lrw source: LRW's 29-frame clips, 1.16 s and 1 s)
+    clip_seconds: float = 0.0
+    min_seconds: float = 0.0
     # manifest source: the value of the CSV's language column that marks this language's
     # rows. Empty in params.yaml: the language's own key (filled in on load).
     language: str = ""
@@ -88,6 +98,21 @@ class LanguageSource:
             raise FieldError("subject", f"only for source grid (this language's source is {self.source})")
         if self.source != "lrs" and not self.pretrain:
             raise FieldError("pretrain", f"only for source lrs (this language's source is {self.source})")
+        if self.source != "tcd_timit":
+            for name, default in (("group", "all"), ("camera", "straightcam")):
+                if getattr(self, name) != default:
+                    raise FieldError(name, f"only for source tcd_timit (this language's source is {self.source})")
+        for name in ("clip_seconds", "min_seconds"):
+            if getattr(self, name) < 0:
+                raise FieldError(name, f"seconds, or 0 for preprocess.{name}; got {getattr(self, name)}")
+
+    def clip_lengths(self) -> dict[str, float]:
+        """The preprocess settings this language sets for itself: its clip length and shortest
+        video, where given (an lrw source defaults to LRW's clips: 29 frames, the word in the middle)."""
+        own = {"clip_seconds": self.clip_seconds, "min_seconds": self.min_seconds}
+        if self.source == "lrw":
+            own = {k: v or LRW_SECONDS[k] for k, v in own.items()}
+        return {k: v for k, v in own.items() if v}
 
 
 @dataclass(frozen=True)
@@ -620,6 +645,7 @@ class Params:
             raise ConfigError("languages: at least one language is needed")
         for lang, src in self.languages.items():
             self._check_source(lang, src)
+            self.preprocess_for(lang)  # its own clip length must suit the preprocess section
             if not src.language:  # a manifest's rows of this language are marked with its key
                 self.languages[lang] = dataclasses.replace(src, language=lang)
 
@@ -725,6 +751,19 @@ class Params:
         if lang not in self.languages:
             raise ConfigError(f"unknown language {lang!r}; params.yaml languages: {', '.join(self.languages)}")
         return self.languages[lang]
+
+    def preprocess_for(self, lang: str) -> PreprocessConfig:
+        """preprocess: with the language's own clip length (languages.<lang>.clip_seconds,
+        min_seconds; LRW's 29 frames by default), checked like the section itself."""
+        own = self.source(lang).clip_lengths()
+        if not own:
+            return self.preprocess
+        merged = {**dataclasses.asdict(self.preprocess), **own}
+        try:
+            return parse(PreprocessConfig, merged, "preprocess")
+        except ConfigError as e:
+            mine = ", ".join(f"{k} {v:g}" for k, v in own.items())
+            raise ConfigError(f"languages.{lang} (its own {mine}, over preprocess): {e}") from None
 
     def phoneme_voice(self, lang: str, corpus_voice: str | None = None) -> str | None:
         """The espeak-ng voice that phonemizes `lang`'s transcripts (None: no phonemes).

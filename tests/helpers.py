@@ -206,3 +206,28 @@ def weights_that_differ(a: Path, b: Path, keys: tuple[str, ...], atol: float = 1
                 if not torch.allclose(tensor, cb[key][name], atol=atol, rtol=0):
                     differ.append(f"{key}.{name}: {float((tensor - cb[key][name]).abs().max()):.3g}")
     return differ
+
+
+def kill_at(cmd: list[str], root: Path, line: str) -> str:
+    """Run a training command in repository `root` and kill it hard (SIGKILL, as a lost node
+    would end) as soon as it prints `line`; returns what it printed until then."""
+    import signal
+
+    env = dict(os.environ, L2S_ROOT=str(root), PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    log = ""
+    for printed in proc.stdout:
+        log += printed
+        if line in printed:
+            proc.send_signal(signal.SIGKILL)
+            break
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL, log[-3000:]
+    return log
+
+
+def logged_losses(log: str) -> dict[int, str]:
+    """step -> the losses a training run logged at that step (as printed, for exact comparison)."""
+    import re
+
+    return {int(m.group(1)): m.group(2) for m in re.finditer(r"step (\d+)/\d+\s+(.*?)\s+\(", log)}

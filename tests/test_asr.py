@@ -199,6 +199,7 @@ def test_checkpoint_alone_rebuilds_the_recognizer(trained, tmp_path, monkeypatch
     again = recognizers.CTCRecognizer.load(moved, "lexicon", TINY["beam"])
     assert again.vocab == [" ", "d", "e", "i", "m", "o", "r"] and again.lexicon == ["do", "mi", "re"]
     assert again.mel_cfg == MelConfig() and again.lang == "en"
+    assert not again.isolated  # sentences of several words: the beam spells them (LRW: tests/test_corpora.py)
 
     waves = corpus["waves"][-4:]
     wav, npz = tmp_path / "clip.wav", tmp_path / "clip.npz"

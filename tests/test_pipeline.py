@@ -213,6 +213,21 @@ def test_dvc_push_pull_round_trip(smoke_repo):
     _run(["dvc", "pull", "preprocess@en"], repo)
     assert digest(processed) == before
 
+    # the processed data in shards (preprocess.shard_clips): DVC versions the shard set
+    params = repo / "params.yaml"
+    write_params(repo, base=params, preprocess={"shard_clips": 3})
+    _run(["dvc", "repro", "preprocess@en"], repo)  # re-packed from the per-video cache
+    assert (processed / "shards.json").exists() and len(list((processed / "frames").iterdir())) > 1
+    sharded = digest(processed)
+    _run(["dvc", "push"], repo)
+    shutil.rmtree(processed)
+    shutil.rmtree(repo / ".dvc/cache")
+    _run(["dvc", "pull", "preprocess@en"], repo)
+    assert digest(processed) == sharded
+    write_params(repo, base=params, preprocess={"shard_clips": 0})  # as the later tests expect it
+    _run(["dvc", "repro", "preprocess@en"], repo)
+    assert digest(processed) == before
+
 
 @pytest.mark.slow
 def test_a_users_folder_language_through_dvc(smoke_repo, face_frame):

@@ -3,8 +3,11 @@ would be, and training on them is training on the single files."""
 
 from __future__ import annotations
 
+import os
 import pickle
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -14,7 +17,7 @@ from l2s import config, paths
 from l2s.data import preprocess, shards
 from l2s.data.dataset import ProcessedLanguage
 from l2s.vcagan import train
-from tests.helpers import english_root, weights_that_differ, write_params
+from tests.helpers import english_root, kill_at, logged_losses, weights_that_differ, write_params
 
 
 def _arrays(folder, per_shard, data):
@@ -94,3 +97,32 @@ def test_training_on_shards_is_training_on_single_files(root, tmp_path, monkeypa
     train.train("tiny", params, tmp_path / "sharded")
     assert weights_that_differ(tmp_path / "single/last.pt", tmp_path / "sharded/last.pt", ("generator",), atol=0) == []
     assert torch.load(tmp_path / "sharded/last.pt", weights_only=False)["step"] == 3
+
+
+@pytest.mark.slow
+def test_a_run_killed_on_shards_resumes_exactly(root, tmp_path):
+    """Kill a training run on sharded data mid-epoch; the resumed run logs the same losses
+    as an uninterrupted one: the sampler's clip indices do not care which file holds a clip."""
+    params = config.load(
+        write_params(
+            root,
+            base=root / "params.yaml",
+            preprocess={"shard_clips": 3},
+            train={"steps": 8, "eval_every": 4, "log_every": 1},
+        )
+    )
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("L2S_ROOT", str(root))
+        preprocess.run("en", params)
+    assert (root / "data/processed/en" / shards.INDEX).exists()
+    cmd = [sys.executable, "-m", "l2s.vcagan.train", "tiny", "--out"]
+    env = dict(os.environ, L2S_ROOT=str(root), PYTHONUNBUFFERED="1")
+    reference = subprocess.run([*cmd, str(tmp_path / "reference")], cwd=root, env=env, capture_output=True, text=True)
+    assert reference.returncode == 0, reference.stderr[-3000:]
+    expected = logged_losses(reference.stderr)
+    assert sorted(expected) == list(range(1, 9))
+    kill_at([*cmd, str(tmp_path / "killed")], root, "step 5/8")  # the checkpoint of step 4 is mid-epoch
+    resumed = subprocess.run([*cmd, str(tmp_path / "killed")], cwd=root, env=env, capture_output=True, text=True)
+    assert resumed.returncode == 0 and "from step 4" in resumed.stderr, resumed.stderr[-3000:]
+    again = logged_losses(resumed.stderr)
+    assert sorted(again) == [5, 6, 7, 8] and all(again[s] == expected[s] for s in again), (again, expected)

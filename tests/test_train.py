@@ -3,8 +3,6 @@ resume, checkpoints that rebuild the model, and a clear stop on a NaN loss."""
 
 import math
 import os
-import re
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -18,7 +16,7 @@ from l2s.parallel import free_port
 from l2s.vcagan import train
 from l2s.vcagan.inference import generate, load_generator
 from l2s.vcagan.model import normalise_frames
-from tests.helpers import english_root, two_nodes, weights_that_differ, write_params
+from tests.helpers import english_root, kill_at, logged_losses, two_nodes, weights_that_differ, write_params
 
 # both parts of the default recipe: lip-reading pre-training (2 steps), then the whole model
 SMALL = {
@@ -46,11 +44,6 @@ def _env(root):
 
 def _set_train(root, **train_cfg):
     write_params(root, base=root / "params.yaml", train={**SMALL, **train_cfg})
-
-
-def _losses(log: str) -> dict[int, str]:
-    """step -> the logged losses of that step (as printed, for exact comparison)."""
-    return {int(m.group(1)): m.group(2) for m in re.finditer(r"step (\d+)/\d+\s+(.*?)\s+\(", log)}
 
 
 def _run_train(root, out, *extra, torchrun=False, check=True):
@@ -195,7 +188,7 @@ def test_the_data_fingerprint_sees_a_changed_frame(root, tmp_path):
 @pytest.mark.parametrize(
     "augment", [{}, {"reader_steps": 6, "random_crop": 2, "time_mask": 3}], ids=["default", "reader augmentation"]
 )
-def test_kill_and_resume_gives_the_same_next_losses(root, tmp_path, augment):
+def test_kill_and_resume_gives_the_same_nextlogged_losses(root, tmp_path, augment):
     # the checkpoint at step 4 falls mid-epoch (the whole-model phase starts at step 3, with
     # 3 batches an epoch): the resumed run skips the batches already seen, and its new loader
     # iterator must not shift torch's global RNG (the generator's noise). With the reader's
@@ -203,24 +196,16 @@ def test_kill_and_resume_gives_the_same_next_losses(root, tmp_path, augment):
     # from that RNG and time masking from the loader's own generators.
     _set_train(root, steps=8, eval_every=4, **augment)
     reference = _run_train(root, tmp_path / "reference")
-    expected = _losses(reference.stderr)
+    expected = logged_losses(reference.stderr)
     assert sorted(expected) == list(range(1, 9))
 
     out = tmp_path / "killed"
-    cmd = [sys.executable, "-m", "l2s.vcagan.train", "tiny", "--out", str(out)]
-    proc = subprocess.Popen(cmd, cwd=root, env=_env(root), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    log = ""
-    for line in proc.stdout:  # kill it hard just after step 5 (checkpoint at step 4)
-        log += line
-        if "step 5/8" in line:
-            proc.send_signal(signal.SIGKILL)
-            break
-    proc.wait()
-    assert proc.returncode == -signal.SIGKILL
+    # killed hard just after step 5 (checkpoint at step 4)
+    kill_at([sys.executable, "-m", "l2s.vcagan.train", "tiny", "--out", str(out)], root, "step 5/8")
     assert (out / "last.pt").exists() and not list(out.glob("*.tmp*"))
     resumed = _run_train(root, out)
     assert "resumed" in resumed.stderr and "from step 4" in resumed.stderr
-    again = _losses(resumed.stderr)
+    again = logged_losses(resumed.stderr)
     assert sorted(again) == [5, 6, 7, 8]
     for step in again:
         assert again[step] == expected[step], (step, again[step], expected[step])

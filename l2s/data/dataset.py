@@ -12,7 +12,7 @@ import torch
 from l2s import paths
 from l2s.config import MELS_PER_FRAME
 from l2s.data import phonemes, shards
-from l2s.data.features import PCM_SCALE
+from l2s.data.features import LOG_MEL_MIN, PCM_SCALE
 from l2s.data.splits import SPLITS
 
 
@@ -131,6 +131,11 @@ class WindowDataset(torch.utils.data.Dataset):
     the whole clip says, not which part of it a window holds. Where the corpus gave word
     timings, `frame_phonemes` holds the phoneme class of each frame (IGNORE elsewhere).
 
+    Languages may have clips of different lengths (LRW's are 29 frames, the embedded
+    corpus's 75): every window is as long as the longest clip allows, and a shorter clip
+    is padded as preprocessing pads a short video (its last frame held, silence), with
+    `length` its frames before the padding; so one batch can mix languages.
+
     The linear target is computed from the clip's audio on the fly (a few ms), which keeps
     data/processed compact. The window position and augmentation of
     item i in epoch e come from a generator seeded by (seed, e, i), never from the global
@@ -153,6 +158,7 @@ class WindowDataset(torch.utils.data.Dataset):
         self.languages = languages
         self.seed, self.epoch = seed, 0
         self.index = [(k, r) for k, d in enumerate(languages) for r in d.split(split)]
+        self.longest = max(d.frames.shape[1] for d in languages)  # frames of the longest clips
         self.window, self.mel_cfg, self.flip, self.erase, self.whole = window, mel_cfg, flip, erase, whole
         self.time_mask = time_mask
 
@@ -166,14 +172,15 @@ class WindowDataset(torch.utils.data.Dataset):
         data = self.languages[k]
         gen = torch.Generator().manual_seed((self.seed * 1_000_003 + self.epoch) * 1_000_003 + i)
         valid = data.valid_frames(r)
-        total = data.frames.shape[1]
-        w = total if self.whole else min(self.window, total)
+        w = self.longest if self.whole else min(self.window, self.longest)
         start = 0 if self.whole else int(torch.randint(0, max(1, valid - w + 1), (), generator=gen))
         m = MELS_PER_FRAME
-        frames = torch.from_numpy(np.array(data.frames[r, start : start + w]))
+        frames = _padded(torch.from_numpy(np.array(data.frames[r, start : start + w])), w, edge=True)
         mel = torch.from_numpy(np.array(data.mel[r, :, start * m : (start + w) * m], dtype=np.float32))
+        mel = _padded(mel.T, w * m, fill=LOG_MEL_MIN).T
         audio = data.wave(r)
         linear = magnitude(prepare(audio, self.mel_cfg), self.mel_cfg)[:, start * m : (start + w) * m]
+        linear = _padded(linear.T, w * m).T
         if self.flip and torch.rand((), generator=gen) < 0.5:
             frames = frames.flip(-1)
         if self.erase and torch.rand((), generator=gen) < 0.5:
@@ -193,7 +200,7 @@ class WindowDataset(torch.utils.data.Dataset):
             "frame_phonemes": self._frame_labels(data, r, start, w),
         }
         if self.whole:  # the reference speech, for validation scores; training never needs it
-            item["audio"] = torch.from_numpy(audio)
+            item["audio"] = _padded(torch.from_numpy(audio), w * m * self.mel_cfg.hop)
         return item
 
     @staticmethod
@@ -203,10 +210,21 @@ class WindowDataset(torch.utils.data.Dataset):
         if data.frame_phonemes is None:
             return torch.full((w,), IGNORE, dtype=torch.long)
         track = torch.from_numpy(np.array(data.frame_phonemes[row, start : start + w], dtype=np.int64))
+        track = _padded(track, w, fill=-1)
         return torch.where(track >= 0, track + 1, torch.full_like(track, IGNORE))
 
 
 IGNORE = -100  # a frame without a phoneme label (cross-entropy's ignore_index)
+
+
+def _padded(x: torch.Tensor, n: int, edge: bool = False, fill: float = 0.0) -> torch.Tensor:
+    """x with axis 0 padded to n: its last entry repeated (`edge`), else `fill`."""
+    if len(x) >= n:
+        return x
+    tail = (
+        x[-1:].expand(n - len(x), *x.shape[1:]) if edge else torch.full((n - len(x), *x.shape[1:]), fill, dtype=x.dtype)
+    )
+    return torch.cat([x, tail])
 
 
 def _erase(frames: torch.Tensor, gen: torch.Generator) -> torch.Tensor:

@@ -298,7 +298,7 @@ def run_task(task: Task) -> dict:
 
 def run(lang: str, params: Params) -> dict:
     """Preprocess one language; writes data/processed/<lang>/ and the stage metrics."""
-    cfg = params.preprocess
+    cfg = params.preprocess_for(lang)
     src = params.source(lang)
     items = list_items(src, params.raw_dir(lang))
     cache_dir = paths.interim_dir(lang)
@@ -339,7 +339,7 @@ def pack(lang: str, tasks: list[Task], params: Params, errors: dict[str, str]) -
     """Gather the cached per-video results into the processed arrays, rejects and splits.
 
     `errors`: utt_id -> message of the videos that failed unexpectedly in this run."""
-    cfg = params.preprocess
+    cfg = params.preprocess_for(lang)
     out = paths.processed_dir(lang)
     (out / "splits").mkdir(parents=True, exist_ok=True)
 
@@ -480,7 +480,8 @@ def add_phonemes(lang: str, rows: list[dict], params: Params, out: Path, items: 
         return {"voice": None}
     reader = phonemes.Phonemizer(voice, phonemes.spaced(lang), spoken)
     counts: Counter = Counter()
-    frames = np.full((len(rows), params.preprocess.clip_frames), -1, np.int16)
+    cfg = params.preprocess_for(lang)
+    frames = np.full((len(rows), cfg.clip_frames), -1, np.int16)
     for i, r in enumerate(rows):
         symbols = reader(r["text"]) or []
         counts.update(symbols)
@@ -491,7 +492,7 @@ def add_phonemes(lang: str, rows: list[dict], params: Params, out: Path, items: 
         else:
             spans = [(phonemes.ids(reader.word(phonemes.normal(w.label).strip())), w) for w in item.words]
         for ids, span in spans:
-            _spread(frames[i], ids, span.start - start, span.end - start, params.preprocess.fps)
+            _spread(frames[i], ids, span.start - start, span.end - start, cfg.fps)
     if (frames >= 0).any():
         np.save(out / "frame_phonemes.npy", frames)
     else:

@@ -8,6 +8,8 @@ corpus. A source only reads: it never writes into the raw folder.
     folder     your own videos in speaker sub-folders, transcripts beside them
     grid       the GRID corpus as distributed (s1/ ... s34/, .align transcripts)
     lrs        LRS2 (main/, pretrain/, list files) or LRS3 (pretrain/, trainval/, test/)
+    lrw        LRW (<WORD>/{train,val,test}/<WORD>_nnnnn.mp4, a .txt beside each)
+    tcd_timit  TCD-TIMIT ({volunteers,lipspeakers}/<speaker>/Clips/<camera>/<sentence>.mp4)
     manifest   a CSV with a row per video (path, transcript, speaker, language[, split])
 
 Transcripts and tables are read in the encodings they come in (`read_text`): UTF-8 with
@@ -22,11 +24,12 @@ import codecs
 import csv
 import io
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from l2s.config import LanguageSource
+from l2s.config import LRW_SECONDS, LanguageSource
 from l2s.data import alignment, grid
 from l2s.data.alignment import Span
 from l2s.data.splits import FIXED_SPLITS
@@ -482,6 +485,143 @@ def read_lrs_transcript(path: Path) -> tuple[str, tuple[Span, ...]]:
     return text, tuple(words)
 
 
+# --------------------------------------------------------------------------- LRW
+
+LRW_SPLITS = ("train", "val", "test")  # its folders, which are also the seed's splits
+LRW_SPEAKER = "unknown"  # LRW names no speakers: its clips are cut from BBC programmes
+LRW_FILE = re.compile(r"(?P<word>[A-Z']+)_(?P<number>\d+)")
+
+
+def _lrw(src: LanguageSource, root: Path) -> list[RawItem]:
+    """LRW as distributed: a folder per word, its train/, val/ and test/ clips inside. A clip
+    is 29 frames (1.16 s) of a programme with the word in the middle; the .txt beside it
+    gives the word and its duration, from which its span is placed around the centre."""
+    words = sorted(d for d in root.iterdir() if d.is_dir() and re.fullmatch(r"[A-Z']+", d.name))
+    if not words:
+        raise FileNotFoundError(
+            f"{root} holds no LRW word folders (ABOUT/, ABSOLUTELY/, ...); languages.<lang>.path must name the "
+            "folder that holds them (lipread_mp4/ in the distribution)"
+        )
+    items, untranscribed = [], 0
+    for word_dir in words:
+        for split in LRW_SPLITS:
+            for video in sorted((word_dir / split).glob("*")):
+                if not _is_video(video, word_dir) or not LRW_FILE.fullmatch(video.stem):
+                    continue
+                txt = video.with_suffix(".txt")
+                problem, text, spans = None, None, ()
+                if txt.is_file():
+                    try:
+                        text, spans = read_lrw_transcript(txt)
+                    except (ValueError, UnreadableText) as e:
+                        problem = str(e)
+                else:
+                    text = word_dir.name.lower()  # the folder names the word; its timing is unknown
+                    untranscribed += 1
+                items.append(
+                    RawItem(
+                        f"{word_dir.name}/{split}/{video.stem}", video, LRW_SPEAKER, text, spans, split, problem=problem
+                    )
+                )
+    if untranscribed:
+        log.warning(
+            "LRW %s: %d of %d clips have no .txt beside them; their word is the folder's, without its timing",
+            root,
+            untranscribed,
+            len(items),
+        )
+    return items
+
+
+def read_lrw_transcript(path: Path) -> tuple[str, tuple[Span, ...]]:
+    """The word of an LRW .txt (`Text: WORD`, lower-cased) and its span: `Duration: 0.31
+    seconds` long, centred in the 1.16 s clip, as LRW cuts them."""
+    text, duration = None, None
+    for line in read_text(path).splitlines():
+        if line.startswith("Text:"):
+            text = line.removeprefix("Text:").strip().lower()
+        elif line.startswith("Duration:"):
+            value = line.removeprefix("Duration:").split()
+            try:
+                duration = float(value[0])
+            except (IndexError, ValueError):
+                raise ValueError(f"{path}: expected 'Duration: <seconds> seconds', got {line!r}") from None
+    if not text:
+        raise ValueError(f"{path}: no 'Text:' line; an LRW transcript starts with 'Text: WORD'")
+    if duration is None:
+        return text, ()
+    middle = LRW_SECONDS["clip_seconds"] / 2
+    half = min(duration, LRW_SECONDS["clip_seconds"]) / 2
+    return text, (Span(text, round(middle - half, 4), round(middle + half, 4)),)
+
+
+# --------------------------------------------------------------------------- TCD-TIMIT
+
+TCD_GROUPS = ("volunteers", "lipspeakers")
+# TIMIT's prompt list, `text (sentence id)` per line and `;` comments, at the corpus's top
+TCD_PROMPTS = ("PROMPTS.TXT", "prompts.txt", "PROMPTS.txt")
+TIMIT_PROMPT = re.compile(r"(?P<text>.*\S)\s*\((?P<id>[a-z]{2}\d+)\)\s*")
+
+
+def _tcd_timit(src: LanguageSource, root: Path) -> list[RawItem]:
+    """TCD-TIMIT as distributed: volunteers/<id>/Clips/<camera>/<sentence>.mp4 and the same
+    under lipspeakers/. A sentence's words come from a <sentence>.txt beside the video, else
+    from TIMIT's prompt list (PROMPTS.TXT, `text (sa1)` lines) at the corpus's top; the
+    corpus's own files give no transcripts. No split is given: preprocess.split decides."""
+    groups = TCD_GROUPS if src.group == "all" else (src.group,)
+    present = [g for g in groups if (root / g).is_dir()]
+    if not present:
+        raise FileNotFoundError(
+            f"{root} holds none of the TCD-TIMIT folders {', '.join(g + '/' for g in groups)}; "
+            "languages.<lang>.path must name the folder that holds them"
+        )
+    prompts = _timit_prompts(root)
+    items, untranscribed = [], 0
+    for group in present:
+        for speaker_dir in sorted(d for d in (root / group).iterdir() if d.is_dir()):
+            clips = speaker_dir / "Clips" / src.camera
+            for video in sorted(clips.glob("*")) if clips.is_dir() else ():
+                if not _is_video(video, clips):
+                    continue
+                sentence = video.stem.lower()
+                txt = video.with_suffix(".txt")
+                problem, text = None, prompts.get(sentence)
+                if txt.is_file():
+                    try:
+                        text = read_text(txt).strip() or None
+                    except UnreadableText as e:
+                        problem = str(e)
+                untranscribed += text is None and problem is None
+                utt_id = f"{group}/{speaker_dir.name}/{src.camera}/{video.stem}"
+                items.append(RawItem(utt_id, video, speaker_dir.name, text, problem=problem))
+    if untranscribed:
+        log.warning(
+            "TCD-TIMIT %s: %d of %d videos have no transcript (no <sentence>.txt beside them, and no line of "
+            "TIMIT's prompt list %s at the top names their sentence); listed without one",
+            root,
+            untranscribed,
+            len(items),
+            TCD_PROMPTS[0],
+        )
+    return items
+
+
+def _timit_prompts(root: Path) -> dict[str, str]:
+    """Sentence id (sa1, si1399, sx39) -> its text, lower-cased, from TIMIT's prompt list."""
+    path = next((root / name for name in TCD_PROMPTS if (root / name).is_file()), None)
+    if path is None:
+        return {}
+    prompts = {}
+    for number, line in enumerate(read_text(path).splitlines(), start=1):
+        if not line.strip() or line.lstrip().startswith(";"):
+            continue
+        match = TIMIT_PROMPT.fullmatch(line)
+        if not match:
+            raise ValueError(f"{path}, line {number}: expected TIMIT's 'sentence text (sx39)', got {line!r}")
+        prompts[match["id"]] = match["text"].lower()
+    return prompts
+
+
 # --------------------------------------------------------------------------- dispatch
 
 _ADAPTERS: dict[str, Callable[[LanguageSource, Path], list[RawItem]]] = {
@@ -489,6 +629,8 @@ _ADAPTERS: dict[str, Callable[[LanguageSource, Path], list[RawItem]]] = {
     "folder": _folder,
     "grid": _grid,
     "lrs": _lrs,
+    "lrw": _lrw,
+    "tcd_timit": _tcd_timit,
     "manifest": _manifest,
 }
 # what to do when a source's path does not exist
@@ -497,5 +639,7 @@ _WHERE_HINTS = {
     "folder": "put your videos there",
     "grid": "set languages.<lang>.path to the folder holding s1/ ... s34/",
     "lrs": "set languages.<lang>.path to the folder holding LRS2's main/ or LRS3's trainval/ and test/",
+    "lrw": "set languages.<lang>.path to the folder holding LRW's word folders (lipread_mp4/)",
+    "tcd_timit": "set languages.<lang>.path to the folder holding TCD-TIMIT's volunteers/ and lipspeakers/",
     "manifest": "set languages.<lang>.path to your manifest CSV, or a folder holding manifest.csv",
 }

@@ -1,8 +1,9 @@
 """CTC decoding of the recogniser's characters and of the lip reader's phonemes: `greedy`
 (best path: repeats collapsed, blanks dropped), or `lexicon`, a prefix beam search whose
 hypotheses may only spell words of the lexicon (a prefix trie), falling back to the
-greedy transcript when no hypothesis ends on a whole word. Labels are strings: characters,
-or phoneme symbols of several characters each."""
+greedy transcript when no hypothesis ends on a whole word; and for a corpus of isolated
+words (LRW), `word_decode`, the lexicon word most likely under the CTC posteriors. Labels
+are strings: characters, or phoneme symbols of several characters each."""
 
 from __future__ import annotations
 
@@ -90,3 +91,24 @@ def lexicon_decode(log_probs: np.ndarray, vocab: list[str], trie: dict, beam: in
         if prefix and (WORD_END in node or node is trie):
             return " ".join("".join(labels[c] for c in prefix).split())
     return greedy_decode(log_probs, vocab)
+
+
+def word_decode(log_probs: np.ndarray, vocab: list[str], words: list[str]) -> str:
+    """The one word of `words` whose spelling the CTC posteriors [T, vocab + 1] make most
+    likely: the decision an isolated-word corpus is scored by (LRW: one of its 500 words per
+    clip, as the seed's LRW recogniser classifies). A word with a character outside `vocab`,
+    or longer than the clip allows, cannot win."""
+    import torch
+
+    index = {ch: i + 1 for i, ch in enumerate(vocab)}
+    steps = len(log_probs)
+    spellable = [w for w in words if w and all(ch in index for ch in w)]
+    if not spellable or steps == 0:
+        return ""
+    targets = torch.tensor([index[ch] for w in spellable for ch in w])
+    lengths = torch.tensor([len(w) for w in spellable])
+    lp = torch.as_tensor(np.asarray(log_probs, dtype=np.float32))[:, None].expand(-1, len(spellable), -1)
+    nll = torch.nn.functional.ctc_loss(
+        lp, targets, torch.full((len(spellable),), steps), lengths, reduction="none", zero_infinity=False
+    )
+    return spellable[int(torch.argmin(nll))]

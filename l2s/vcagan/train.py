@@ -128,7 +128,7 @@ class Trainer:
         self.data_fingerprints = {d.lang: d.fingerprint() for d in self.data}  # resume only on the same data
         augment = dict(flip=self.cfg.flip, erase=self.cfg.erase, time_mask=self.cfg.time_mask, seed=self.cfg.seed)
         self.train_set = WindowDataset(self.data, "train", self.cfg.window, self.mel_cfg, **augment)
-        clip_frames = self.data[0].frames.shape[1]
+        clip_frames = max(d.frames.shape[1] for d in self.data)  # languages' clips may differ (LRW: 29)
         # lip-reading pre-training sees whole clips: their transcripts are its targets
         self.reader_set = WindowDataset(self.data, "train", clip_frames, self.mel_cfg, **augment)
         if self.cfg.ctc_weight and self.cfg.window < clip_frames and not self.cfg.freeze_reader and d.main:

@@ -17,7 +17,7 @@ from l2s.data.features import LOG_MEL_MIN
 from l2s.evaluation import text
 from l2s.evaluation.asr.inputs import read_input, read_wave
 from l2s.evaluation.asr.model import CTCModel, build_model
-from l2s.evaluation.decoding import build_trie, greedy_decode, lexicon_decode
+from l2s.evaluation.decoding import build_trie, greedy_decode, lexicon_decode, word_decode
 
 FORMAT = "l2s-asr-ctc"  # checkpoint tag, so that another .pt is refused with a clear message
 WHISPER_RATE = 16000  # Whisper listens at 16 kHz whatever the pipeline's rate
@@ -47,6 +47,8 @@ class CTCRecognizer:
         self.spaced = text.spaced(self.lang)
         self.trie = build_trie(self.lexicon)
         self.decoding, self.beam = decoding, beam
+        # trained on isolated words (LRW): lexicon decoding picks one of them per clip
+        self.isolated: bool = checkpoint.get("isolated_words", False)
 
     @classmethod
     def load(cls, path: str | Path, decoding: str = "lexicon", beam: int = 8) -> CTCRecognizer:
@@ -75,6 +77,8 @@ class CTCRecognizer:
     def decode(self, log_probs: np.ndarray, decoding: str | None = None) -> str:
         if (decoding or self.decoding) == "greedy":
             return greedy_decode(log_probs, self.vocab)
+        if self.isolated:
+            return word_decode(log_probs, self.vocab, self.lexicon)
         return lexicon_decode(log_probs, self.vocab, self.trie, self.beam, self.spaced)
 
     def transcribe_mels(self, mels: list[np.ndarray], decoding: str | None = None) -> list[str]:

@@ -97,6 +97,9 @@ class AsrTrainer:
             "lang": self.lang,
             "vocab": self.vocab,
             "lexicon": self.lexicon,
+            # every training transcript one word of a spaced language (LRW): one word per clip
+            "isolated_words": text.spaced(self.lang)
+            and all(len(text.tokens(t, self.lang)) == 1 for t in self.train.texts),
             "model": {
                 "n_mels": self.mel_cfg.n_mels,
                 "hidden": self.cfg.hidden,

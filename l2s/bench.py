@@ -25,8 +25,9 @@ touches data/. Figures:
   with the repository's trained model: real-time factor, peak memory and DNSMOS;
 - only with `--only cluster`: preprocessing of `--clips` videos on one worker, a local Dask
   cluster of two and a scheduler with two workers started by the `dask` command line, with
-  what the rate says of LRS3 on more cores; training steps of the demo preset as one torchrun
-  node of two processes and as two nodes of one process on this host.
+  what the rate says of LRS3 on more cores; the bytes each of two torchrun ranks reads from
+  a shard set per training step; training steps of the demo preset as one torchrun node of
+  two processes and as two nodes of one process on this host.
 """
 
 from __future__ import annotations
@@ -424,6 +425,44 @@ def cluster_rows() -> list[tuple[str, str, str]]:
     return rows
 
 
+def shard_rows(clips_per_shard: int = 8, steps: int = 4) -> list[tuple[str, str, str]]:
+    """What each of two torchrun ranks reads from a shard set per training step, counted by
+    the shards' reader: the scratch corpus re-packed in shards (from the per-video cache),
+    then each rank's share of the sampler's first steps read as training reads them, for a
+    pre-training step (whole clips) and a whole-model step (windows)."""
+    from l2s import config
+    from l2s.data import preprocess, shards
+    from l2s.data.dataset import ProcessedLanguage, ResumableSampler, WindowDataset
+
+    params = config.load()
+    sharded = dataclasses.replace(params.preprocess, shard_clips=clips_per_shard)
+    preprocess.run("en", dataclasses.replace(params, preprocess=sharded))
+    cfg, rows = params.train, []
+    clip_frames = ProcessedLanguage("en").frames.shape[1]
+    for step, window, batch in (
+        ("pre-training step", clip_frames, cfg.reader_batch),
+        ("whole-model step", cfg.window, cfg.batch_size),
+    ):
+        read, opened = [], []
+        for rank in (0, 1):
+            data = ProcessedLanguage("en")  # its own counters, no shard open yet
+            clips = WindowDataset([data], "train", window, params.preprocess.mel)
+            for i in list(ResumableSampler(clips, 2, rank, cfg.seed, batch))[: steps * batch]:
+                clips[i]
+            read.append(sum(getattr(data, k).bytes_read for k in shards.SHARDED) / steps / 1e6)
+            opened.append(len(data.frames._open))
+        total = -(-len(ProcessedLanguage("en")) // clips_per_shard)
+        rows.append(
+            (
+                f"shards, read per rank and {step}",
+                f"{sum(read) / 2:.2f} MB",
+                f"rank 0 {read[0]:.2f} MB, rank 1 {read[1]:.2f} MB ({steps} steps of {batch} clips, window "
+                f"{window} frames); frame shards opened: {opened[0]} and {opened[1]} of {total}",
+            )
+        )
+    return rows
+
+
 def nodes_rows(steps: int = 30) -> list[tuple[str, str, str]]:
     """Training steps of the demo preset (pre-training and whole model, batch 2 per process)
     as one torchrun node of two processes and as two nodes of one process each on this host
@@ -814,7 +853,7 @@ def main(args) -> None:
         if args.only == "shared":  # a minute with a core kept busy: only when asked for
             rows += shared_rows()
         if args.only == "cluster":  # a dask cluster started and training as two nodes: only when asked for
-            rows += cluster_rows() + nodes_rows()
+            rows += cluster_rows() + shard_rows() + nodes_rows()
         if args.only == "memory":  # minutes per long video: only when asked for
             rows += memory_rows(tuple(args.seconds), tuple(args.sizes), args.presets[0])
     if old_root is None:

@@ -126,3 +126,18 @@ def test_a_run_killed_on_shards_resumes_exactly(root, tmp_path):
     assert resumed.returncode == 0 and "from step 4" in resumed.stderr, resumed.stderr[-3000:]
     again = logged_losses(resumed.stderr)
     assert sorted(again) == [5, 6, 7, 8] and all(again[s] == expected[s] for s in again), (again, expected)
+
+
+@pytest.mark.slow
+def test_each_rank_reads_its_own_clips_of_the_shards(root, monkeypatch):
+    from l2s import bench
+
+    monkeypatch.setenv("L2S_ROOT", str(root))
+    pre, whole = bench.shard_rows(clips_per_shard=3, steps=1)
+    # a pre-training step reads its 2 whole clips: frames, mel and the whole audio of each
+    clip = 75 * 88 * 88 + 80 * 300 * 2 + 48_000 * 2
+    assert pre[1] == f"{2 * clip / 1e6:.2f} MB" and f"rank 0 {2 * clip / 1e6:.2f} MB, rank 1" in pre[2]
+    # a whole-model step of 2 windows of 16 frames reads those frames and mel, and the audio whole
+    window = 16 * 88 * 88 + 80 * 64 * 2 + 48_000 * 2
+    assert whole[1] == f"{2 * window / 1e6:.2f} MB"
+    assert "frame shards opened: " in pre[2] and pre[2].endswith("of 3")

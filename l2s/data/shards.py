@@ -35,6 +35,7 @@ class ShardedArray:
         self.dtype = np.dtype(spec["dtype"])
         self.ndim = len(self.shape)
         self._open: dict[int, np.ndarray] = {}
+        self.bytes_read = 0  # what this process has read of it so far (l2s bench --only cluster)
 
     def __len__(self) -> int:
         return self.shape[0]
@@ -57,7 +58,9 @@ class ShardedArray:
             key, rest = key[0], key[1:]
         if isinstance(key, (int, np.integer)):
             shard, j = self._clip(int(key))
-            return shard[(j, *rest)]
+            part = shard[(j, *rest)]
+            self.bytes_read += part.nbytes
+            return part
         rows = range(len(self))[key] if isinstance(key, slice) else np.asarray(key).reshape(-1)
         return (
             np.stack([self[(int(i), *rest)] for i in rows]) if len(rows) else np.empty((0, *self.shape[1:]), self.dtype)
@@ -67,8 +70,8 @@ class ShardedArray:
         whole = self[:]
         return whole.astype(dtype) if dtype is not None else whole
 
-    def __getstate__(self):  # loader workers re-open the shards they need
-        return {**self.__dict__, "_open": {}}
+    def __getstate__(self):  # loader workers re-open the shards they need, and count their own reads
+        return {**self.__dict__, "_open": {}, "bytes_read": 0}
 
 
 def load(folder: Path, name: str):

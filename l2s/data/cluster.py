@@ -115,13 +115,16 @@ def map_tasks(
         bar.close()
 
 
-# A local cluster shares the machine's cores with its own bookkeeping: by default each worker
+# What a local cluster changes of Dask's defaults, to cost no more than a process pool. Dask
+# starts its workers with MALLOC_TRIM_THRESHOLD_=65536, which hands freed memory back to the
+# system at once and turns off glibc's adaptive mmap threshold: every frame array is then
+# mapped and faulted in afresh (8.3 M page faults against 0.47 M for 480 videos, twice the
+# system time), so here the workers get Dask's thread limits without it. And each worker
 # checks its event loop every 20 ms, its memory every 100 ms and the system every 500 ms, and
-# profiles its tasks, while the scheduler steals work. On 2 cores that cost the workers 10 %
-# more CPU and the stage 7-17 % more time than a process pool (480 videos: 83-91 s against
-# 78 s); checked every second or two instead, it is the pool's 79 s. A running cluster
-# (preprocess.cluster) keeps the settings its operators gave it.
+# profiles its tasks, while the scheduler steals work: checked every second or two instead.
+# A running cluster (preprocess.cluster) keeps the settings its operators gave it.
 QUIET = {
+    "distributed.nanny.pre-spawn-environ": {"OMP_NUM_THREADS": 1, "MKL_NUM_THREADS": 1, "OPENBLAS_NUM_THREADS": 1},
     "distributed.admin.tick.interval": "1s",
     "distributed.worker.memory.monitor-interval": "2s",
     "distributed.admin.system-monitor.interval": "2s",

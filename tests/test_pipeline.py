@@ -206,24 +206,24 @@ with tempfile.TemporaryDirectory() as out:
 def test_dvc_push_pull_round_trip(smoke_repo):
     repo = smoke_repo
     processed = repo / "data/processed/en"
-    before = digest(processed)
-    _run(["dvc", "push"], repo)
-    shutil.rmtree(processed)
-    shutil.rmtree(repo / ".dvc/cache")
-    _run(["dvc", "pull", "preprocess@en"], repo)
-    assert digest(processed) == before
 
+    def pulled_back() -> dict[str, str]:
+        """Push, delete the processed data and the cache, pull: what comes back."""
+        _run(["dvc", "push"], repo)
+        shutil.rmtree(processed)
+        shutil.rmtree(repo / ".dvc/cache")
+        _run(["dvc", "pull", "preprocess@en"], repo)
+        return digest(processed)
+
+    before = digest(processed)
+    assert pulled_back() == before
     # the processed data in shards (preprocess.shard_clips): DVC versions the shard set
     params = repo / "params.yaml"
     write_params(repo, base=params, preprocess={"shard_clips": 3})
     _run(["dvc", "repro", "preprocess@en"], repo)  # re-packed from the per-video cache
     assert (processed / "shards.json").exists() and len(list((processed / "frames").iterdir())) > 1
     sharded = digest(processed)
-    _run(["dvc", "push"], repo)
-    shutil.rmtree(processed)
-    shutil.rmtree(repo / ".dvc/cache")
-    _run(["dvc", "pull", "preprocess@en"], repo)
-    assert digest(processed) == sharded
+    assert pulled_back() == sharded
     write_params(repo, base=params, preprocess={"shard_clips": 0})  # as the later tests expect it
     _run(["dvc", "repro", "preprocess@en"], repo)
     assert digest(processed) == before

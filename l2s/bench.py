@@ -479,16 +479,18 @@ def shard_rows(clips_per_shard: int = 8, steps: int = 4) -> list[tuple[str, str,
         for rank in (0, 1):
             data = ProcessedLanguage("en")  # its own counters, no shard open yet
             clips = WindowDataset([data], "train", window, params.preprocess.mel)
-            for i in list(ResumableSampler(clips, 2, rank, cfg.seed, batch))[: steps * batch]:
+            share = list(ResumableSampler(clips, 2, rank, cfg.seed, batch))
+            done = max(1, min(steps, len(share) // batch))  # within the rank's first epoch
+            for i in share[: done * batch]:
                 clips[i]
-            read.append(sum(getattr(data, k).bytes_read for k in shards.SHARDED) / steps / 1e6)
+            read.append(sum(getattr(data, k).bytes_read for k in shards.SHARDED) / done / 1e6)
             opened.append(len(data.frames._open))
         total = -(-len(ProcessedLanguage("en")) // clips_per_shard)
         rows.append(
             (
                 f"shards, read per rank and {step}",
                 f"{sum(read) / 2:.2f} MB",
-                f"rank 0 {read[0]:.2f} MB, rank 1 {read[1]:.2f} MB ({steps} steps of {batch} clips, window "
+                f"rank 0 {read[0]:.2f} MB, rank 1 {read[1]:.2f} MB ({done} steps of {batch} clips, window "
                 f"{window} frames); frame shards opened: {opened[0]} and {opened[1]} of {total}",
             )
         )

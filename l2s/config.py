@@ -582,10 +582,15 @@ class TestConfig:
     # DNSMOS of the generated speech, the ceiling and the recorded speech: about 1.5 s of one
     # core per 3 s clip, two thirds of the stage here; false leaves its columns out
     naturalness: bool = True
+    # the split the test and wer stages speak and score: test, or val for a recipe chosen
+    # as a DVC experiment (`dvc exp run -S test.split=val ...`), which leaves test unseen
+    split: str = "test"
 
     def __post_init__(self):
         for name in ("griffin_lim_iters", "batch_size", "workers"):
             _positive(f"test.{name}", getattr(self, name))
+        if self.split not in ("val", "test"):
+            raise ConfigError(f"test.split must be val or test, got {self.split!r}")
 
 
 @dataclass(frozen=True)

@@ -81,9 +81,15 @@ def best_checkpoint(model: str) -> Path:
     return model_dir(model) / BEST
 
 
-def train_plot(model: str) -> Path:
-    """The training history as `dvc plots` reads it (a copy of models/<model>/history.csv)."""
-    return root() / "reports" / "plots" / "train" / f"{model}.csv"
+def train_plot(model: str, kind: str) -> Path:
+    """One `kind` of curves (PLOTS) of the training history as `dvc plots` reads it: the
+    history itself is models/<model>/history.csv."""
+    return root() / "reports" / "plots" / "train" / kind / f"{model}.csv"
+
+
+def asr_plot(lang: str, kind: str) -> Path:
+    """One `kind` of curves (PLOTS) of the recogniser's training history as `dvc plots` reads it."""
+    return root() / "reports" / "plots" / "asr" / kind / f"{lang}.csv"
 
 
 def vocoder_dir(name: str) -> Path:
@@ -91,9 +97,9 @@ def vocoder_dir(name: str) -> Path:
     return root() / "models" / "vocoders" / name
 
 
-def vocoder_plot(name: str) -> Path:
-    """The vocoder's training history as `dvc plots` reads it."""
-    return root() / "reports" / "plots" / "vocoder" / f"{name}.csv"
+def vocoder_plot(name: str, kind: str) -> Path:
+    """One `kind` of curves (PLOTS) of the vocoder's training history as `dvc plots` reads it."""
+    return root() / "reports" / "plots" / "vocoder" / kind / f"{name}.csv"
 
 
 def test_dir(model: str, lang: str) -> Path:
@@ -137,14 +143,67 @@ def report_screenshot() -> Path:
     return root() / "reports" / "report.jpg"
 
 
-def metrics_path(stage: str, name: str) -> Path:
-    return root() / "reports" / "metrics" / stage / f"{name}.json"
+# What `dvc metrics show` and `dvc metrics diff` list of each stage's record: the figures a
+# researcher compares, in files of a few columns each, so that one folder of them reads as
+# a table at 100 columns (one row per language, model or evaluation). Everything else a
+# stage measures (intervals, timings, counts by reason, losses) stays in its record,
+# reports/records/<stage>/<name>.json, which the notebooks and the report read.
+# stage -> {metrics folder: (the part of the record it reads, its keys, dotted for nested ones)}
+METRICS: dict[str, dict[str, tuple[str, tuple[str, ...]]]] = {
+    "preprocess": {"preprocess": ("", ("clips", "rejected", "hours"))},
+    "train": {"train": ("", ("best_val_stoi", "val_stoi", "val_estoi", "val_per"))},
+    "vocoder": {"vocoder": ("", ("best_val_pesq_wb", "val_stoi", "val_estoi"))},
+    "asr": {"asr": ("", ("wer", "cer", "second.wer", "second.cer"))},
+    "test": {
+        "test": ("", ("stoi", "estoi", "pesq_nb", "pesq_wb", "dnsmos_ovrl")),
+        "lips": ("lip_reading", ("per", "wer", "cer")),
+    },
+    # ceiling: the recorded speech through the same vocoder, heard by the same recogniser
+    "wer": {"wer": ("", ("wer", "cer", "ceiling.wer", "ceiling.cer", "second.wer"))},
+}
 
 
-def write_metrics(stage: str, name: str, metrics: dict) -> Path:
-    """reports/metrics/<stage>/<name>.json: one row per language (or model) in `dvc metrics show`."""
-    path = metrics_path(stage, name)
-    write_json(path, metrics)
+def record_path(stage: str, name: str) -> Path:
+    """reports/records/<stage>/<name>.json: all that a stage measured of one item."""
+    return root() / "reports" / "records" / stage / f"{name}.json"
+
+
+def metrics_path(folder: str, name: str) -> Path:
+    """reports/metrics/<folder>/<name>.json: a DVC metrics file (METRICS)."""
+    return root() / "reports" / "metrics" / folder / f"{name}.json"
+
+
+def summary_path() -> Path:
+    """reports/metrics/summary.json: every evaluation's figures, one name each (l2s.evaluation.summary)."""
+    return root() / "reports" / "metrics" / "summary.json"
+
+
+def headline(record: dict, part: str, keys: tuple[str, ...]) -> dict:
+    """The `keys` of record[part] (the whole record when `part` is empty), nested as they
+    are there; a key the record lacks (a model without a lip-reading head has no val_per)
+    is left out."""
+    source = record.get(part, {}) if part else record
+    out: dict = {}
+    for key in keys:
+        *parents, leaf = key.split(".")
+        value, into = source, out
+        for parent in parents:
+            value = value.get(parent, {}) if isinstance(value, dict) else {}
+        if not isinstance(value, dict) or leaf not in value:
+            continue
+        for parent in parents:
+            into = into.setdefault(parent, {})
+        into[leaf] = value[leaf]
+    return out
+
+
+def write_metrics(stage: str, name: str, record: dict) -> Path:
+    """A stage's `record` of one item to reports/records/<stage>/<name>.json, and its
+    figures (METRICS[stage]) to the DVC metrics files reports/metrics/<folder>/<name>.json."""
+    path = record_path(stage, name)
+    write_json(path, record)
+    for folder, (part, keys) in METRICS.get(stage, {}).items():
+        write_json(metrics_path(folder, name), headline(record, part, keys))
     return path
 
 

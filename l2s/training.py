@@ -167,6 +167,11 @@ def same_run(ck: dict, path: Path, what: str, now: dict, resumable: tuple[str, .
     if changed:
         log.warning("%s was trained with other settings (%s): starting afresh", path, ", ".join(changed))
         return False
+    if ck.get("step", 0) > settings.get("steps", math.inf):
+        # fewer steps is another recipe (the learning rate decays to the last step), not a
+        # finished run to stop early: `dvc exp run -S train.steps=...` must train it
+        log.warning("%s is at step %d, past this run's %d steps: starting afresh", path, ck["step"], settings["steps"])
+        return False
     if ck.get("data") != now["data"]:
         log.warning("%s was trained on other data (data/processed changed since): starting afresh", path)
         return False
@@ -197,6 +202,43 @@ def record_validation(writer, history: Path, step: int, last: dict[str, float], 
     for k, v in scores.items():
         writer.add_scalar(k, v, step)
     paths.append_row(history, {"step": step, **last, **scores})
+
+
+# The curves `dvc plots show` draws of a training history, one file per kind and model,
+# each with every column listed here (NaN where a run never logged it: a model without
+# the lip-reading head has no val/per), so that dvc.yaml's top-level `plots:` can name the
+# same fields for every model. NaN, not an empty cell: Vega draws an empty cell at zero,
+# a point the run never had, and leaves NaN out. stage -> kind -> columns.
+PLOTS = {
+    "train": {
+        "validation": ("val/stoi", "val/estoi", "val/per"),
+        "losses": ("loss/ctc", "loss/recon", "loss/sync", "loss/adv", "loss/d"),
+    },
+    "vocoder": {
+        "validation": ("val/stoi", "val/estoi", "val/pesq_wb"),
+        "losses": ("loss/mel", "loss/g"),
+    },
+    # the recogniser that scores generated speech (stage asr; its second judge is left out)
+    "asr": {"validation": ("val_cer", "val_wer")},
+}
+
+
+def write_plots(history: Path, stage: str, plot_path) -> list[Path]:
+    """Split the history CSV into the files of PLOTS[stage]: plot_path(kind) for each kind,
+    with the rows that carry any of its columns (the losses every log_every steps, the
+    validation scores every eval_every)."""
+    rows = list(csv.DictReader(open(history, newline=""))) if history.exists() else []
+    written = []
+    for kind, columns in PLOTS[stage].items():
+        kept = [
+            {"step": row["step"], **{c: row.get(c) or "NaN" for c in columns}}
+            for row in rows
+            if any(row.get(c, "") != "" for c in columns)
+        ]
+        path = plot_path(kind)
+        paths.write_csv(path, kept, ["step", *columns])
+        written.append(path)
+    return written
 
 
 def final_metrics(history: Path, step: int, best_name: str, best: float) -> dict:

@@ -87,4 +87,6 @@ def test_dvc_stages_read_existing_params():
                     assert isinstance(node, dict) and part in node, f"stage {name}: params.yaml has no {p} (item {key})"
                     node = node[part]
         # a notebook through papermill with the environment's kernel, or the module that does so
-        assert ("papermill" in body["cmd"] and "-k python3" in body["cmd"]) or body["cmd"].startswith("python -m l2s.")
+        assert ("papermill" in body["cmd"] and "-k python3" in body["cmd"]) or "python -m l2s." in body["cmd"]
+        # the l2s of the folder the stage runs in: `dvc exp run --queue` runs it in a copy
+        assert 'PYTHONPATH="$PWD" ' in body["cmd"], f"stage {name} would import the l2s that pip installed"

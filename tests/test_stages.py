@@ -28,7 +28,7 @@ def test_wer_stage_names_the_missing_test_outputs(workdir):
 
 
 def test_report_names_the_missing_metrics(workdir):
-    with pytest.raises(FileNotFoundError, match=r"reports/metrics/test/multi/en.json.*dvc repro test@multi-en"):
+    with pytest.raises(FileNotFoundError, match=r"reports/records/test/multi/en.json.*dvc repro test@multi-en"):
         report.results(config.load())
 
 

@@ -230,7 +230,7 @@ def test_report_writes_offsets_and_metrics(workdir, shifted_folder):
     assert s["offset_q05"] == pytest.approx(np.quantile(offsets, 0.05)) and s["offset_q05"] < -3
     assert s["shifted"] == 0 and s["confident"] == 1.0
     assert s["beyond_tolerance"] == s["out_of_sync"] == pytest.approx(2 / 3, abs=1e-3)
-    stored = json.loads((workdir / "reports/metrics/preprocess/xx.json").read_text())
+    stored = json.loads((workdir / "reports/records/preprocess/xx.json").read_text())
     assert stored["sync"] == s
 
 

@@ -161,6 +161,8 @@ def test_resume_needs_the_same_recipe(root, monkeypatch, tmp_path):
     trainer.save("last.pt")
     assert _trainer(root, tmp_path, steps=9, eval_every=4).resume()
     assert not _trainer(root, tmp_path, lr=1e-4).resume()
+    # fewer steps than the checkpoint's is another recipe too (`dvc exp run -S train.steps=...`)
+    assert not _trainer(root, tmp_path, steps=5).resume()
     # the same recipe on data made anew (dvc repro after a corpus change) starts afresh too
     from l2s.data.dataset import ProcessedLanguage
 

@@ -90,7 +90,10 @@ def test_the_test_stage_voices_with_a_trained_vocoder(root, tmp_path, monkeypatc
     params = config.load(root / "params.yaml")
     metrics = train.train("voc", params)
     assert metrics["steps"] == 2 and (root / "models/vocoders/voc/best.pt").exists()
-    assert json.loads((root / "reports/metrics/vocoder/voc.json").read_text())["steps"] == 2
+    assert json.loads((root / "reports/records/vocoder/voc.json").read_text())["steps"] == 2
+    # its curves for the vocoder stage's `dvc plots`: one file per kind, every row a step
+    validation = (root / "reports/plots/vocoder/validation/voc.csv").read_text().splitlines()
+    assert validation[0] == "step,val/stoi,val/estoi,val/pesq_wb" and validation[-1].startswith("2,")
     checkpoint = untrained_checkpoint("demo", tmp_path)
     cfg = dataclasses.replace(params.test, vocoder="voc", workers=1)
     spoken = test.speak(checkpoint, "en", "val", cfg, tmp_path / "out")

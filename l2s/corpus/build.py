@@ -236,7 +236,7 @@ def render(task: tuple[Utterance, TimedSpeech]) -> dict:
 
 
 def run(lang: str, params: Params) -> dict:
-    """Generate data/raw/<lang> from scratch and write the stage metrics; returns them."""
+    """Generate data/raw/<lang> from scratch and write the stage record (counts, not DVC metrics); returns it."""
     utts = plan(lang, params)
     out = paths.raw_dir(lang)
     if out.exists() and any(out.iterdir()):

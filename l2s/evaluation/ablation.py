@@ -1,5 +1,12 @@
 """Training-recipe ablations, scored on the validation split: `python -m l2s.evaluation.ablation`.
 
+Whole recipes run as DVC experiments (`--queue`, l2s.evaluation.experiments: `dvc exp show`
+is their table, `--table --experiments` adds intervals). What this runner trains itself
+is what an experiment of the whole pipeline cannot be: the lip reader alone
+(`--reader-only`), a decoder trained from another run's frozen reader (`--from-reader`),
+and data made again from a larger corpus that keeps this repository's validation clips
+(`--corpus`). The rows it made before experiments existed stay in reports/ablations.csv.
+
     python -m l2s.evaluation.ablation ctc5 --set ctc_weight=5 window=75 --seeds 0 1
     python -m l2s.evaluation.ablation --study multilingual
     python -m l2s.evaluation.ablation default_bf16 --from-reader default --set precision=bf16
@@ -51,7 +58,7 @@ import torch
 import yaml
 
 from l2s import config, paths
-from l2s.evaluation import lipreading, test, text, wer
+from l2s.evaluation import experiments, lipreading, test, text, wer
 from l2s.evaluation.lipreading import LipReader
 from l2s.vcagan import train
 
@@ -408,7 +415,7 @@ def summary(path: Path | None = None, against: str | None = None) -> str:
             cells.append(f"{m.words:.0%}{lip} / {m.stoi:.3f} / {m.estoi:.3f}")
         m = group.mean(numeric_only=True)
         seeds = ", ".join(str(s) for s in sorted(group.seed.unique()))
-        compared = _compare(
+        compared = compare(
             _kept_clips(name, languages, _heard_errors),
             reference if name != against else {},
             seed_means[name],
@@ -459,7 +466,7 @@ def reader_summary(path: Path | None = None, against: str | None = None, names: 
         ]
         per_seed = group.groupby("seed").lip_per.mean()
         seeds = ", ".join(str(s) for s in sorted(group.seed.unique()))
-        pooled, difference = _compare(
+        pooled, difference = compare(
             _kept_clips(name, languages, _read_errors),
             reference if name != against else {},
             per_seed,
@@ -503,7 +510,7 @@ def _kept_clips(name: str, languages: list[str], errors) -> dict[tuple[str, str]
     return {k: (sum(e) / len(e), lengths[k]) for k, e in edits.items() if lengths[k]}
 
 
-def _compare(clips: dict, reference: dict, seeds, reference_seeds) -> tuple[str, str]:
+def compare(clips: dict, reference: dict, seeds, reference_seeds) -> tuple[str, str]:
     """Table cells: the mean error rate over the languages of `clips` with its 95 % interval
     over the clips, and its paired difference from `reference` on the clips both scored,
     called lower or higher only where that interval excludes zero and every seed's mean
@@ -618,7 +625,26 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="train and score the lip reader alone (the pre-training steps) into reports/" + READER_TABLE,
     )
+    parser.add_argument(
+        "--queue",
+        action="store_true",
+        help="queue the recipe (or --study) as DVC experiments on the validation split instead of training here "
+        "(l2s.evaluation.experiments); `dvc queue start` runs them",
+    )
+    parser.add_argument(
+        "--experiments",
+        nargs="+",
+        metavar="NAME",
+        help="with --table: compare these DVC experiments (NAME, or its seeds NAME-s<seed>), not the runner's rows",
+    )
     args = parser.parse_args(argv)
+    if args.table and args.experiments:
+        try:
+            print(experiments.table(args.experiments, args.against))
+        except (FileNotFoundError, config.ConfigError) as e:
+            log.error("%s", e)
+            return 2
+        return 0
     if args.table:
         print(reader_summary(against=args.against) if args.reader_only else summary(against=args.against))
         return 0
@@ -644,8 +670,19 @@ def main(argv: list[str] | None = None) -> int:
             "--from-reader continues a whole run on this repository's data: "
             "not with --reader-only, --corpus, --preprocess or --study"
         )
+    if args.queue and (args.reader_only or args.from_reader or "corpus" in data or args.rescore):
+        # what a DVC experiment cannot be: it runs the whole pipeline in its own copy of the
+        # repository, so it neither stops after the pre-training, nor starts from another
+        # run's reader.pt, nor keeps the validation clips of a corpus built again
+        parser.error("--queue runs whole recipes: not with --reader-only, --from-reader, --corpus or --rescore")
     try:
-        if args.rescore:
+        if args.queue:
+            experiments.queue(
+                experiments.study(args.study)
+                if args.study
+                else experiments.recipe(args.name, overrides, args.seeds, data)
+            )
+        elif args.rescore:
             rescore()
         elif args.study:
             study(args.study)

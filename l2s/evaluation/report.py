@@ -8,6 +8,7 @@ reports/report.html.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections import Counter
@@ -16,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from l2s import config, paths
+from l2s import config, paths, training
 from l2s.evaluation import text
 from l2s.scores import SCORES
 
@@ -36,8 +37,8 @@ def results(params: config.Params) -> pd.DataFrame:
     and the recogniser's own error rates on the recorded speech."""
     rows = []
     for key, ev in params.evaluations.items():
-        test = _read_json(paths.metrics_path("test", f"{ev.model}/{ev.lang}"), f"test@{key}")
-        wer = _read_json(paths.metrics_path("wer", f"{ev.model}/{ev.lang}"), f"wer@{key}")
+        test = _read_json(paths.record_path("test", f"{ev.model}/{ev.lang}"), f"test@{key}")
+        wer = _read_json(paths.record_path("wer", f"{ev.model}/{ev.lang}"), f"wer@{key}")
         row = {
             "model": ev.model,
             "language": ev.lang,
@@ -63,7 +64,7 @@ def results(params: config.Params) -> pd.DataFrame:
         lips = test.get("lip_reading", {})
         row |= {f"lip_{name}": value for name, value in lips.items() if name != "ci95"}
         row |= _interval_columns(lips.get("ci95", {}), "lip_")
-        asr = paths.metrics_path("asr", ev.lang)
+        asr = paths.record_path("asr", ev.lang)
         if asr.exists():
             own = json.loads(asr.read_text(encoding="utf-8"))
             row["asr_wer"], row["asr_cer"] = own.get("wer"), own.get("cer")
@@ -375,12 +376,16 @@ def confusions(params: config.Params, top: int = 8) -> pd.DataFrame:
 
 
 def training_history(params: config.Params) -> pd.DataFrame:
-    """Validation and loss history of every model (the train stage's dvc plots files)."""
+    """Validation and loss history of every model (the train stage's dvc plots files, one
+    per kind of curve, joined again on the step)."""
     frames = []
     for name in params.models:
-        path = paths.train_plot(name)
-        if path.exists():
-            frames.append(pd.read_csv(path).assign(model=name))
+        kinds = [paths.train_plot(name, kind) for kind in training.PLOTS["train"]]
+        if all(path.exists() for path in kinds):
+            joined = functools.reduce(
+                lambda a, b: a.merge(b, on="step", how="outer"), (pd.read_csv(path) for path in kinds)
+            )
+            frames.append(joined.dropna(axis="columns", how="all").assign(model=name))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 

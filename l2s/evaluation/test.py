@@ -22,9 +22,10 @@ outputs/<model>/<lang>/
                           the recorded speech's DNSMOS (recorded_dnsmos_ovrl, _sig, _bak)
     lipreading.csv        a model with a lip-reading head: per clip the phonemes and words it
                           reads from the lips (l2s.evaluation.lipreading), next to the truth
-reports/metrics/test/<model>/<lang>.json   means over the clips (`dvc metrics show`), and
-                          the lip reader's phoneme error rate, WER and CER; under ci95 the
-                          95 % bootstrap interval of each over the clips (l2s.evaluation.bootstrap)
+reports/records/test/<model>/<lang>.json   means over the clips, and the lip reader's phoneme
+                          error rate, WER and CER; under ci95 the 95 % bootstrap interval of
+                          each over the clips (l2s.evaluation.bootstrap); the means alone
+                          are the DVC metrics reports/metrics/{test,lips}/<model>/<lang>.json
 """
 
 from __future__ import annotations
@@ -53,13 +54,16 @@ log = logging.getLogger(__name__)
 
 
 def run(key: str, params: config.Params | None = None) -> dict:
-    """Synthesise and score the test split of evaluation `key` (<model>-<lang>); returns its metrics."""
+    """Synthesise and score the test split (test.split) of evaluation `key` (<model>-<lang>);
+    returns its record."""
     params = params or config.load()
     ev = params.evaluation(key)
     checkpoint = paths.best_checkpoint(ev.model)
     if not checkpoint.exists():
         raise FileNotFoundError(f"no checkpoint at {checkpoint}; train the model first: dvc repro train@{ev.model}")
-    metrics = speak(checkpoint, ev.lang, "test", params.test, paths.test_dir(ev.model, ev.lang))
+    metrics = {"split": params.test.split} | speak(
+        checkpoint, ev.lang, params.test.split, params.test, paths.test_dir(ev.model, ev.lang)
+    )
     paths.write_metrics("test", f"{ev.model}/{ev.lang}", metrics)
     log.info("%s: %s", key, {k: v for k, v in metrics.items() if k != "ceiling"})
     return metrics

@@ -11,8 +11,9 @@ its paired difference from the first (`minus_first`), so a reader sees where the
 judges disagree. It never chooses recipes: ablations hear the first alone.
 
 reports/wer/<model>/<lang>.csv             one row per clip: reference, both hypotheses, edits
-reports/metrics/wer/<model>/<lang>.json    corpus-level figures (`dvc metrics show`), with
-                                           their 95 % bootstrap intervals over the clips (ci95)
+reports/records/wer/<model>/<lang>.json    corpus-level figures, with their 95 % bootstrap
+                                           intervals over the clips (ci95); the figures alone
+                                           in reports/metrics/wer/ (`dvc metrics show`)
 """
 
 from __future__ import annotations

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import logging
 import math
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -49,6 +49,7 @@ from l2s.training import (
     set_rng_state,
     setup_distributed,
     use_cores,
+    write_plots,
 )
 from l2s.vcagan import losses
 from l2s.vcagan.inference import generate, generator_checkpoint, read_lips
@@ -522,7 +523,7 @@ def train(
     d, device = setup_distributed()
     # the default run also feeds `dvc plots`; the history itself lives beside the weights,
     # where it survives a resume (DVC deletes the stage's plain outputs before a re-run)
-    plots = paths.train_plot(name) if out is None else None
+    pipeline = out is None
     out = Path(out) if out else paths.model_dir(name)
     history = out / "history.csv"
     if d.main:
@@ -531,10 +532,9 @@ def train(
     try:
         trainer = Trainer(name, params, out, history, d, device, keep_reader, must_resume)
         metrics = trainer.fit(cores)
-        if d.main and plots is not None:  # the pipeline's run: metrics and plots for DVC
+        if d.main and pipeline:  # the pipeline's run: metrics and plots for DVC
             paths.write_metrics("train", name, metrics)
-            plots.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(history, plots)
+            write_plots(history, "train", functools.partial(paths.train_plot, name))
         elif d.main:
             paths.write_json(out / "metrics.json", metrics)
             paths.write_json(out / "config.json", dataclasses.asdict(trainer.model_cfg))

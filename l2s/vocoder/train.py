@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import logging
 import math
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -47,6 +47,7 @@ from l2s.training import (
     set_rng_state,
     setup_distributed,
     use_cores,
+    write_plots,
 )
 from l2s.vocoder import losses
 from l2s.vocoder.data import SpeechSegments
@@ -284,9 +285,7 @@ def train(name: str, params: config.Params | None = None, out: Path | None = Non
         metrics = trainer.fit(cores)
         if d.main and pipeline:
             paths.write_metrics("vocoder", name, metrics)
-            plot = paths.vocoder_plot(name)
-            plot.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(trainer.history, plot)
+            write_plots(trainer.history, "vocoder", functools.partial(paths.vocoder_plot, name))
         elif d.main:
             paths.write_json(out / "metrics.json", metrics)
         return metrics

@@ -5,7 +5,7 @@ trained on the ground-truth training speech, and reported that model's own WER o
 ground-truth test speech (0.37-1.67 %) as the floor. Stage asr@<lang> (`l2s asr LANG`,
 `stage.run`) does the same for each language of params.yaml: it trains a small character
 CTC recogniser on data/processed/<lang>, writes models/asr/<lang>/asr.pt and reports its
-own error rates on the recorded test speech (reports/metrics/asr/<lang>.json). Its CTC
+own error rates on the recorded test speech (reports/records/asr/<lang>.json). Its CTC
 decoding (l2s.evaluation.decoding) also decodes the lip reader of l2s.evaluation.lipreading.
 
     model.py        the CTC network and SpecAugment

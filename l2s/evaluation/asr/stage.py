@@ -4,6 +4,7 @@ then score it on the recorded test speech, directly and after mel -> Griffin-Lim
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from pathlib import Path
@@ -16,6 +17,7 @@ from l2s.evaluation.asr.inputs import resynthesise
 from l2s.evaluation.asr.recognizers import CTCRecognizer
 from l2s.evaluation.asr.training import AsrTrainer, TranscribedMels
 from l2s.parallel import CoreShare
+from l2s.training import write_plots
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +58,7 @@ def run(lang: str, params: config.Params | None = None, out: str | Path | None =
 
     Writes asr.pt (best validation CER) and history.csv to `out`, by default models/asr/<lang>
     (the second's to its second/ folder), where the metrics also go to
-    reports/metrics/asr/<lang>.json (else out/metrics.json)."""
+    reports/records/asr/<lang>.json and its DVC metrics (else out/metrics.json)."""
     params = params or config.load()
     params.source(lang)
     default = out is None
@@ -68,6 +70,7 @@ def run(lang: str, params: config.Params | None = None, out: str | Path | None =
         metrics["second"] = train(lang, second, params.preprocess.mel, out / paths.SECOND_ASR, cores)
     if default:
         paths.write_metrics("asr", lang, metrics)
+        write_plots(out / "history.csv", "asr", functools.partial(paths.asr_plot, lang))
     else:
         paths.write_json(out / "metrics.json", metrics)
     return metrics

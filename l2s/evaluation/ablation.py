@@ -51,7 +51,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import torch
@@ -501,12 +501,19 @@ def _kept_clips(name: str, languages: list[str], errors) -> dict[tuple[str, str]
     """(language, clip) -> (edits, mean over the seeds; reference length) of ablation run
     `name`, from the clip tables its seeds kept (`errors`: _read_errors or _heard_errors);
     empty when none are kept."""
+    run = paths.root() / "models" / "ablations" / name
+    return pool_clips((lang, *row) for lang in languages for row in errors(run, lang))
+
+
+def pool_clips(errors: Iterable[tuple[str, str, int, int]]) -> dict[tuple[str, str], tuple[float, int]]:
+    """(group, clip) -> (edits, mean over the runs that scored the clip; reference length),
+    from (group, clip, edits, length) rows of several runs (a recipe's seeds); a clip
+    without reference text is left out. What `compare` takes."""
     edits: dict[tuple[str, str], list[int]] = {}
     lengths: dict[tuple[str, str], int] = {}
-    for lang in languages:
-        for clip, e, n in errors(paths.root() / "models" / "ablations" / name, lang):
-            edits.setdefault((lang, clip), []).append(e)
-            lengths[lang, clip] = n
+    for group, clip, e, n in errors:
+        edits.setdefault((group, clip), []).append(e)
+        lengths[group, clip] = n
     return {k: (sum(e) / len(e), lengths[k]) for k, e in edits.items() if lengths[k]}
 
 

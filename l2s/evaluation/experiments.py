@@ -159,7 +159,7 @@ def table(names: list[str], against: str | None = None) -> str:
     recipe `against` (default: the first) on the clips both scored."""
     import pandas as pd
 
-    from l2s.evaluation.ablation import compare
+    from l2s.evaluation.ablation import compare, pool_clips
 
     found = commits(names)
     rows = []
@@ -176,15 +176,10 @@ def table(names: list[str], against: str | None = None) -> str:
     frame = pd.DataFrame(rows)
     order = [n for n in names if n in set(frame.recipe)]
     against = against or order[0]
-    clips: dict[str, dict] = {}
-    for recipe_name in order:
-        edits: dict[tuple[str, str], list[int]] = {}
-        lengths: dict[tuple[str, str], int] = {}
-        for exp in frame[frame.recipe == recipe_name].exp.unique():
-            for key, clip, e, n in heard_errors(found[exp]):
-                edits.setdefault((key, clip), []).append(e)
-                lengths[key, clip] = n
-        clips[recipe_name] = {k: (sum(e) / len(e), lengths[k]) for k, e in edits.items() if lengths[k]}
+    clips = {
+        name: pool_clips(row for exp in frame[frame.recipe == name].exp.unique() for row in heard_errors(found[exp]))
+        for name in order
+    }
     evaluations = list(dict.fromkeys(frame.evaluation))
     units = {key: "WER" if text.spaced(key.rsplit("-", 1)[-1]) else "CER" for key in evaluations}
     lines = [

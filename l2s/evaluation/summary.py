@@ -12,7 +12,7 @@ view. Those files share their keys (every language's file has a `wer`), so that
 whole path (`reports/metrics/wer/multi/en.json:wer`), too wide to read. Here each figure
 has a name of its own (`multi-en.wer`), so that experiments compare at a glance:
 
-    dvc exp show --only-changed --drop '(?!Experiment$|train\.|test\.split$|[^/:]*\.wer$)'
+    dvc exp show --only-changed --drop '(?!Experiment$|train\.|[^/:]*\.wer$)'
 """
 
 from __future__ import annotations

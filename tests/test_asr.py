@@ -167,7 +167,7 @@ def test_training_lowers_the_loss_and_reports_metrics(trained):
         losses = [float(r["loss"]) for r in csv.DictReader(f)]
     assert len(losses) >= 5
     assert losses[-1] < 0.5 * losses[0], losses
-    metrics = json.loads((root / "reports" / "metrics" / "asr" / "en.json").read_text())
+    metrics = json.loads((root / "reports" / "records" / "asr" / "en.json").read_text())
     for key in ("wer", "cer", "wer_greedy", "wer_griffin_lim", "cer_griffin_lim", "decode_ms_per_clip"):
         assert 0 <= metrics[key] < 100, key
     assert metrics["train_clips"] == 32 and metrics["test_clips"] == 4
@@ -220,7 +220,7 @@ def test_a_second_recogniser_of_another_seed_and_size_judges_too(trained, tmp_pa
 
     root, corpus = trained
     monkeypatch.setenv("L2S_ROOT", str(root))
-    metrics = json.loads((root / "reports" / "metrics" / "asr" / "en.json").read_text())
+    metrics = json.loads((root / "reports" / "records" / "asr" / "en.json").read_text())
     assert (metrics["seed"], metrics["hidden"]) == (0, 48)
     assert (metrics["second"]["seed"], metrics["second"]["hidden"]) == (1, 32) and metrics["second"]["wer"] <= 0.5
     first, second = (recognizers.load_recognizer("en", second=s) for s in (False, True))
